@@ -25,7 +25,7 @@ test: lint
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.run $(BENCH)
 
 peers: $(STAMP)
 	# Stockfish from Debian (binary at /usr/games/stockfish) and sunfish, the Python peer
