@@ -1,0 +1,5 @@
+"""Hexapawn, the book's final chapter: the game, its exact solution, and the learners graded by it."""
+
+from hexapawn.game import Hexapawn, Position, parse_position, parse_size
+
+__all__ = ["Hexapawn", "Position", "parse_position", "parse_size"]
