@@ -1,4 +1,4 @@
-"""Hexapawn, the book's final chapter: the game, its exact solution, and the learners graded by it."""
+"""Hexapawn, the book's final chapter: the game, its exact solution, the learners it grades."""
 
 from hexapawn.game import Hexapawn, Position, parse_position, parse_size
 

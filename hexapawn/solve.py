@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from hexapawn.game import BLACK, WHITE, Hexapawn, Position, check_size
 
@@ -269,6 +270,8 @@ def solve(width: int, height: int, progress: bool = False) -> Solution:
         0: [np.array([encode_key(game.initial_state(), squares)], dtype=np.uint64)]
     }
     layers: list[_Layer] = []
+    bar = tqdm(desc=f"solving {width}x{height}", unit=" positions", disable=not progress,
+               leave=False, file=sys.stderr)
     while pending:
         potential = min(pending)
         layer = _Layer(potential, np.unique(np.concatenate(pending.pop(potential))), squares)
@@ -277,9 +280,9 @@ def solve(width: int, height: int, progress: bool = False) -> Solution:
         for move, parents, child_keys in _children(game, layer, table):
             keep = live[parents]
             pending.setdefault(potential + move.potential_gain, []).append(child_keys[keep])
-        if progress:
-            print(f"\rlayer {potential}: {len(layers)} layers, "
-                  f"{sum(len(layer.keys) for layer in layers):,} positions", end="", flush=True, file=sys.stderr)
+        bar.update(len(layer.keys))
+
+    bar.close()
 
     # Backward: score each layer from the later layers, which are already solved.
     by_potential = {layer.potential: layer for layer in layers}
