@@ -1,0 +1,5 @@
+import sys
+
+from hexapawn.cli import main
+
+sys.exit(main())

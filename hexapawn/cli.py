@@ -1,0 +1,124 @@
+"""The ``hexapawn`` command: solve a board exactly, or play against an engine in the terminal.
+
+    hexapawn solve --size 4x4 [--out solution.npz]
+    hexapawn play --size 3x3 --opponent solver|alphabeta|mcts|random [--color black]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+from collections.abc import Callable
+
+from hexapawn.agents import OPPONENTS, make_agent
+from hexapawn.game import WHITE, Hexapawn, parse_size
+from hexapawn.solve import solve
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def peak_memory_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    width, height = args.size
+    solution = solve(width, height, progress=not args.quiet and sys.stderr.isatty())
+    summary = solution.summary()
+    print(f"Hexapawn {summary['size']}: {summary['winner']} wins "
+          f"(the game lasts {summary['game_length']} plies with best play)")
+    print(f"reachable positions: {summary['positions']:,} "
+          f"({summary['with_moves']:,} with a move to choose, {summary['finished']:,} finished)")
+    print(f"solved in {summary['seconds']:.2f} s, peak memory {peak_memory_mib():.0f} MiB")
+    if args.out:
+        solution.save(args.out)
+        print(f"solution written to {args.out}")
+    return 0
+
+
+def cmd_play(
+    args: argparse.Namespace,
+    read: Callable[[str], str] = input,
+    write: Callable[[str], None] = print,
+) -> int:
+    game = Hexapawn(*args.size)
+    engine = make_agent(args.opponent, game, seed=args.seed, iterations=args.iterations)
+    human = WHITE if args.color == "white" else 1 - WHITE
+    position = game.initial_state()
+    write(f"You play {args.color} against {args.opponent}. Moves look like a1a2 or b2xc3; "
+          "'quit' ends the game.")
+    while (winner := game.winner(position)) is None:
+        write("\n" + game.render(position))
+        if position.turn == human:
+            try:
+                text = read("your move> ")
+            except EOFError:
+                write("\ninput closed; goodbye")
+                return 0
+            if text.strip().lower() in ("quit", "exit", "q"):
+                return 0
+            try:
+                action = game.parse_move(position, text)
+            except ValueError as error:
+                write(f"{error}; try again")
+                continue
+        else:
+            action = engine(position)
+            write(f"{args.opponent} plays {game.action_to_string(position, action)}")
+        position = game.apply(position, action)
+    write("\n" + game.render(position))
+    write("You win!" if winner == human else f"{args.opponent} wins.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hexapawn", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    solve_parser = commands.add_parser("solve", help="solve a board size exactly")
+    solve_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 4x4")
+    solve_parser.add_argument("--out", help="save the solution (.npz) to this file")
+    solve_parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    solve_parser.set_defaults(run=cmd_solve)
+
+    play_parser = commands.add_parser("play", help="play against an engine in the terminal")
+    play_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
+    play_parser.add_argument("--opponent", choices=OPPONENTS, default="solver")
+    play_parser.add_argument("--color", choices=("white", "black"), default="white")
+    play_parser.add_argument("--iterations", type=_positive, default=2000,
+                             help="MCTS iterations per move")
+    play_parser.add_argument("--seed", type=int, default=0)
+    play_parser.set_defaults(run=cmd_play)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ValueError as error:
+        print(f"hexapawn: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
