@@ -1,20 +1,18 @@
-"""Players for Hexapawn games: the perfect player, the classic searches and a random mover.
+"""Hexapawn's own players: the perfect player and full-depth alpha-beta, beside the generic ones.
 
-An agent is any callable ``agent(position) -> action``. `play_game` pits two of them against each
-other and reports the winner; the perfect player (`solver_agent`) is the yardstick every learner of
-this package is measured against.
+An agent is any callable ``agent(position) -> action`` (see `minizero.agents`). The perfect player
+(`solver_agent`) is the yardstick every learner of this package is measured against.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 
-from hexapawn.game import WHITE, Hexapawn, Position
+from hexapawn.game import Hexapawn
 from hexapawn.solve import Solution, solve
-from minizero.search import AlphaBetaConfig, MCTSConfig, alphabeta, mcts
+from minizero.agents import Agent, mcts_agent, random_agent
+from minizero.search import AlphaBetaConfig, alphabeta
 
-Agent = Callable[[Position], int]
 OPPONENTS = ("solver", "alphabeta", "mcts", "random")
 
 
@@ -29,23 +27,6 @@ def alphabeta_agent(game: Hexapawn) -> Agent:
     return lambda position: alphabeta(game, position, AlphaBetaConfig()).action
 
 
-def mcts_agent(game: Hexapawn, iterations: int = 1000, seed: int = 0) -> Agent:
-    """UCT with random rollouts; stronger with more iterations."""
-    rng = random.Random(seed)
-
-    def agent(position: Position) -> int:
-        config = MCTSConfig(iterations=iterations, seed=rng.randrange(2**31))
-        return mcts(game, position, config).action
-
-    return agent
-
-
-def random_agent(game: Hexapawn, seed: int = 0) -> Agent:
-    """A uniformly random legal move."""
-    rng = random.Random(seed)
-    return lambda position: rng.choice(game.legal_actions(position))
-
-
 def make_agent(name: str, game: Hexapawn, seed: int = 0, iterations: int = 1000) -> Agent:
     """An agent by name (one of `OPPONENTS`); ValueError for an unknown name."""
     if name == "solver":
@@ -57,17 +38,3 @@ def make_agent(name: str, game: Hexapawn, seed: int = 0, iterations: int = 1000)
     if name == "random":
         return random_agent(game, seed)
     raise ValueError(f"unknown opponent {name!r}; choose one of {', '.join(OPPONENTS)}")
-
-
-def play_game(
-    game: Hexapawn, white: Agent, black: Agent, start: Position | None = None
-) -> tuple[int, list[int]]:
-    """Play to the end; return the winner (0 White, 1 Black) and the actions played."""
-    position = start if start is not None else game.initial_state()
-    actions = []
-    while (winner := game.winner(position)) is None:
-        agent = white if position.turn == WHITE else black
-        action = agent(position)
-        actions.append(action)
-        position = game.apply(position, action)
-    return winner, actions

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import time
 
-from hexapawn.agents import alphabeta_agent, mcts_agent, play_game
+from hexapawn.agents import alphabeta_agent
 from hexapawn.game import Hexapawn
 from hexapawn.solve import solve
+from minizero.agents import mcts_agent, play_game
 from minizero.search import AlphaBetaConfig, alphabeta, minimax
 
 
@@ -45,14 +46,14 @@ def main() -> None:
 
     game = Hexapawn(3, 3)
     solution = solve(3, 3)
-    winner, actions = play_game(game, mcts_agent(game, iterations=500), alphabeta_agent(game))
+    result, actions = play_game(game, mcts_agent(game, iterations=500), alphabeta_agent(game))
     position, line = game.initial_state(), []
     for action in actions:
         mark = "" if action in solution.optimal_moves(position) else "?"
         line.append(game.action_to_string(position, action) + mark)
         position = game.apply(position, action)
     print("\n3x3, MCTS (500 iterations) vs alpha-beta:", " ".join(line))
-    side = 'White' if winner == 0 else 'Black'
+    side = 'White' if result > 0 else 'Black'
     print(f"{side} wins; '?' marks a move the solver would not play.")
 
 

@@ -1,0 +1,350 @@
+"""The book's final experiment done properly: supervised vs self-play, graded by the solver.
+
+Two networks of the same architecture start from the same initial weights. One learns from the
+solver (every reachable position, its optimal moves as the policy target and its exact value as
+the value target); the other learns from its own games (minizero.selfplay). After every epoch or
+generation both are graded against the exact solution:
+
+* **move accuracy**: over every reachable position with a move to choose, is the raw policy's
+  favourite (argmax, no search) a correct move? A move is correct when it keeps the position's
+  game-theoretic value: in a won position it must keep the win; in a lost position every move is
+  correct, as every move loses. Reported for White-to-move and Black-to-move positions apart, and
+  over won positions alone (where the choice matters);
+* **value accuracy**: does the sign of the value head match the solver's value?
+* **games**: the raw network and network + PUCT (a few simulations) against the perfect player
+  and a random player, as both colours.
+
+A network plays perfectly when its move accuracy is 100% for both colours; it then wins every
+game from the winning side whatever the opponent does.
+
+Run it: ``hexapawn compare --size 3x3`` (``make demo`` does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hexapawn.agents import solver_agent
+from hexapawn.game import WHITE, Hexapawn
+from hexapawn.solve import Solution, solve
+from minizero.agents import network_agent, play_match, puct_agent, random_agent
+from minizero.checkpoint import load_checkpoint
+from minizero.nn.network import NetworkConfig, PolicyValueNet
+from minizero.replay import Samples
+from minizero.search.puct import PUCTConfig
+from minizero.selfplay import SelfPlayConfig, SelfPlayRun, append_metrics, write_json
+from minizero.train import TrainConfig, Trainer
+
+
+def supervised_samples(solution: Solution) -> Samples:
+    """Every reachable position with a move: planes, uniform policy over the optimal moves
+    (fastest win, slowest loss), and the exact value for the side to move."""
+    game = solution.game
+    planes, policies, values = [], [], []
+    for index in np.flatnonzero(~solution.terminal):
+        position = solution.position(int(index))
+        policy = np.zeros(game.action_size, dtype=np.float32)
+        optimal = solution.optimal_moves(position)
+        policy[optimal] = 1.0 / len(optimal)
+        planes.append(game.encode(position))
+        policies.append(policy)
+        values.append(1.0 if solution.scores[index] > 0 else -1.0)
+    return Samples(np.stack(planes), np.stack(policies), np.array(values, dtype=np.float32))
+
+
+class Grader:
+    """Grades a network against the solver (see the module docstring for the measures)."""
+
+    def __init__(self, solution: Solution, games: int = 20, simulations: int = 16,
+                 seed: int = 0) -> None:
+        self.solution = solution
+        self.game = game = solution.game
+        self.games = games
+        self.simulations = simulations
+        self.seed = seed
+        rows = np.flatnonzero(~solution.terminal)
+        positions = [solution.position(int(row)) for row in rows]
+        self.planes = np.stack([game.encode(p) for p in positions])  # (N, C, H, W)
+        self.legal = np.zeros((len(rows), game.action_size), dtype=bool)
+        self.correct = np.zeros((len(rows), game.action_size), dtype=bool)
+        self.white = np.array([p.turn == WHITE for p in positions])
+        self.values = np.where(solution.scores[rows] > 0, 1, -1)
+        for row, position in enumerate(positions):
+            actions = game.legal_actions(position)
+            self.legal[row, actions] = True
+            for action in actions:
+                won = self.values[row] > 0
+                keeps = solution.value(game.apply(position, action)) < 0
+                self.correct[row, action] = keeps or not won
+        self.won = self.values > 0
+
+    def accuracy(self, network: PolicyValueNet) -> dict[str, float]:
+        policy, values = network.predict(self.planes, self.legal)
+        choice = policy.argmax(axis=1)
+        correct = self.correct[np.arange(len(choice)), choice]
+        return {
+            "accuracy": float(correct.mean()),
+            "accuracy_white": float(correct[self.white].mean()),
+            "accuracy_black": float(correct[~self.white].mean()),
+            "accuracy_won": float(correct[self.won].mean()),
+            "value_accuracy": float((np.where(values > 0, 1, -1) == self.values).mean()),
+            "positions": len(choice),
+        }
+
+    def matches(self, network: PolicyValueNet) -> dict[str, Any]:
+        """Scores (network's share of points) against the solver and a random player."""
+        game = self.game
+        results = {}
+        players = {"raw": network_agent(game, network),
+                   "puct": puct_agent(game, network, self.simulations)}
+        opponents = {"solver": solver_agent(self.solution, self.seed),
+                     "random": random_agent(game, self.seed)}
+        for player_name, player in players.items():
+            for opponent_name, opponent in opponents.items():
+                record = play_match(game, player, opponent, self.games)
+                half = self.games // 2 + self.games % 2
+                results[f"{player_name}_vs_{opponent_name}_white"] = (
+                    record["as_first"][0] / half)
+                results[f"{player_name}_vs_{opponent_name}_black"] = (
+                    record["as_second"][0] / max(1, self.games - half))
+        return results
+
+    def grade(self, network: PolicyValueNet, matches: bool | None = None) -> dict[str, Any]:
+        """Accuracies; the games too when ``matches`` or, by default, once both colours'
+        accuracy is 100% (games take far longer than the accuracy sweep)."""
+        record = self.accuracy(network)
+        if matches or (matches is None and record["accuracy_white"] == 1.0
+                       and record["accuracy_black"] == 1.0):
+            record.update(self.matches(network))
+        return record
+
+    def winning_side(self) -> str:
+        return "white" if self.solution.value(self.game.initial_state()) > 0 else "black"
+
+
+def is_perfect(record: dict[str, Any], winning_side: str) -> bool:
+    """100% move accuracy for both colours and every game won against the solver from the
+    winning side, by the raw network."""
+    return (record["accuracy_white"] == 1.0 and record["accuracy_black"] == 1.0
+            and record.get(f"raw_vs_solver_{winning_side}") == 1.0)
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Budgets of `compare`.
+
+    supervised_seconds, selfplay_seconds: wall-clock caps of each method.
+    min_epoch_steps: an epoch is one pass over the data, but at least this many steps.
+    games: games per match when grading; simulations: PUCT simulations of the graded player.
+    """
+
+    supervised_seconds: float = 60.0
+    selfplay_seconds: float = 300.0
+    min_epoch_steps: int = 20
+    games: int = 20
+    simulations: int = 16
+
+
+def default_configs(game: Hexapawn, workers: int | None = None) -> dict[str, Any]:
+    """The network, search, self-play and training settings used by `compare`."""
+    return {
+        "network": NetworkConfig(game.input_shape, game.action_size, blocks=1, channels=16),
+        "puct": PUCTConfig(simulations=32, c_puct=1.5, dirichlet_alpha=1.0,
+                           dirichlet_epsilon=0.25, add_noise=True, temperature_moves=2,
+                           batch_size=8),
+        # Random opening moves reach the positions that follow mistakes (module docstring of
+        # minizero.selfplay); two per row of the board covers 3x3 and 4x4.
+        "selfplay": SelfPlayConfig(games_per_generation=64, games_per_shard=16,
+                                   replay_window=6, train_steps=60,
+                                   workers=workers or max(1, os.cpu_count() or 1),
+                                   opening_plies=2 * (game.height - 1)),
+        "train": TrainConfig(batch_size=64, learning_rate=2e-3, weight_decay=1e-4),
+    }
+
+
+def run_supervised(solution: Solution, network: PolicyValueNet, train: TrainConfig,
+                   grader: Grader, config: CompareConfig, out: Path, seed: int,
+                   log: Any = print) -> list[dict[str, Any]]:
+    samples = supervised_samples(solution)
+    trainer = Trainer(network, train, seed)
+    epoch_steps = max(config.min_epoch_steps, -(-len(samples) // train.batch_size))
+    records, elapsed, epoch = [], 0.0, 0
+    while elapsed < config.supervised_seconds:
+        epoch += 1
+        began = time.perf_counter()
+        losses = trainer.train_steps(samples, epoch_steps)
+        elapsed += time.perf_counter() - began  # grading time is not training time
+        record = {"epoch": epoch, "seconds": round(elapsed, 3),
+                  "positions_seen": trainer.step * train.batch_size, **losses,
+                  **grader.grade(network)}
+        append_metrics(out / "metrics.jsonl", record)
+        records.append(record)
+        log(_progress_line("supervised", f"epoch {epoch}", record))
+        if is_perfect(record, grader.winning_side()):
+            break
+    return records
+
+
+def run_selfplay(game: Hexapawn, configs: dict[str, Any], initial: dict[str, torch.Tensor],
+                 grader: Grader, config: CompareConfig, out: Path, seed: int,
+                 progress: bool, log: Any = print) -> list[dict[str, Any]]:
+    run = SelfPlayRun(out, game, f"hexapawn:{game.size}", configs["network"], configs["puct"],
+                      configs["selfplay"], configs["train"], seed=seed, progress=progress,
+                      initial_weights=initial)
+    batch = configs["train"].batch_size
+
+    def evaluate(network: PolicyValueNet, record: dict[str, Any]) -> dict[str, Any]:
+        extra = {"positions_seen": run.trainer.step * batch, **grader.grade(network)}
+        log(_progress_line("self-play", f"generation {record['generation']}",
+                           {**record, **extra}))
+        return extra
+
+    return run.run(10**6, evaluate=evaluate,
+                   stop=lambda record: is_perfect(record, grader.winning_side()),
+                   time_budget=config.selfplay_seconds)
+
+
+def _progress_line(method: str, step: str, record: dict[str, Any]) -> str:
+    return (f"{method:10s} {step:14s} {record['seconds']:7.1f} s  accuracy White "
+            f"{record['accuracy_white']:6.1%} Black {record['accuracy_black']:6.1%}  "
+            f"value {record['value_accuracy']:6.1%}")
+
+
+def compare(width: int, height: int, out: str | Path, seed: int = 0,
+            config: CompareConfig = CompareConfig(), workers: int | None = None,
+            progress: bool = True, log: Any = print) -> dict[str, Any]:
+    """Run both methods from the same initial weights; write metrics, a summary and plots."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise ValueError(f"{out} already exists and is not empty; choose another --out")
+    game = Hexapawn(width, height)
+    # Networks this small run fastest on one thread; more threads spin and wait on each other,
+    # thirty times slower when self-play workers or other jobs share the cores.
+    torch.set_num_threads(1)
+    solution = solve(width, height)
+    grader = Grader(solution, config.games, config.simulations, seed)
+    configs = default_configs(game, workers)
+    torch.manual_seed(seed)
+    initial = {name: tensor.clone()
+               for name, tensor in PolicyValueNet(configs["network"]).state_dict().items()}
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "config.json", {
+        "size": game.size, "seed": seed, "compare": dataclasses.asdict(config),
+        **{name: dataclasses.asdict(value) for name, value in configs.items()}})
+
+    supervised_network = PolicyValueNet(configs["network"])
+    supervised_network.load_state_dict(initial)
+    (out / "supervised").mkdir()
+    supervised = run_supervised(solution, supervised_network, configs["train"], grader, config,
+                                out / "supervised", seed, log)
+    selfplay = run_selfplay(game, configs, initial, grader, config, out / "selfplay", seed,
+                            progress, log)
+    for records, network in ((supervised, supervised_network), (selfplay, None)):
+        if "raw_vs_solver_white" not in records[-1]:
+            if network is None:
+                network = PolicyValueNet(configs["network"])
+                _, parts = load_checkpoint(out / "selfplay" / "checkpoints" / "latest.pt")
+                network.load_state_dict(parts["model"])
+            records[-1].update(grader.matches(network))
+    summary = {"size": game.size, "winning_side": grader.winning_side(),
+               "supervised": summarize(supervised, grader.winning_side()),
+               "selfplay": summarize(selfplay, grader.winning_side())}
+    write_json(out / "summary.json", summary)
+    plot_path = plot_curves(supervised, selfplay, out / "learning_curves.png", game.size)
+    summary["plot"] = str(plot_path) if plot_path else None
+    return summary
+
+
+def summarize(records: list[dict[str, Any]], winning_side: str) -> dict[str, Any]:
+    """Best accuracy reached, when 99% and perfect play were first reached, and the last record."""
+    def first(predicate: Any) -> dict[str, Any] | None:
+        return next((r for r in records if predicate(r)), None)
+
+    reached_99 = first(lambda r: r["accuracy"] >= 0.99)
+    perfect = first(lambda r: is_perfect(r, winning_side))
+    return {
+        "best_accuracy": max(r["accuracy"] for r in records),
+        "seconds_to_99": reached_99["seconds"] if reached_99 else None,
+        "seconds_to_perfect": perfect["seconds"] if perfect else None,
+        "positions_to_perfect": perfect["positions_seen"] if perfect else None,
+        "final": records[-1],
+    }
+
+
+def results_table(summary: dict[str, Any]) -> str:
+    """The comparison as a text table."""
+    side = summary["winning_side"]
+    lines = [f"Hexapawn {summary['size']} ({side.capitalize()} wins with perfect play)",
+             f"{'':28s}{'supervised':>14s}{'self-play':>14s}"]
+
+    def row(label: str, values: list[str]) -> None:
+        lines.append(f"{label:28s}" + "".join(f"{v:>14s}" for v in values))
+
+    methods = [summary["supervised"], summary["selfplay"]]
+
+    def seconds(value: float | None) -> str:
+        return "not reached" if value is None else f"{value:.1f} s"
+
+    row("seconds to perfect play", [seconds(m["seconds_to_perfect"]) for m in methods])
+    row("seconds to 99% accuracy", [seconds(m["seconds_to_99"]) for m in methods])
+    row("positions seen to perfect", [
+        "-" if m["positions_to_perfect"] is None else f"{m['positions_to_perfect']:,}"
+        for m in methods])
+    for key, label in (("accuracy_white", "accuracy, White to move"),
+                       ("accuracy_black", "accuracy, Black to move"),
+                       ("accuracy_won", "accuracy, won positions"),
+                       ("value_accuracy", "value sign accuracy")):
+        row(label, [f"{m['final'][key]:.1%}" for m in methods])
+    for player in ("raw", "puct"):
+        for opponent in ("solver", "random"):
+            for colour in ("white", "black"):
+                key = f"{player}_vs_{opponent}_{colour}"
+                label = f"{'net' if player == 'raw' else 'net+PUCT'} wins vs {opponent} as {colour}"
+                row(label, [f"{m['final'][key]:.0%}" for m in methods])
+    return "\n".join(lines)
+
+
+def plot_curves(supervised: list[dict], selfplay: list[dict], path: Path,
+                size: str) -> Path | None:
+    """Accuracy against wall-clock seconds and against training positions seen."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for records, name, style in ((supervised, "supervised", "-o"), (selfplay, "self-play", "-s")):
+        for axis, x_key in zip(axes, ("seconds", "positions_seen")):
+            xs = [r[x_key] for r in records]
+            axis.plot(xs, [r["accuracy_white"] for r in records], style, markersize=3,
+                      label=f"{name}, White to move")
+            axis.plot(xs, [r["accuracy_black"] for r in records], style, markersize=3,
+                      alpha=0.6, label=f"{name}, Black to move")
+    axes[0].set_xlabel("wall-clock seconds (training and self-play)")
+    axes[1].set_xlabel("training positions seen")
+    axes[1].set_xscale("log")
+    axes[0].set_ylabel("optimal-move accuracy of the raw policy")
+    axes[0].set_ylim(0, 1.02)
+    axes[0].legend(loc="lower right", fontsize=8)
+    figure.suptitle(f"Hexapawn {size}: supervised from the solver vs self-play")
+    figure.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    figure.savefig(tmp, dpi=110)
+    plt.close(figure)
+    tmp.replace(path)
+    return path
+
+
+def load_summary(path: str | Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())

@@ -1,0 +1,130 @@
+"""The AlphaZero policy-value network, generic over a game's input planes and action space.
+
+A convolutional stem lifts the ``(C, H, W)`` input to ``channels`` feature planes; a tower of
+residual blocks (optionally with squeeze-and-excitation) refines them; two heads read the result:
+
+* the **policy head** gives one logit per action of the game's action space; illegal actions are
+  masked to -inf before the softmax, so the network only ever spreads probability over legal moves;
+* the **value head** gives the expected outcome for the side to move: either one tanh scalar in
+  [-1, 1] or three win/draw/loss logits (Leela's WDL head), whose expectation is P(win) - P(loss).
+
+Reference: Silver et al., "Mastering chess and shogi by self-play..." (2017), methods; sizes from
+1 block x 16 channels (Hexapawn) to the 20 x 256 of the paper are the same code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from minizero.nn.blocks import ResidualBlock
+
+VALUE_HEADS = ("scalar", "wdl")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Shape of a `PolicyValueNet`.
+
+    input_shape: (C, H, W) of the game's encoding.
+    action_size: number of logits of the policy head.
+    blocks, channels: depth and width of the residual tower.
+    se: squeeze-and-excitation in every block; se_reduction: its bottleneck ratio.
+    value_head: "scalar" (tanh) or "wdl" (win/draw/loss logits).
+    policy_channels, value_channels, value_hidden: sizes inside the heads.
+    """
+
+    input_shape: tuple[int, int, int]
+    action_size: int
+    blocks: int = 1
+    channels: int = 16
+    se: bool = True
+    se_reduction: int = 4
+    value_head: str = "scalar"
+    policy_channels: int = 2
+    value_channels: int = 1
+    value_hidden: int = 32
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_shape", tuple(self.input_shape))
+        if len(self.input_shape) != 3 or min(self.input_shape) <= 0:
+            raise ValueError(f"input_shape must be (C, H, W) of positive sizes: "
+                             f"{self.input_shape}")
+        for name in ("action_size", "blocks", "channels", "se_reduction", "policy_channels",
+                     "value_channels", "value_hidden"):
+            if getattr(self, name) <= 0 and not (name == "blocks" and self.blocks == 0):
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.value_head not in VALUE_HEADS:
+            raise ValueError(f"value_head must be one of {VALUE_HEADS}, got {self.value_head!r}")
+
+
+class PolicyValueNet(nn.Module):
+    """Stem, residual tower, policy and value heads (see the module docstring)."""
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__()
+        self.config = config
+        planes, height, width = config.input_shape
+        squares = height * width
+        self.stem = nn.Sequential(
+            nn.Conv2d(planes, config.channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(config.channels),
+            nn.ReLU(),
+        )
+        self.tower = nn.Sequential(*[
+            ResidualBlock(config.channels, config.se, config.se_reduction)
+            for _ in range(config.blocks)
+        ])
+        self.policy_head = nn.Sequential(
+            nn.Conv2d(config.channels, config.policy_channels, 1, bias=False),
+            nn.BatchNorm2d(config.policy_channels),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(config.policy_channels * squares, config.action_size),
+        )
+        value_outputs = 1 if config.value_head == "scalar" else 3
+        self.value_head = nn.Sequential(
+            nn.Conv2d(config.channels, config.value_channels, 1, bias=False),
+            nn.BatchNorm2d(config.value_channels),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(config.value_channels * squares, config.value_hidden),
+            nn.ReLU(),
+            nn.Linear(config.value_hidden, value_outputs),
+        )
+
+    def forward(
+        self, planes: torch.Tensor, legal: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Policy logits (B, A), illegal ones -inf if ``legal`` (B, A) bool is given, and the
+        value output: (B,) tanh values or (B, 3) WDL logits, from the side to move."""
+        features = self.tower(self.stem(planes))  # (B, channels, H, W)
+        logits = self.policy_head(features)  # (B, A)
+        if legal is not None:
+            logits = logits.masked_fill(~legal, -math.inf)
+        value = self.value_head(features)
+        if self.config.value_head == "scalar":
+            value = torch.tanh(value.squeeze(1))  # (B,)
+        return logits, value
+
+    @staticmethod
+    def expected_value(value_output: torch.Tensor) -> torch.Tensor:
+        """(B,) expected outcome in [-1, 1] from either head: tanh values, or P(win) - P(loss)."""
+        if value_output.dim() == 1:
+            return value_output
+        probabilities = torch.softmax(value_output, dim=1)  # (B, 3): win, draw, loss
+        return probabilities[:, 0] - probabilities[:, 2]
+
+    @torch.no_grad()
+    def predict(self, planes: np.ndarray, legal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Inference on numpy batches: policy probabilities (B, A) over legal actions and
+        expected values (B,) from the side to move. Switches the network to eval mode."""
+        if self.training:
+            self.eval()
+        logits, value = self(torch.from_numpy(planes), torch.from_numpy(legal))
+        policy = torch.softmax(logits, dim=1)
+        return policy.numpy(), self.expected_value(value).numpy()

@@ -1,0 +1,110 @@
+"""Training samples on disk: npz shards of (planes, policy, value), never pickled.
+
+Self-play writes one shard per finished batch of games and supervised data is one shard too; a
+``ReplayBuffer`` reads the shards of the most recent generations back as one set of arrays. Each
+shard is written to a temporary file and renamed, so a crash leaves no half shard behind; a
+corrupt or foreign shard gets a one-line error naming it.
+
+Arrays of a shard of N samples:
+    planes (N, C, H, W) float32   network input from the side to move
+    policy (N, A)       float32   target move distribution (MCTS visits, or the optimal moves)
+    value  (N,)         float32   target value for the side to move, in [-1, 1]
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SHARD_PATTERN = re.compile(r"gen-(\d+)-part-(\d+)\.npz")
+
+
+@dataclass
+class Samples:
+    """A batch of training samples (see the module docstring for shapes)."""
+
+    planes: np.ndarray
+    policy: np.ndarray
+    value: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    @staticmethod
+    def concatenate(parts: list[Samples]) -> Samples:
+        return Samples(np.concatenate([p.planes for p in parts]),
+                       np.concatenate([p.policy for p in parts]),
+                       np.concatenate([p.value for p in parts]))
+
+
+def save_samples(path: str | Path, samples: Samples) -> None:
+    """Write a shard atomically (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        np.savez(handle, planes=samples.planes.astype(np.float32),
+                 policy=samples.policy.astype(np.float32),
+                 value=samples.value.astype(np.float32))
+    tmp.replace(path)
+
+
+def load_samples(path: str | Path) -> Samples:
+    """Read a shard; ValueError naming the file if it is missing, corrupt or foreign."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            samples = Samples(data["planes"], data["policy"], data["value"])
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such replay shard") from None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(f"{path}: not a replay shard ({str(error)[:100]})") from None
+    count = len(samples.value)
+    if samples.planes.ndim != 4 or len(samples.planes) != count or len(samples.policy) != count:
+        raise ValueError(f"{path}: replay shard arrays disagree in length or shape")
+    return samples
+
+
+class ReplayBuffer:
+    """The shards ``gen-GGGG-part-PP.npz`` of a directory; the last ``window`` generations."""
+
+    def __init__(self, directory: str | Path, window: int) -> None:
+        if window < 1:
+            raise ValueError(f"replay window must be at least 1 generation, got {window}")
+        self.directory = Path(directory)
+        self.window = window
+
+    def shard_path(self, generation: int, part: int) -> Path:
+        return self.directory / f"gen-{generation:04d}-part-{part:02d}.npz"
+
+    def parts(self, generation: int) -> list[int]:
+        """Finished parts of a generation."""
+        found = []
+        for path in self.directory.glob(f"gen-{generation:04d}-part-*.npz"):
+            match = SHARD_PATTERN.fullmatch(path.name)
+            if match:
+                found.append(int(match.group(2)))
+        return sorted(found)
+
+    def generations(self) -> list[int]:
+        found = set()
+        for path in self.directory.glob("gen-*-part-*.npz"):
+            match = SHARD_PATTERN.fullmatch(path.name)
+            if match:
+                found.add(int(match.group(1)))
+        return sorted(found)
+
+    def load(self, up_to: int) -> Samples:
+        """All samples of generations ``up_to - window + 1 .. up_to``."""
+        parts = []
+        for generation in self.generations():
+            if up_to - self.window < generation <= up_to:
+                for part in self.parts(generation):
+                    parts.append(load_samples(self.shard_path(generation, part)))
+        if not parts:
+            raise ValueError(f"{self.directory}: no replay shards up to generation {up_to}")
+        return Samples.concatenate(parts)

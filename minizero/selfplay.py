@@ -1,0 +1,330 @@
+"""Self-play: the AlphaZero loop of playing against yourself and learning from the games.
+
+One generation: worker processes play ``games_per_generation`` games with PUCT guided by the
+current network (root noise on, moves drawn in proportion to visits for ``temperature_moves``
+plies); each position is stored with its input planes, the search's visit distribution and the
+final outcome *from that position's side to move* (plus the game's symmetries); then the trainer
+fits the network to the replay buffer of the last ``replay_window`` generations.
+
+Everything lives in a run directory and survives a crash at any moment (kill -9 included):
+
+    config.json                   every component's config; a resume must match it
+    replay/gen-GGGG-part-PP.npz   finished batches of games (a finished batch is never replayed)
+    checkpoints/latest.pt         weights + optimizer + counters, saved during training too
+    checkpoints/gen-GGGG.pt       the network at the end of each generation
+    metrics.jsonl                 one JSON object per generation
+
+Reference: Silver et al., Science 362 (2018). Run it: ``minizero selfplay --game hexapawn:3x3``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from minizero.checkpoint import load_checkpoint, save_checkpoint
+from minizero.game import Game
+from minizero.nn.network import NetworkConfig, PolicyValueNet
+from minizero.replay import ReplayBuffer, Samples, save_samples
+from minizero.search.puct import PUCT, Evaluator, PUCTConfig, network_evaluator
+from minizero.train import TrainConfig, Trainer
+
+
+@dataclass(frozen=True)
+class SelfPlayConfig:
+    """Settings of the self-play loop.
+
+    games_per_generation: games played with each network before it is trained further.
+    games_per_shard: games per replay shard (the unit that a crash cannot lose).
+    replay_window: generations of games the trainer samples from.
+    train_steps: minibatch updates per generation.
+    workers: processes playing games (1: in this process).
+    symmetries: store every position's symmetric images too (data augmentation).
+    opening_plies: each game starts with k uniformly random moves, k drawn from 0..this, and
+        records positions from there on. Positions that only arise after a mistake then appear
+        in the data with outcomes of good play after them (temperature alone would blur those
+        outcomes with its own random moves).
+    """
+
+    games_per_generation: int = 64
+    games_per_shard: int = 16
+    replay_window: int = 8
+    train_steps: int = 100
+    workers: int = max(1, os.cpu_count() or 1)
+    symmetries: bool = True
+    opening_plies: int = 0
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.type == "int" and value < (0 if field.name == "opening_plies" else 1):
+                raise ValueError(f"{field.name} must be positive, got {value}")
+
+
+def play_game(game: Game, evaluate: Evaluator, config: PUCTConfig,
+              rng: np.random.Generator, symmetries: bool = True,
+              opening_plies: int = 0) -> Samples:
+    """One self-play game; every position with its visit distribution and final outcome.
+
+    The game opens with k random moves (k uniform in 0..opening_plies) that are not recorded;
+    it is replayed from the start if those moves end it.
+    """
+    search = PUCT(game, evaluate, config, rng)
+    while True:
+        state = game.initial_state()
+        for _ in range(int(rng.integers(0, opening_plies + 1))):
+            if game.terminal_value(state) is not None:
+                break
+            actions = game.legal_actions(state)
+            state = game.apply(state, actions[int(rng.integers(len(actions)))])
+        if game.terminal_value(state) is None:
+            break
+    search.reset(state)
+    planes, policies, players = [], [], []
+    ply = 0
+    while game.terminal_value(state) is None:
+        result = search.search()
+        policy = result.policy(1.0)
+        planes.append(game.encode(state))
+        policies.append(policy.astype(np.float32))
+        players.append(game.to_play(state))
+        if ply < config.temperature_moves:
+            action = int(rng.choice(len(policy), p=policy))  # explore: in proportion to visits
+        else:
+            action = int(np.argmax(result.visit_counts))
+        state = game.apply(state, action)
+        search.advance(action)  # tree reuse
+        ply += 1
+    final = game.terminal_value(state)
+    last_player = game.to_play(state)
+    values = np.array([final if player == last_player else -final for player in players],
+                      dtype=np.float32)
+    samples = Samples(np.stack(planes), np.stack(policies), values)
+    if not symmetries:
+        return samples
+    images = game.symmetries(samples.planes, samples.policy)
+    return Samples(np.concatenate([p for p, _ in images]),
+                   np.concatenate([q for _, q in images]),
+                   np.concatenate([samples.value] * len(images)))
+
+
+def _play_part(task: tuple) -> Samples:
+    """Worker: play a batch of games with the given weights (one torch thread per process)."""
+    game, network_config, weights, puct_config, seed, games, symmetries, opening_plies = task
+    torch.set_num_threads(1)
+    network = PolicyValueNet(NetworkConfig(**network_config))
+    network.load_state_dict({name: torch.from_numpy(array) for name, array in weights.items()})
+    evaluate = network_evaluator(game, network)
+    rng = np.random.default_rng(seed)
+    return Samples.concatenate([
+        play_game(game, evaluate, puct_config, rng, symmetries, opening_plies)
+        for _ in range(games)])
+
+
+class SelfPlayRun:
+    """A self-play run in a directory: start it, resume it, run generations."""
+
+    def __init__(self, directory: str | Path, game: Game, game_spec: str,
+                 network: NetworkConfig, puct: PUCTConfig, selfplay: SelfPlayConfig,
+                 train: TrainConfig, seed: int = 0, resume: bool = False,
+                 progress: bool = True, initial_weights: dict[str, torch.Tensor] | None = None
+                 ) -> None:
+        self.directory = Path(directory)
+        self.game = game
+        self.puct = puct
+        self.selfplay = selfplay
+        self.seed = seed
+        self.progress = progress
+        self.config = {
+            "game": game_spec, "seed": seed, "network": dataclasses.asdict(network),
+            "puct": dataclasses.asdict(puct), "selfplay": dataclasses.asdict(selfplay),
+            "train": dataclasses.asdict(train),
+        }
+        torch.manual_seed(seed)
+        self.network = PolicyValueNet(network)
+        if initial_weights is not None:
+            self.network.load_state_dict(initial_weights)
+        self.trainer = Trainer(self.network, train, seed)
+        self.replay = ReplayBuffer(self.directory / "replay", selfplay.replay_window)
+        self.generation = 0  # generations completed
+        self.elapsed = 0.0  # wall-clock seconds spent in earlier sessions of this run
+        self._open(resume)
+
+    # ---------------------------------------------------------------- run directory
+
+    @property
+    def latest_path(self) -> Path:
+        return self.directory / "checkpoints" / "latest.pt"
+
+    def _open(self, resume: bool) -> None:
+        config_path = self.directory / "config.json"
+        if config_path.exists():
+            if not resume:
+                raise ValueError(f"{self.directory} already holds a run; pass --resume to "
+                                 "continue it or choose another --out")
+            check_same_config(config_path, self.config)
+            if self.latest_path.exists():
+                _, parts = load_checkpoint(self.latest_path)
+                self.trainer.restore(parts)
+                self.generation = int(parts["generation"])
+                self.elapsed = float(parts["elapsed"])
+            return
+        if resume:
+            raise ValueError(f"{self.directory}: nothing to resume (no config.json)")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_json(config_path, self.config)
+        self._save_latest(0.0)
+        save_checkpoint(self._generation_path(0), config=self.config, **self.trainer.state(),
+                        generation=0)
+
+    def _generation_path(self, generation: int) -> Path:
+        return self.directory / "checkpoints" / f"gen-{generation:04d}.pt"
+
+    def _save_latest(self, elapsed: float) -> None:
+        save_checkpoint(self.latest_path, config=self.config, **self.trainer.state(),
+                        generation=self.generation, elapsed=elapsed)
+
+    # ---------------------------------------------------------------- one generation
+
+    def _weights(self) -> dict[str, np.ndarray]:
+        return {name: tensor.detach().cpu().numpy().copy()
+                for name, tensor in self.network.state_dict().items()}
+
+    def play_generation(self, generation: int, pool: Any = None) -> None:
+        """Play the missing shards of ``generation`` with the current network."""
+        config = self.selfplay
+        shards = -(-config.games_per_generation // config.games_per_shard)
+        done = set(self.replay.parts(generation))
+        todo = [part for part in range(shards) if part not in done]
+        if not todo:
+            return
+        weights = self._weights()
+        tasks = []
+        for part in todo:
+            games = min(config.games_per_shard,
+                        config.games_per_generation - part * config.games_per_shard)
+            seed = [self.seed, generation, part]
+            tasks.append((self.game, self.config["network"], weights, self.puct, seed, games,
+                          config.symmetries, config.opening_plies))
+        results = pool.imap(_play_part, tasks) if pool is not None else map(_play_part, tasks)
+        bar = tqdm(total=len(tasks), desc=f"gen {generation} self-play", unit="shard",
+                   disable=not self.progress, leave=False)
+        for part, samples in zip(todo, results):
+            save_samples(self.replay.shard_path(generation, part), samples)
+            bar.update(1)
+        bar.close()
+
+    def train_generation(self, generation: int, session_start: float,
+                         chunk: int = 50) -> dict[str, float]:
+        """Train to the step count of ``generation``, checkpointing every ``chunk`` steps."""
+        target = generation * self.selfplay.train_steps
+        samples = self.replay.load(generation)
+        losses: dict[str, float] = {}
+        bar = tqdm(total=target - self.trainer.step, desc=f"gen {generation} training",
+                   unit="step", disable=not self.progress, leave=False)
+        while self.trainer.step < target:
+            steps = min(chunk, target - self.trainer.step)
+            losses = self.trainer.train_steps(samples, steps)
+            self._save_latest(self.elapsed + time.perf_counter() - session_start)
+            bar.update(steps)
+        bar.close()
+        losses["samples"] = len(samples)
+        return losses
+
+    def run(self, generations: int,
+            evaluate: Callable[[PolicyValueNet, dict[str, Any]], dict[str, Any]] | None = None,
+            stop: Callable[[dict[str, Any]], bool] | None = None,
+            time_budget: float | None = None) -> list[dict[str, Any]]:
+        """Run up to ``generations`` generations in total (counting earlier sessions).
+
+        After each, ``evaluate(network, record)`` adds measurements to the metrics line and
+        ``stop(metrics)`` may end the run early; ``time_budget`` caps total wall-clock seconds.
+        """
+        session_start = time.perf_counter()
+        records = []
+        measuring = 0.0  # seconds spent in evaluate(), not counted as training time
+        # fork: workers start at once and do not re-run the user's __main__ (spawn would, and
+        # would import torch again in each). The parent has touched no GPU, so forking is safe.
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        workers = self.selfplay.workers
+        pool = context.Pool(workers) if workers > 1 else None
+        try:
+            while self.generation < generations:
+                generation = self.generation + 1
+                started = time.perf_counter()
+                self.play_generation(generation, pool)
+                played = time.perf_counter()
+                losses = self.train_generation(generation, session_start + measuring)
+                trained = time.perf_counter()
+                self.generation = generation
+                elapsed = self.elapsed + trained - session_start - measuring
+                self._save_latest(elapsed)
+                save_checkpoint(self._generation_path(generation), config=self.config,
+                                **self.trainer.state(), generation=generation)
+                record = {"generation": generation, "seconds": round(elapsed, 2),
+                          "selfplay_seconds": round(played - started, 2),
+                          "train_seconds": round(trained - played, 2),
+                          "steps": self.trainer.step, **losses}
+                if evaluate is not None:
+                    record.update(evaluate(self.network, record))
+                    measuring += time.perf_counter() - trained
+                append_metrics(self.directory / "metrics.jsonl", record)
+                records.append(record)
+                if stop is not None and stop(record):
+                    break
+                if time_budget is not None and elapsed > time_budget:
+                    break
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+        return records
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def check_same_config(path: Path, expected: dict[str, Any]) -> None:
+    """ValueError if the run directory's config.json differs from ``expected``."""
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: unreadable run config ({error})") from None
+    expected = json.loads(json.dumps(expected))  # tuples -> lists, as stored
+    if stored != expected:
+        differing = sorted(key for key in set(stored) | set(expected)
+                           if stored.get(key) != expected.get(key))
+        raise ValueError(f"{path.parent} was made by a different configuration "
+                         f"(differs in: {', '.join(differing)})")
+
+
+def append_metrics(path: Path, record: dict[str, Any]) -> None:
+    """Append one JSON line, unless this generation (or epoch) is already recorded."""
+    key = "generation" if "generation" in record else "epoch"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                if json.loads(line).get(key) == record[key]:
+                    return
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash
+    cut = path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n")
+    with open(path, "a") as handle:
+        handle.write(("\n" if cut else "") + json.dumps(record) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())

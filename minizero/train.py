@@ -1,0 +1,130 @@
+"""The one trainer: supervised and self-play runs both fit a network to (planes, policy, value).
+
+Loss = policy cross-entropy against the target distribution + value loss + L2 weight decay
+(AlphaZero's l = (z - v)^2 - pi^T log p + c ||theta||^2). The value loss is the squared error of
+the tanh head, or the cross-entropy of the win/draw/loss head against (max(z, 0), 1 - |z|,
+max(-z, 0)). Minibatches are drawn with a generator seeded by (seed, step), so a run resumed from
+its last checkpoint draws exactly the batches it would have drawn.
+
+Run it: ``minizero train --game hexapawn:3x3 --out runs/sup`` (supervised from the solver) or as
+part of ``minizero selfplay``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as functional
+
+from minizero.nn.network import PolicyValueNet
+from minizero.replay import Samples
+
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "cosine")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of `Trainer`.
+
+    batch_size: samples per step.
+    learning_rate: peak learning rate.
+    optimizer: "adam", or "sgd" with ``momentum``.
+    weight_decay: L2 coefficient c.
+    schedule: "constant", or "cosine" decay to 5% over ``total_steps``.
+    """
+
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    schedule: str = "constant"
+    total_steps: int = 0
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.schedule == "cosine" and self.total_steps < 1:
+            raise ValueError("the cosine schedule needs total_steps")
+
+
+class Trainer:
+    """Holds a network and its optimizer; `train_steps` runs minibatch updates."""
+
+    def __init__(self, network: PolicyValueNet, config: TrainConfig, seed: int = 0) -> None:
+        self.network = network
+        self.config = config
+        self.seed = seed
+        self.step = 0
+        parameters = network.parameters()
+        if config.optimizer == "adam":
+            self.optimizer: torch.optim.Optimizer = torch.optim.Adam(
+                parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
+        else:
+            self.optimizer = torch.optim.SGD(
+                parameters, lr=config.learning_rate, momentum=config.momentum,
+                weight_decay=config.weight_decay)
+
+    def learning_rate(self, step: int) -> float:
+        config = self.config
+        if config.schedule == "cosine":
+            progress = min(step / config.total_steps, 1.0)
+            return config.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+        return config.learning_rate
+
+    def loss(self, planes: torch.Tensor, policy: torch.Tensor,
+             value: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        logits, value_output = self.network(planes)  # (B, A), (B,) or (B, 3)
+        policy_loss = -(policy * functional.log_softmax(logits, dim=1)).sum(dim=1).mean()
+        if value_output.dim() == 1:
+            value_loss = functional.mse_loss(value_output, value)
+        else:
+            target = torch.stack([value.clamp(min=0), 1 - value.abs(), (-value).clamp(min=0)], 1)
+            value_loss = -(target * functional.log_softmax(value_output, dim=1)).sum(1).mean()
+        total = policy_loss + value_loss
+        return total, {"loss": total.item(), "policy_loss": policy_loss.item(),
+                       "value_loss": value_loss.item()}
+
+    def train_steps(self, samples: Samples, steps: int) -> dict[str, float]:
+        """Run ``steps`` minibatch updates on ``samples``; mean losses over them."""
+        if len(samples) == 0:
+            raise ValueError("no samples to train on")
+        self.network.train()
+        planes = torch.from_numpy(samples.planes)
+        policy = torch.from_numpy(samples.policy)
+        value = torch.from_numpy(samples.value)
+        totals: dict[str, float] = {}
+        for _ in range(steps):
+            rng = np.random.default_rng([self.seed, self.step])
+            batch = torch.from_numpy(rng.integers(0, len(samples), self.config.batch_size))
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.learning_rate(self.step)
+            loss, parts = self.loss(planes[batch], policy[batch], value[batch])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.step += 1
+            for name, amount in parts.items():
+                totals[name] = totals.get(name, 0.0) + amount / steps
+        return totals
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint needs to resume: weights, optimizer state, step."""
+        return {"model": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "step": self.step}
+
+    def restore(self, parts: dict[str, Any]) -> None:
+        self.network.load_state_dict(parts["model"])
+        self.optimizer.load_state_dict(parts["optimizer"])
+        self.step = int(parts["step"])
