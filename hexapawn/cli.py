@@ -2,6 +2,8 @@
 
     hexapawn solve --size 4x4 [--out solution.npz]
     hexapawn play --size 3x3 --opponent solver|alphabeta|mcts|random [--color black]
+    hexapawn compare --size 3x3 [--out runs/compare-3x3]
+    hexapawn dataset --size 3x3 --out solver-3x3.npz
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
+import time
 from collections.abc import Callable
 
 from hexapawn.agents import OPPONENTS, make_agent
@@ -88,6 +91,35 @@ def cmd_play(
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from hexapawn.experiment import CompareConfig, compare, results_table
+
+    width, height = args.size
+    out = args.out or f"runs/compare-{width}x{height}-{time.strftime('%Y%m%d-%H%M%S')}"
+    config = CompareConfig(supervised_seconds=args.supervised_seconds,
+                           selfplay_seconds=args.selfplay_seconds, games=args.games)
+    log = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
+    summary = compare(width, height, out, seed=args.seed, config=config, workers=args.workers,
+                      progress=not args.quiet and sys.stderr.isatty(), log=log)
+    print()
+    print(results_table(summary))
+    print(f"\nmetrics: {out}/supervised/metrics.jsonl and {out}/selfplay/metrics.jsonl")
+    if summary.get("plot"):
+        print(f"learning curves: {summary['plot']}")
+    return 0
+
+
+def cmd_dataset(args: argparse.Namespace) -> int:
+    from hexapawn.experiment import supervised_samples
+    from minizero.replay import save_samples
+
+    width, height = args.size
+    samples = supervised_samples(solve(width, height))
+    save_samples(args.out, samples)
+    print(f"{len(samples):,} positions of {width}x{height} labelled by the solver -> {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hexapawn", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +138,26 @@ def build_parser() -> argparse.ArgumentParser:
                              help="MCTS iterations per move")
     play_parser.add_argument("--seed", type=int, default=0)
     play_parser.set_defaults(run=cmd_play)
+
+    compare_parser = commands.add_parser(
+        "compare", help="supervised vs self-play learning, graded by the solver")
+    compare_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
+    compare_parser.add_argument("--out", help="output directory (default runs/compare-SIZE-TIME)")
+    compare_parser.add_argument("--seed", type=int, default=0)
+    compare_parser.add_argument("--workers", type=_positive, default=None,
+                                help="self-play processes (default: the number of cores)")
+    compare_parser.add_argument("--supervised-seconds", type=float, default=60.0)
+    compare_parser.add_argument("--selfplay-seconds", type=float, default=300.0)
+    compare_parser.add_argument("--games", type=_positive, default=20,
+                                help="games per match when grading")
+    compare_parser.add_argument("--quiet", action="store_true")
+    compare_parser.set_defaults(run=cmd_compare)
+
+    dataset_parser = commands.add_parser(
+        "dataset", help="every position labelled by the solver, as an npz sample shard")
+    dataset_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
+    dataset_parser.add_argument("--out", required=True, help="npz file to write")
+    dataset_parser.set_defaults(run=cmd_dataset)
     return parser
 
 

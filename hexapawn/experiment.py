@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,8 +40,9 @@ from minizero.checkpoint import load_checkpoint
 from minizero.nn.network import NetworkConfig, PolicyValueNet
 from minizero.replay import Samples
 from minizero.search.puct import PUCTConfig
-from minizero.selfplay import SelfPlayConfig, SelfPlayRun, append_metrics, write_json
-from minizero.train import TrainConfig, Trainer
+from minizero.selfplay import SelfPlayConfig, SelfPlayRun, write_json
+from minizero.supervised import SupervisedRun
+from minizero.train import TrainConfig
 
 
 def supervised_samples(solution: Solution) -> Samples:
@@ -171,27 +171,25 @@ def default_configs(game: Hexapawn, workers: int | None = None) -> dict[str, Any
     }
 
 
-def run_supervised(solution: Solution, network: PolicyValueNet, train: TrainConfig,
-                   grader: Grader, config: CompareConfig, out: Path, seed: int,
-                   log: Any = print) -> list[dict[str, Any]]:
+def run_supervised(solution: Solution, configs: dict[str, Any],
+                   initial: dict[str, torch.Tensor], grader: Grader, config: CompareConfig,
+                   out: Path, seed: int, progress: bool,
+                   log: Any = print) -> tuple[list[dict[str, Any]], PolicyValueNet]:
     samples = supervised_samples(solution)
-    trainer = Trainer(network, train, seed)
-    epoch_steps = max(config.min_epoch_steps, -(-len(samples) // train.batch_size))
-    records, elapsed, epoch = [], 0.0, 0
-    while elapsed < config.supervised_seconds:
-        epoch += 1
-        began = time.perf_counter()
-        losses = trainer.train_steps(samples, epoch_steps)
-        elapsed += time.perf_counter() - began  # grading time is not training time
-        record = {"epoch": epoch, "seconds": round(elapsed, 3),
-                  "positions_seen": trainer.step * train.batch_size, **losses,
-                  **grader.grade(network)}
-        append_metrics(out / "metrics.jsonl", record)
-        records.append(record)
-        log(_progress_line("supervised", f"epoch {epoch}", record))
-        if is_perfect(record, grader.winning_side()):
-            break
-    return records
+    run = SupervisedRun(out, f"hexapawn:{solution.game.size}", configs["network"],
+                        configs["train"], ["solver"], seed=seed, progress=progress,
+                        initial_weights=initial)
+    epoch_steps = max(config.min_epoch_steps, -(-len(samples) // configs["train"].batch_size))
+
+    def evaluate(network: PolicyValueNet, record: dict[str, Any]) -> dict[str, Any]:
+        extra = grader.grade(network)
+        log(_progress_line("supervised", f"epoch {record['epoch']}", {**record, **extra}))
+        return extra
+
+    records = run.run(samples, 10**6, epoch_steps, evaluate=evaluate,
+                      stop=lambda record: is_perfect(record, grader.winning_side()),
+                      time_budget=config.supervised_seconds)
+    return records, run.network
 
 
 def run_selfplay(game: Hexapawn, configs: dict[str, Any], initial: dict[str, torch.Tensor],
@@ -241,11 +239,8 @@ def compare(width: int, height: int, out: str | Path, seed: int = 0,
         "size": game.size, "seed": seed, "compare": dataclasses.asdict(config),
         **{name: dataclasses.asdict(value) for name, value in configs.items()}})
 
-    supervised_network = PolicyValueNet(configs["network"])
-    supervised_network.load_state_dict(initial)
-    (out / "supervised").mkdir()
-    supervised = run_supervised(solution, supervised_network, configs["train"], grader, config,
-                                out / "supervised", seed, log)
+    supervised, supervised_network = run_supervised(
+        solution, configs, initial, grader, config, out / "supervised", seed, progress, log)
     selfplay = run_selfplay(game, configs, initial, grader, config, out / "selfplay", seed,
                             progress, log)
     for records, network in ((supervised, supervised_network), (selfplay, None)):
@@ -259,7 +254,11 @@ def compare(width: int, height: int, out: str | Path, seed: int = 0,
                "supervised": summarize(supervised, grader.winning_side()),
                "selfplay": summarize(selfplay, grader.winning_side())}
     write_json(out / "summary.json", summary)
-    plot_path = plot_curves(supervised, selfplay, out / "learning_curves.png", game.size)
+    start_network = PolicyValueNet(configs["network"])
+    start_network.load_state_dict(initial)
+    start = {"seconds": 0.0, "positions_seen": 0, **grader.accuracy(start_network)}
+    plot_path = plot_curves([start, *supervised], [start, *selfplay],
+                            out / "learning_curves.png", game.size)
     summary["plot"] = str(plot_path) if plot_path else None
     return summary
 
@@ -287,7 +286,7 @@ def results_table(summary: dict[str, Any]) -> str:
              f"{'':28s}{'supervised':>14s}{'self-play':>14s}"]
 
     def row(label: str, values: list[str]) -> None:
-        lines.append(f"{label:28s}" + "".join(f"{v:>14s}" for v in values))
+        lines.append(f"{label:36s}" + "".join(f"{v:>14s}" for v in values))
 
     methods = [summary["supervised"], summary["selfplay"]]
 
@@ -333,7 +332,6 @@ def plot_curves(supervised: list[dict], selfplay: list[dict], path: Path,
                       alpha=0.6, label=f"{name}, Black to move")
     axes[0].set_xlabel("wall-clock seconds (training and self-play)")
     axes[1].set_xlabel("training positions seen")
-    axes[1].set_xscale("log")
     axes[0].set_ylabel("optimal-move accuracy of the raw policy")
     axes[0].set_ylim(0, 1.02)
     axes[0].legend(loc="lower right", fontsize=8)

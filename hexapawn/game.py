@@ -393,3 +393,8 @@ def parse_position(text: str) -> tuple[Hexapawn, Position]:
     if turn is None:
         raise ValueError("position diagram lacks a 'White to move' or 'Black to move' line")
     return _position_from_rows(rows, turn)
+
+
+def from_spec(options: str) -> Hexapawn:
+    """The ``minizero.games`` factory: ``"4x3"`` (or empty for 3x3) -> Hexapawn(4, 3)."""
+    return Hexapawn(*parse_size(options)) if options else Hexapawn(3, 3)

@@ -128,3 +128,32 @@ class PolicyValueNet(nn.Module):
         logits, value = self(torch.from_numpy(planes), torch.from_numpy(legal))
         policy = torch.softmax(logits, dim=1)
         return policy.numpy(), self.expected_value(value).numpy()
+
+
+def load_network(path: str, input_shape: tuple[int, int, int] | None = None,
+                 action_size: int | None = None) -> PolicyValueNet:
+    """A network from a minizero checkpoint; ValueError naming the file if it does not fit.
+
+    ``input_shape`` and ``action_size``, when given, must match the game it will play.
+    """
+    from minizero.checkpoint import load_checkpoint
+
+    config, parts = load_checkpoint(path)
+    try:
+        network_config = NetworkConfig(**config["network"])
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{path}: checkpoint holds no network config ({error})") from None
+    if input_shape is not None and network_config.input_shape != tuple(input_shape):
+        raise ValueError(f"{path}: network takes input {network_config.input_shape}, "
+                         f"the game gives {tuple(input_shape)}")
+    if action_size is not None and network_config.action_size != action_size:
+        raise ValueError(f"{path}: network has {network_config.action_size} actions, "
+                         f"the game {action_size}")
+    network = PolicyValueNet(network_config)
+    try:
+        network.load_state_dict(parts["model"])
+    except (KeyError, RuntimeError) as error:
+        first = str(error).splitlines()[0][:120]
+        raise ValueError(f"{path}: weights do not fit the network ({first})") from None
+    network.eval()
+    return network

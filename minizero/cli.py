@@ -1,0 +1,254 @@
+"""The ``minizero`` command: the AlphaZero loop's pieces, for any game with a ``--game`` factory.
+
+    minizero selfplay --game hexapawn:3x3 --out runs/zero-3x3 [--resume]
+    minizero train --game hexapawn:3x3 --data solver-3x3.npz --out runs/sup-3x3 [--resume]
+    minizero arena --game hexapawn:3x3 --a runs/zero-3x3/checkpoints/latest.pt --b random
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from minizero.games import available_games, make_game
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be zero or more, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _game_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--game", default="hexapawn:3x3",
+                        help=f"NAME:OPTIONS, e.g. hexapawn:4x4 (games: {available_games()})")
+
+
+def _network_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--blocks", type=non_negative_int, default=1)
+    parser.add_argument("--channels", type=positive_int, default=16)
+    parser.add_argument("--no-se", action="store_true", help="residual blocks without SE")
+    parser.add_argument("--value-head", choices=("scalar", "wdl"), default="scalar")
+
+
+def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--lr", type=positive_float, default=2e-3, help="learning rate")
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="torch threads (1 is fastest for small networks)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _network_config(args: argparse.Namespace, game: Any) -> Any:
+    from minizero.nn.network import NetworkConfig
+
+    return NetworkConfig(game.input_shape, game.action_size, blocks=args.blocks,
+                         channels=args.channels, se=not args.no_se, value_head=args.value_head)
+
+
+def _train_config(args: argparse.Namespace) -> Any:
+    from minizero.train import TrainConfig
+
+    return TrainConfig(batch_size=args.batch_size, learning_rate=args.lr,
+                       optimizer=args.optimizer, weight_decay=args.weight_decay)
+
+
+def _default_out(kind: str, game_spec: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{kind}-{game_spec.replace(':', '-')}-{stamp}"
+
+
+def cmd_selfplay(args: argparse.Namespace) -> int:
+    import torch
+
+    from minizero.search.puct import PUCTConfig
+    from minizero.selfplay import SelfPlayConfig, SelfPlayRun
+
+    torch.set_num_threads(args.threads)
+    game = make_game(args.game)
+    out = Path(args.out) if args.out else _default_out("selfplay", args.game)
+    puct = PUCTConfig(simulations=args.simulations, c_puct=args.c_puct,
+                      dirichlet_alpha=args.dirichlet_alpha,
+                      dirichlet_epsilon=args.dirichlet_epsilon, add_noise=True,
+                      temperature_moves=args.temperature_moves, batch_size=args.leaf_batch)
+    selfplay = SelfPlayConfig(games_per_generation=args.games, games_per_shard=args.shard_games,
+                              replay_window=args.window, train_steps=args.train_steps,
+                              workers=args.workers, opening_plies=args.opening_plies)
+    run = SelfPlayRun(out, game, args.game, _network_config(args, game), puct, selfplay,
+                      _train_config(args), seed=args.seed, resume=args.resume,
+                      progress=not args.quiet)
+    print(f"run directory: {out} (generation {run.generation} done)", file=sys.stderr)
+
+    def report(network: Any, record: dict[str, Any]) -> dict[str, Any]:
+        print(f"generation {record['generation']}: loss {record['loss']:.3f} "
+              f"(policy {record['policy_loss']:.3f}, value {record['value_loss']:.3f}), "
+              f"{record['samples']} samples, {record['seconds']:.1f} s", flush=True)
+        return {}
+
+    run.run(args.generations, evaluate=report)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from minizero.replay import Samples, load_samples
+    from minizero.supervised import SupervisedRun
+
+    torch.set_num_threads(args.threads)
+    game = make_game(args.game)
+    samples = Samples.concatenate([load_samples(path) for path in args.data])
+    if samples.planes.shape[1:] != tuple(game.input_shape) or (
+            samples.policy.shape[1] != game.action_size):
+        raise ValueError(f"data has planes {samples.planes.shape[1:]} and "
+                         f"{samples.policy.shape[1]} actions; {args.game} needs "
+                         f"{tuple(game.input_shape)} and {game.action_size}")
+    out = Path(args.out) if args.out else _default_out("train", args.game)
+    run = SupervisedRun(out, args.game, _network_config(args, game), _train_config(args),
+                        [str(path) for path in args.data], seed=args.seed, resume=args.resume,
+                        progress=not args.quiet)
+    for record in run.run(samples, args.epochs):
+        print(f"epoch {record['epoch']}: loss {record['loss']:.3f} "
+              f"(policy {record['policy_loss']:.3f}, value {record['value_loss']:.3f})",
+              flush=True)
+    print(f"checkpoint: {run.latest_path}")
+    return 0
+
+
+def _agent(spec: str, game: Any, seed: int) -> tuple[str, Any]:
+    """random | mcts[:ITERATIONS] | CHECKPOINT[:SIMULATIONS] (0 simulations: the raw policy)."""
+    from minizero.agents import mcts_agent, network_agent, puct_agent, random_agent
+    from minizero.nn.network import load_network
+
+    name, _, option = spec.rpartition(":") if ":" in spec else (spec, "", "")
+    if not name:
+        name, option = spec, ""
+    if name == "random":
+        return spec, random_agent(game, seed)
+    if name == "mcts":
+        return spec, mcts_agent(game, int(option or 1000), seed)
+    if not os.path.exists(name):
+        raise ValueError(f"agent {spec!r} is neither random, mcts[:N] nor an existing "
+                         "checkpoint file")
+    try:
+        simulations = int(option or 0)
+    except ValueError:
+        raise ValueError(f"agent {spec!r}: simulations must be a whole number") from None
+    network = load_network(name, game.input_shape, game.action_size)
+    if simulations > 0:
+        return spec, puct_agent(game, network, simulations)
+    return spec, network_agent(game, network)
+
+
+def cmd_arena(args: argparse.Namespace) -> int:
+    import torch
+
+    from minizero.agents import play_match
+
+    torch.set_num_threads(1)
+    game = make_game(args.game)
+    name_a, agent_a = _agent(args.a, game, args.seed)
+    name_b, agent_b = _agent(args.b, game, args.seed + 1)
+    record = play_match(game, agent_a, agent_b, args.games)
+    print(f"{name_a} vs {name_b}, {args.games} games on {args.game}:")
+    print(f"  A: {record['wins']} wins, {record['draws']} draws, {record['losses']} losses "
+          f"(score {record['score']:.1%})")
+    print(f"  A moving first  W/D/L {'/'.join(map(str, record['as_first']))}; "
+          f"moving second W/D/L {'/'.join(map(str, record['as_second']))}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="minizero", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    selfplay = commands.add_parser("selfplay", help="the AlphaZero loop: play, store, train")
+    _game_argument(selfplay)
+    selfplay.add_argument("--out", help="run directory (default runs/selfplay-GAME-TIME)")
+    selfplay.add_argument("--generations", type=positive_int, default=20)
+    selfplay.add_argument("--games", type=positive_int, default=64, help="games per generation")
+    selfplay.add_argument("--shard-games", type=positive_int, default=16,
+                          help="games per replay shard")
+    selfplay.add_argument("--window", type=positive_int, default=6,
+                          help="generations in the replay buffer")
+    selfplay.add_argument("--train-steps", type=positive_int, default=60,
+                          help="training steps per generation")
+    selfplay.add_argument("--workers", type=positive_int, default=max(1, os.cpu_count() or 1))
+    selfplay.add_argument("--simulations", type=positive_int, default=32)
+    selfplay.add_argument("--leaf-batch", type=positive_int, default=8,
+                          help="leaves evaluated per network call")
+    selfplay.add_argument("--c-puct", type=positive_float, default=1.5)
+    selfplay.add_argument("--dirichlet-alpha", type=positive_float, default=1.0)
+    selfplay.add_argument("--dirichlet-epsilon", type=float, default=0.25)
+    selfplay.add_argument("--temperature-moves", type=non_negative_int, default=2)
+    selfplay.add_argument("--opening-plies", type=non_negative_int, default=4,
+                          help="up to this many random moves open each game")
+    _network_arguments(selfplay)
+    _train_arguments(selfplay)
+    selfplay.set_defaults(run=cmd_selfplay)
+
+    train = commands.add_parser("train", help="supervised training on npz sample shards")
+    _game_argument(train)
+    train.add_argument("--data", nargs="+", required=True, help="npz shards of samples")
+    train.add_argument("--out", help="run directory (default runs/train-GAME-TIME)")
+    train.add_argument("--epochs", type=positive_int, default=50)
+    _network_arguments(train)
+    _train_arguments(train)
+    train.set_defaults(run=cmd_train)
+
+    arena = commands.add_parser("arena", help="games between two agents, both colours")
+    _game_argument(arena)
+    arena.add_argument("--a", required=True, help="random | mcts[:N] | CHECKPOINT[:SIMULATIONS]")
+    arena.add_argument("--b", required=True, help="random | mcts[:N] | CHECKPOINT[:SIMULATIONS]")
+    arena.add_argument("--games", type=positive_int, default=20)
+    arena.add_argument("--seed", type=int, default=0)
+    arena.set_defaults(run=cmd_arena)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ValueError as error:
+        print(f"minizero: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

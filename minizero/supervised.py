@@ -1,0 +1,107 @@
+"""Supervised training in a run directory: epochs over fixed samples, resumable after a crash.
+
+The same `Trainer` as self-play, fed with a fixed data set (for Hexapawn: every position labelled
+by the solver). The run directory holds config.json, checkpoints/latest.pt (saved every
+``checkpoint_steps`` steps and at each epoch's end), checkpoints/epoch-EEEE.pt and metrics.jsonl.
+A resumed run continues at the step it had reached and draws the same minibatches it would have.
+
+Run it: ``hexapawn dataset --size 3x3 --out data.npz`` then
+``minizero train --game hexapawn:3x3 --data data.npz --out runs/sup-3x3``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from minizero.checkpoint import load_checkpoint, save_checkpoint
+from minizero.nn.network import NetworkConfig, PolicyValueNet
+from minizero.replay import Samples
+from minizero.selfplay import append_metrics, check_same_config, write_json
+from minizero.train import TrainConfig, Trainer
+
+
+class SupervisedRun:
+    """A supervised run in a directory (see the module docstring)."""
+
+    def __init__(self, directory: str | Path, game_spec: str, network: NetworkConfig,
+                 train: TrainConfig, data: list[str], seed: int = 0, resume: bool = False,
+                 progress: bool = True, initial_weights: dict[str, torch.Tensor] | None = None,
+                 checkpoint_steps: int = 200) -> None:
+        self.directory = Path(directory)
+        self.progress = progress
+        self.checkpoint_steps = checkpoint_steps
+        self.config = {"game": game_spec, "seed": seed, "data": data,
+                       "network": dataclasses.asdict(network), "train": dataclasses.asdict(train)}
+        torch.manual_seed(seed)
+        self.network = PolicyValueNet(network)
+        if initial_weights is not None:
+            self.network.load_state_dict(initial_weights)
+        self.trainer = Trainer(self.network, train, seed)
+        self.elapsed = 0.0
+        config_path = self.directory / "config.json"
+        if config_path.exists():
+            if not resume:
+                raise ValueError(f"{self.directory} already holds a run; pass --resume to "
+                                 "continue it or choose another --out")
+            check_same_config(config_path, self.config)
+            if self.latest_path.exists():
+                _, parts = load_checkpoint(self.latest_path)
+                self.trainer.restore(parts)
+                self.elapsed = float(parts["elapsed"])
+        elif resume:
+            raise ValueError(f"{self.directory}: nothing to resume (no config.json)")
+        else:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            write_json(config_path, self.config)
+
+    @property
+    def latest_path(self) -> Path:
+        return self.directory / "checkpoints" / "latest.pt"
+
+    def _save(self, path: Path, elapsed: float) -> None:
+        save_checkpoint(path, config=self.config, **self.trainer.state(), elapsed=elapsed)
+
+    def run(self, samples: Samples, epochs: int, epoch_steps: int | None = None,
+            evaluate: Callable[[PolicyValueNet, dict[str, Any]], dict[str, Any]] | None = None,
+            stop: Callable[[dict[str, Any]], bool] | None = None,
+            time_budget: float | None = None) -> list[dict[str, Any]]:
+        """Train up to ``epochs`` epochs in total; an epoch is ``epoch_steps`` steps (default one
+        pass over the samples). ``evaluate`` and ``stop`` as in `SelfPlayRun.run`; the time they
+        take is not counted in the ``seconds`` of the metrics."""
+        batch = self.trainer.config.batch_size
+        epoch_steps = epoch_steps or max(1, -(-len(samples) // batch))
+        records = []
+        while self.trainer.step < epochs * epoch_steps:
+            epoch = self.trainer.step // epoch_steps + 1
+            target = epoch * epoch_steps
+            began = time.perf_counter()
+            bar = tqdm(total=target - self.trainer.step, desc=f"epoch {epoch}", unit="step",
+                       disable=not self.progress, leave=False)
+            losses: dict[str, float] = {}
+            while self.trainer.step < target:
+                steps = min(self.checkpoint_steps, target - self.trainer.step)
+                losses = self.trainer.train_steps(samples, steps)
+                bar.update(steps)
+                self._save(self.latest_path, self.elapsed + time.perf_counter() - began)
+            bar.close()
+            self.elapsed += time.perf_counter() - began
+            self._save(self.latest_path, self.elapsed)
+            self._save(self.directory / "checkpoints" / f"epoch-{epoch:04d}.pt", self.elapsed)
+            record = {"epoch": epoch, "seconds": round(self.elapsed, 3),
+                      "positions_seen": self.trainer.step * batch, **losses}
+            if evaluate is not None:
+                record.update(evaluate(self.network, record))
+            append_metrics(self.directory / "metrics.jsonl", record)
+            records.append(record)
+            if stop is not None and stop(record):
+                break
+            if time_budget is not None and self.elapsed > time_budget:
+                break
+        return records
