@@ -1,0 +1,5 @@
+import sys
+
+from minizero.cli import main
+
+sys.exit(main())

@@ -1,0 +1,80 @@
+"""The policy-value network: SE arithmetic, masking, heads, and weights-only checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from minizero.checkpoint import load_checkpoint, save_checkpoint
+from minizero.nn import NetworkConfig, PolicyValueNet, ResidualBlock, SqueezeExcitation
+from minizero.nn.network import load_network
+
+
+def test_squeeze_excitation_is_sigmoid_scale_plus_bias() -> None:
+    torch.manual_seed(0)
+    se = SqueezeExcitation(8, reduction=2)
+    x = torch.randn(3, 8, 4, 5)
+    pooled = x.mean(dim=(2, 3))
+    hidden = torch.relu(pooled @ se.squeeze.weight.T + se.squeeze.bias)
+    out = hidden @ se.excite.weight.T + se.excite.bias
+    gamma, beta = out[:, :8], out[:, 8:]
+    expected = torch.sigmoid(gamma)[:, :, None, None] * x + beta[:, :, None, None]
+    assert torch.allclose(se(x), expected, atol=1e-6)
+
+
+def test_residual_block_keeps_shape_with_and_without_se() -> None:
+    x = torch.randn(2, 16, 3, 3)
+    for se in (True, False):
+        assert ResidualBlock(16, se=se)(x).shape == x.shape
+
+
+@pytest.mark.parametrize("value_head", ["scalar", "wdl"])
+def test_policy_is_masked_and_value_in_range(value_head: str) -> None:
+    config = NetworkConfig((2, 4, 4), 48, blocks=2, channels=8, value_head=value_head)
+    network = PolicyValueNet(config)
+    planes = np.random.default_rng(0).random((5, 2, 4, 4), dtype=np.float32)
+    legal = np.zeros((5, 48), dtype=bool)
+    legal[:, [1, 7, 30]] = True
+    policy, value = network.predict(planes, legal)
+    assert policy.shape == (5, 48) and value.shape == (5,)
+    assert np.allclose(policy.sum(axis=1), 1.0, atol=1e-6)
+    assert (policy[:, ~legal[0]] == 0).all()
+    assert ((value >= -1) & (value <= 1)).all()
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="value_head"):
+        NetworkConfig((2, 3, 3), 27, value_head="logistic")
+    with pytest.raises(ValueError, match="channels"):
+        NetworkConfig((2, 3, 3), 27, channels=0)
+    with pytest.raises(ValueError, match="input_shape"):
+        NetworkConfig((3, 3), 27)
+
+
+def test_checkpoint_round_trip_and_bad_files(tmp_path) -> None:
+    config = NetworkConfig((2, 3, 3), 27)
+    network = PolicyValueNet(config)
+    path = tmp_path / "net.pt"
+    import dataclasses
+
+    save_checkpoint(path, config={"network": dataclasses.asdict(config)},
+                    model=network.state_dict(), step=3)
+    loaded = load_network(str(path), (2, 3, 3), 27)
+    for name, tensor in network.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor)
+    assert load_checkpoint(path)[1]["step"] == 3
+    with pytest.raises(ValueError, match="game gives"):
+        load_network(str(path), (2, 4, 4), 48)
+
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(path.read_bytes()[:200])
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    malicious = tmp_path / "object.pt"
+    torch.save({"format": "minizero-checkpoint", "thing": ValueError("arbitrary object")},
+               malicious)
+    for bad in (corrupt, foreign, malicious, tmp_path / "missing.pt"):
+        with pytest.raises(ValueError) as error:
+            load_network(str(bad))
+        assert bad.name in str(error.value) and "\n" not in str(error.value)
