@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(VENV)/bin/hexapawn solve --size 3x3
 	$(VENV)/bin/hexapawn solve --size 4x4
 	$(PY) -m hexapawn.demo
+	$(VENV)/bin/hexapawn compare --size 3x3
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
