@@ -64,6 +64,8 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=positive_float, default=2e-3, help="learning rate")
     parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
     parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
+                        help="learning rate: constant, or cosine decay over the whole run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="torch threads (1 is fastest for small networks)")
@@ -78,11 +80,15 @@ def _network_config(args: argparse.Namespace, game: Any) -> Any:
                          channels=args.channels, se=not args.no_se, value_head=args.value_head)
 
 
-def _train_config(args: argparse.Namespace) -> Any:
+def _train_config(args: argparse.Namespace, total_steps: int) -> Any:
     from minizero.train import TrainConfig
 
     return TrainConfig(batch_size=args.batch_size, learning_rate=args.lr,
-                       optimizer=args.optimizer, weight_decay=args.weight_decay)
+                       optimizer=args.optimizer, weight_decay=args.weight_decay,
+                       schedule=args.schedule,
+                       # Only the cosine schedule depends on the run's length; leaving it out
+                       # otherwise lets a resumed run ask for more generations or epochs.
+                       total_steps=total_steps if args.schedule == "cosine" else 0)
 
 
 def _default_out(kind: str, game_spec: str) -> Path:
@@ -107,7 +113,8 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
                               replay_window=args.window, train_steps=args.train_steps,
                               workers=args.workers, opening_plies=args.opening_plies)
     run = SelfPlayRun(out, game, args.game, _network_config(args, game), puct, selfplay,
-                      _train_config(args), seed=args.seed, resume=args.resume,
+                      _train_config(args, args.generations * args.train_steps),
+                      seed=args.seed, resume=args.resume,
                       progress=not args.quiet)
     print(f"run directory: {out} (generation {run.generation} done)", file=sys.stderr)
 
@@ -136,7 +143,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                          f"{samples.policy.shape[1]} actions; {args.game} needs "
                          f"{tuple(game.input_shape)} and {game.action_size}")
     out = Path(args.out) if args.out else _default_out("train", args.game)
-    run = SupervisedRun(out, args.game, _network_config(args, game), _train_config(args),
+    steps = args.epochs * max(1, -(-len(samples) // args.batch_size))
+    run = SupervisedRun(out, args.game, _network_config(args, game), _train_config(args, steps),
                         [str(path) for path in args.data], seed=args.seed, resume=args.resume,
                         progress=not args.quiet)
     for record in run.run(samples, args.epochs):

@@ -118,10 +118,12 @@ def test_action_map_round_trips_on_every_reachable_3x3_position() -> None:
             assert game.parse_move(position, text) == action
 
 
-def test_mirror_symmetry_maps_legal_moves_to_legal_moves() -> None:
-    solution = solve(4, 4)
+@pytest.mark.parametrize("size, stride", [((3, 3), 1), ((4, 4), 5)])
+def test_mirror_symmetry_maps_legal_moves_to_legal_moves(size, stride) -> None:
+    width, height = size
+    solution = solve(width, height)
     game = solution.game
-    for index in range(0, len(solution), 5):
+    for index in range(0, len(solution), stride):
         position = solution.position(index)
         legal = game.legal_actions(position)
         policy = np.zeros(game.action_size, dtype=np.float32)
@@ -130,7 +132,8 @@ def test_mirror_symmetry_maps_legal_moves_to_legal_moves() -> None:
             game.encode(position), policy)
         assert same is policy
         mirrored_position = position._replace(
-            white=_mirror_bits(position.white, 4, 4), black=_mirror_bits(position.black, 4, 4))
+            white=_mirror_bits(position.white, width, height),
+            black=_mirror_bits(position.black, width, height))
         assert np.array_equal(mirror_planes, game.encode(mirrored_position))
         mirrored_legal = game.legal_actions(mirrored_position)
         assert sorted(np.flatnonzero(mirror_policy).tolist()) == mirrored_legal
