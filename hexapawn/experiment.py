@@ -218,7 +218,7 @@ def run_selfplay(game: Hexapawn, configs: dict[str, Any], initial: dict[str, tor
 
 def _progress_line(method: str, step: str, record: dict[str, Any]) -> str:
     return (f"{method:10s} {step:14s} {record['seconds']:7.1f} s  accuracy White "
-            f"{record['accuracy_white']:6.1%} Black {record['accuracy_black']:6.1%}  "
+            f"{record['accuracy_white']:7.2%} Black {record['accuracy_black']:7.2%}  "
             f"value {record['value_accuracy']:6.1%}")
 
 
