@@ -4,12 +4,15 @@
    for the Hexapawn network (2 blocks x 32) and a wider one (6 x 64) where batching pays more.
 2. ``hexapawn compare --size 3x3``: seconds to perfect play for both methods (bars: supervised
    within 20 s, self-play within 120 s on this 2-core machine).
+3. The ablation: self-play without random openings, every move drawn in proportion to visits
+   instead (temperature alone), capped at 300 s.
 
     make bench BENCH=hexapawn_zero
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -17,8 +20,16 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import markdown_table, write_results
-from hexapawn.experiment import compare
+from hexapawn.experiment import (
+    CompareConfig,
+    Grader,
+    compare,
+    default_configs,
+    is_perfect,
+    run_selfplay,
+)
 from hexapawn.game import Hexapawn
+from hexapawn.solve import solve
 from minizero.nn import NetworkConfig, PolicyValueNet
 from minizero.search.puct import PUCT, PUCTConfig, network_evaluator
 
@@ -69,9 +80,34 @@ def main() -> None:
          ["self-play", three["selfplay"]["seconds_to_perfect"],
           three["selfplay"]["positions_to_perfect"], "120 s"]])
     table += f"\n\n(whole 3x3 comparison, grading included: {wall:.0f} s wall-clock)"
+    ablation = temperature_only_selfplay()
+    table += ("\n\nself-play without random openings (temperature on every move): "
+              f"{ablation['generations']} generations, {ablation['seconds']:.0f} s, "
+              f"perfect: {ablation['perfect']}, final accuracy White "
+              f"{ablation['accuracy_white']:.1%} Black {ablation['accuracy_black']:.1%}")
     write_results("hexapawn_zero", {"batching": batching, "simulations": SIMULATIONS,
-                                    "compare_3x3": three, "compare_3x3_wall_seconds": wall},
-                  table)
+                                    "compare_3x3": three, "compare_3x3_wall_seconds": wall,
+                                    "ablation_no_random_openings": ablation}, table)
+
+
+def temperature_only_selfplay(budget: float = 300.0) -> dict:
+    """3x3 self-play as compare runs it, but with no random openings and temperature on all
+    moves."""
+    game = Hexapawn(3, 3)
+    grader = Grader(solve(3, 3))
+    configs = default_configs(game)
+    configs["puct"] = dataclasses.replace(configs["puct"], temperature_moves=1000)
+    configs["selfplay"] = dataclasses.replace(configs["selfplay"], opening_plies=0)
+    torch.manual_seed(0)
+    initial = PolicyValueNet(configs["network"]).state_dict()
+    with tempfile.TemporaryDirectory() as directory:
+        records = run_selfplay(game, configs, initial, grader,
+                               CompareConfig(selfplay_seconds=budget), Path(directory) / "run",
+                               0, False, log=lambda line: None)
+    last = records[-1]
+    return {"generations": len(records), "seconds": last["seconds"],
+            "perfect": is_perfect(last, grader.winning_side()),
+            "accuracy_white": last["accuracy_white"], "accuracy_black": last["accuracy_black"]}
 
 
 if __name__ == "__main__":
