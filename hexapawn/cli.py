@@ -17,6 +17,7 @@ from collections.abc import Callable
 from hexapawn.agents import OPPONENTS, make_agent
 from hexapawn.game import WHITE, Hexapawn, parse_size
 from hexapawn.solve import solve
+from minizero.cli import positive_int, run_command
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -24,16 +25,6 @@ def _size(text: str) -> tuple[int, int]:
         return parse_size(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
 
 
 def peak_memory_mib() -> float:
@@ -134,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     play_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
     play_parser.add_argument("--opponent", choices=OPPONENTS, default="solver")
     play_parser.add_argument("--color", choices=("white", "black"), default="white")
-    play_parser.add_argument("--iterations", type=_positive, default=2000,
+    play_parser.add_argument("--iterations", type=positive_int, default=2000,
                              help="MCTS iterations per move")
     play_parser.add_argument("--seed", type=int, default=0)
     play_parser.set_defaults(run=cmd_play)
@@ -144,11 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
     compare_parser.add_argument("--out", help="output directory (default runs/compare-SIZE-TIME)")
     compare_parser.add_argument("--seed", type=int, default=0)
-    compare_parser.add_argument("--workers", type=_positive, default=None,
+    compare_parser.add_argument("--workers", type=positive_int, default=None,
                                 help="self-play processes (default: the number of cores)")
     compare_parser.add_argument("--supervised-seconds", type=float, default=60.0)
     compare_parser.add_argument("--selfplay-seconds", type=float, default=300.0)
-    compare_parser.add_argument("--games", type=_positive, default=20,
+    compare_parser.add_argument("--games", type=positive_int, default=20,
                                 help="games per match when grading")
     compare_parser.add_argument("--quiet", action="store_true")
     compare_parser.set_defaults(run=cmd_compare)
@@ -162,14 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except ValueError as error:
-        print(f"hexapawn: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return run_command(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -39,8 +39,9 @@ from minizero.agents import network_agent, play_match, puct_agent, random_agent
 from minizero.checkpoint import load_checkpoint
 from minizero.nn.network import NetworkConfig, PolicyValueNet
 from minizero.replay import Samples
+from minizero.rundir import write_json
 from minizero.search.puct import PUCTConfig
-from minizero.selfplay import SelfPlayConfig, SelfPlayRun, write_json
+from minizero.selfplay import SelfPlayConfig, SelfPlayRun
 from minizero.supervised import SupervisedRun
 from minizero.train import TrainConfig
 

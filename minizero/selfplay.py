@@ -20,7 +20,6 @@ Reference: Silver et al., Science 362 (2018). Run it: ``minizero selfplay --game
 from __future__ import annotations
 
 import dataclasses
-import json
 import multiprocessing
 import os
 import time
@@ -33,10 +32,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from minizero.checkpoint import load_checkpoint, save_checkpoint
+from minizero.checkpoint import save_checkpoint
 from minizero.game import Game
 from minizero.nn.network import NetworkConfig, PolicyValueNet
 from minizero.replay import ReplayBuffer, Samples, save_samples
+from minizero.rundir import append_metrics, open_run
 from minizero.search.puct import PUCT, Evaluator, PUCTConfig, network_evaluator
 from minizero.train import TrainConfig, Trainer
 
@@ -168,25 +168,16 @@ class SelfPlayRun:
         return self.directory / "checkpoints" / "latest.pt"
 
     def _open(self, resume: bool) -> None:
-        config_path = self.directory / "config.json"
-        if config_path.exists():
-            if not resume:
-                raise ValueError(f"{self.directory} already holds a run; pass --resume to "
-                                 "continue it or choose another --out")
-            check_same_config(config_path, self.config)
-            if self.latest_path.exists():
-                _, parts = load_checkpoint(self.latest_path)
-                self.trainer.restore(parts)
-                self.generation = int(parts["generation"])
-                self.elapsed = float(parts["elapsed"])
-            return
-        if resume:
-            raise ValueError(f"{self.directory}: nothing to resume (no config.json)")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        write_json(config_path, self.config)
-        self._save_latest(0.0)
-        save_checkpoint(self._generation_path(0), config=self.config, **self.trainer.state(),
-                        generation=0)
+        parts = open_run(self.directory, self.config, resume, self.latest_path)
+        if parts is not None:
+            self.trainer.restore(parts)
+            self.generation = int(parts["generation"])
+            self.elapsed = float(parts["elapsed"])
+        elif not self._generation_path(0).exists():
+            # A new run (or one killed before its first checkpoint): the seeded initial weights.
+            self._save_latest(0.0)
+            save_checkpoint(self._generation_path(0), config=self.config,
+                            **self.trainer.state(), generation=0)
 
     def _generation_path(self, generation: int) -> Path:
         return self.directory / "checkpoints" / f"gen-{generation:04d}.pt"
@@ -292,39 +283,3 @@ class SelfPlayRun:
                 pool.join()
         return records
 
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    tmp.replace(path)
-
-
-def check_same_config(path: Path, expected: dict[str, Any]) -> None:
-    """ValueError if the run directory's config.json differs from ``expected``."""
-    try:
-        stored = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: unreadable run config ({error})") from None
-    expected = json.loads(json.dumps(expected))  # tuples -> lists, as stored
-    if stored != expected:
-        differing = sorted(key for key in set(stored) | set(expected)
-                           if stored.get(key) != expected.get(key))
-        raise ValueError(f"{path.parent} was made by a different configuration "
-                         f"(differs in: {', '.join(differing)})")
-
-
-def append_metrics(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line, unless this generation (or epoch) is already recorded."""
-    key = "generation" if "generation" in record else "epoch"
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                if json.loads(line).get(key) == record[key]:
-                    return
-            except json.JSONDecodeError:
-                continue  # a line cut by a crash
-    cut = path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n")
-    with open(path, "a") as handle:
-        handle.write(("\n" if cut else "") + json.dumps(record) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())

@@ -20,10 +20,10 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from minizero.checkpoint import load_checkpoint, save_checkpoint
+from minizero.checkpoint import save_checkpoint
 from minizero.nn.network import NetworkConfig, PolicyValueNet
 from minizero.replay import Samples
-from minizero.selfplay import append_metrics, check_same_config, write_json
+from minizero.rundir import append_metrics, open_run
 from minizero.train import TrainConfig, Trainer
 
 
@@ -45,21 +45,10 @@ class SupervisedRun:
             self.network.load_state_dict(initial_weights)
         self.trainer = Trainer(self.network, train, seed)
         self.elapsed = 0.0
-        config_path = self.directory / "config.json"
-        if config_path.exists():
-            if not resume:
-                raise ValueError(f"{self.directory} already holds a run; pass --resume to "
-                                 "continue it or choose another --out")
-            check_same_config(config_path, self.config)
-            if self.latest_path.exists():
-                _, parts = load_checkpoint(self.latest_path)
-                self.trainer.restore(parts)
-                self.elapsed = float(parts["elapsed"])
-        elif resume:
-            raise ValueError(f"{self.directory}: nothing to resume (no config.json)")
-        else:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            write_json(config_path, self.config)
+        parts = open_run(self.directory, self.config, resume, self.latest_path)
+        if parts is not None:
+            self.trainer.restore(parts)
+            self.elapsed = float(parts["elapsed"])
 
     @property
     def latest_path(self) -> Path:
