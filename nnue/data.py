@@ -1,4 +1,4 @@
-"""Training positions for NNUE: generated from engine games, labelled by Stockfish, stored in shards.
+"""Training positions for NNUE: from engine games, labelled by Stockfish, stored in shards.
 
 Idea: an evaluator must be right on the positions a search meets, so we play games between
 engines (Stockfish at a low depth) from randomized openings, keep the *quiet* positions (side to
@@ -31,6 +31,7 @@ Commands: ``nnue data --out data/sf --positions 1000000 --depth 6`` (generate, r
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import queue
 import random
@@ -206,7 +207,8 @@ def parse_text_line(line: str) -> tuple[chess.Board, int, int]:
     return board, max(-SCORE_LIMIT, min(SCORE_LIMIT, score)), result
 
 
-def import_text(path: Path, out: Path, skip_bad: bool, shard_size: int = 100_000) -> tuple[int, int]:
+def import_text(path: Path, out: Path, skip_bad: bool,
+                shard_size: int = 100_000) -> tuple[int, int]:
     """Convert a text file of ``fen | score | result`` lines into shards in ``out``.
 
     Blank lines and lines starting with ``#`` are ignored. A malformed line raises ValueError
@@ -299,7 +301,8 @@ class UciEngine:
                 tokens = line.split()
                 at = tokens.index("score")
                 value = int(tokens[at + 2])
-                score = value if tokens[at + 1] == "cp" else (MATE_SCORE if value > 0 else -MATE_SCORE)
+                mate = MATE_SCORE if value > 0 else -MATE_SCORE
+                score = value if tokens[at + 1] == "cp" else mate
         return score, best
 
     def close(self) -> None:
@@ -433,10 +436,8 @@ def generate(config: GenerateConfig, stockfish: str, out: Path, quiet: bool = Fa
     bar = tqdm(total=config.positions, unit="pos", disable=quiet, smoothing=0.05)
     try:
         while any(process.is_alive() for process in processes):
-            try:
+            with contextlib.suppress(queue.Empty):
                 bar.update(progress.get(timeout=0.5))
-            except queue.Empty:
-                pass
     finally:
         bar.close()
         for process in processes:

@@ -63,8 +63,9 @@ class IntegerNet:
         self.net = net
         self.features = feature_set_named(net.feature_set)
         ft_weight = np.asarray(net.ft_weight, dtype=np.int16)
-        worst = int(np.abs(net.ft_bias.astype(np.int64)).max(initial=0)) + MAX_ACTIVE_FEATURES * int(
-            np.abs(ft_weight.astype(np.int64)).max(initial=0))
+        largest_weight = int(np.abs(ft_weight.astype(np.int64)).max(initial=0))
+        largest_bias = int(np.abs(net.ft_bias.astype(np.int64)).max(initial=0))
+        worst = largest_bias + MAX_ACTIVE_FEATURES * largest_weight
         if worst > INT16_MAX:
             raise ValueError(f"feature-transformer weights too large: an accumulator could reach "
                              f"{worst} > {INT16_MAX}")

@@ -1,4 +1,4 @@
-"""The integer evaluator: incremental == refresh, colour-flip symmetry, batch == single, vs float."""
+"""Integer evaluator: incremental == refresh, colour-flip symmetry, batch == single, vs float."""
 
 from __future__ import annotations
 
