@@ -26,10 +26,15 @@ from torch import nn
 
 from nnue.features import FeatureSet, batch_features, feature_set_named
 from nnue.quantize import (
+    FT_SCALE,
     FT_WEIGHT_LIMIT,
+    HIDDEN_BIAS_SCALE,
     HIDDEN_WEIGHT_LIMIT,
+    HIDDEN_WEIGHT_SCALE,
     NET_TO_CP,
+    OUTPUT_BIAS_SCALE,
     OUTPUT_WEIGHT_LIMIT,
+    OUTPUT_WEIGHT_SCALE,
 )
 
 WDL_SCALE = 410.0  # centipawns -> expected score: sigmoid(cp / 410), Stockfish trainers' scale
@@ -43,6 +48,7 @@ class NnueConfig:
     l1: int = 256  # feature-transformer width per perspective
     l2: int = 32
     l3: int = 32
+    quantization_aware: bool = True  # compute with weights rounded to the integer grid (below)
 
     def validate(self) -> FeatureSet:
         """The feature set, after checking the sizes; ValueError naming what is wrong."""
@@ -74,15 +80,34 @@ class NnueModel(nn.Module):
             self.feature_transformer.weight[padding].zero_()
         self.clip_weights()
 
+    def weight(self, tensor: torch.Tensor, scale: float) -> torch.Tensor:
+        """``tensor`` as the network uses it: on the integer grid when quantization-aware.
+
+        Quantization-aware training: the forward pass uses round(w * scale) / scale, exactly the
+        value the integer net will hold, while the gradient flows to the float weight as if the
+        rounding were not there (the straight-through estimator). The float network then
+        computes the integer network's function up to the rounding of activations.
+        """
+        if not self.config.quantization_aware:
+            return tensor
+        return tensor + (torch.round(tensor * scale) / scale - tensor).detach()
+
     def forward(self, stm: torch.Tensor, nstm: torch.Tensor) -> torch.Tensor:
         """``stm``, ``nstm``: (B, K) int64 feature indices (padded). Returns (B,) float32."""
         batch = stm.shape[0]
-        both = self.feature_transformer(torch.cat([stm, nstm])) + self.ft_bias  # (2B, L1)
+        ft_weight = self.weight(self.feature_transformer.weight, FT_SCALE)
+        both = nn.functional.embedding_bag(  # (2B, L1): sum of the active rows, per perspective
+            torch.cat([stm, nstm]), ft_weight, mode="sum",
+            padding_idx=self.features.num_features) + self.weight(self.ft_bias, FT_SCALE)
         accumulators = torch.cat([both[:batch], both[batch:]], dim=1)  # (B, 2 L1), stm first
         x = torch.clamp(accumulators, 0.0, 1.0)
-        x = torch.clamp(self.hidden1(x), 0.0, 1.0)  # (B, L2)
-        x = torch.clamp(self.hidden2(x), 0.0, 1.0)  # (B, L3)
-        return self.output(x).squeeze(1)  # (B,)
+        for layer in (self.hidden1, self.hidden2):  # (B, L2), then (B, L3)
+            x = torch.clamp(nn.functional.linear(
+                x, self.weight(layer.weight, HIDDEN_WEIGHT_SCALE),
+                self.weight(layer.bias, HIDDEN_BIAS_SCALE)), 0.0, 1.0)
+        return nn.functional.linear(  # (B,)
+            x, self.weight(self.output.weight, OUTPUT_WEIGHT_SCALE),
+            self.weight(self.output.bias, OUTPUT_BIAS_SCALE)).squeeze(1)
 
     @torch.no_grad()
     def clip_weights(self) -> None:

@@ -139,13 +139,17 @@ def quantize(model: NnueModel) -> QuantizedNet:
         )
 
 
-def dequantize(net: QuantizedNet) -> NnueModel:
-    """A float model whose weights are exactly the integer net's weights divided by the scales."""
+def dequantize(net: QuantizedNet, quantization_aware: bool = True) -> NnueModel:
+    """A float model whose weights are exactly the integer net's weights divided by the scales.
+
+    Its weights already lie on the grid, so ``quantization_aware=False`` computes the same
+    function with a plain (faster) float forward pass.
+    """
     import torch
 
     from nnue.model import NnueConfig, NnueModel
 
-    model = NnueModel(NnueConfig(net.feature_set, net.l1, net.l2, net.l3))
+    model = NnueModel(NnueConfig(net.feature_set, net.l1, net.l2, net.l3, quantization_aware))
     with torch.no_grad():
         def put(tensor: torch.Tensor, values: np.ndarray, scale: float) -> None:
             tensor.copy_(torch.from_numpy(values.astype(np.float64) / scale))
