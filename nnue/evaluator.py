@@ -33,10 +33,11 @@ from __future__ import annotations
 import chess
 import numpy as np
 
-from nnue.features import active_features, batch_features, feature_set_named, move_deltas
+from nnue.features import HALF_KP, active_features, batch_features, feature_index, feature_set_named
 from nnue.quantize import (
     ACTIVATION_ONE,
     FLOAT32_EXACT_LIMIT,
+    HIDDEN_WEIGHT_SCALE,
     HIDDEN_WEIGHT_SCALE_BITS,
     INT8_MAX,
     INT16_MAX,
@@ -81,6 +82,25 @@ class IntegerNet:
         self.hidden2_bias = net.hidden2_bias.astype(np.int64)
         self.output_weight = net.output_weight[0].astype(self.dtype3)  # (L3,)
         self.output_bias = int(net.output_bias[0])
+        # The float32 fast path of evaluate_white_black: exact while |x @ w + bias| < 2**24.
+        self.fast = (self.dtype1 is np.float32 and self.dtype2 is np.float32
+                     and self.dtype3 is np.float32 and all(
+                         inputs * ACTIVATION_ONE * INT8_MAX + np.abs(bias).max() + HIDDEN_ROUNDING
+                         < FLOAT32_EXACT_LIMIT for inputs, bias in (
+                             (2 * net.l1, self.hidden1_bias), (net.l2, self.hidden2_bias))))
+        # int16 accumulator -> clipped activation, by table: 65,536 entries indexed by the bits.
+        self.clipped_table = np.clip(np.arange(65536, dtype=np.uint16).view(np.int16),
+                                     0, ACTIVATION_ONE).astype(np.float32)
+        # Dividing by 64 = 2**6 is exact in floating point, so it is folded into the weights.
+        scale = 1.0 / HIDDEN_WEIGHT_SCALE
+        self.hidden1_white = np.ascontiguousarray(self.hidden1_weight_t * scale, dtype=np.float32)
+        self.hidden1_black = np.ascontiguousarray(np.roll(self.hidden1_white, net.l1, axis=0))
+        self.hidden1_offset = ((self.hidden1_bias + HIDDEN_ROUNDING) * scale).astype(np.float32)
+        self.hidden2_scaled = np.ascontiguousarray(self.hidden2_weight_t * scale, np.float32)
+        self.hidden2_offset = ((self.hidden2_bias + HIDDEN_ROUNDING) * scale).astype(np.float32)
+        self.buffer_hidden1 = np.zeros(net.l2, np.float32)
+        self.buffer_hidden2 = np.zeros(net.l3, np.float32)
+        self.zero, self.one = np.float32(0), np.float32(ACTIVATION_ONE)
 
     def refresh(self, board: chess.Board, perspective: chess.Color) -> np.ndarray:
         """(L1,) int16 accumulator of ``perspective`` computed from scratch."""
@@ -95,6 +115,32 @@ class IntegerNet:
         total = (x.astype(self.dtype2) @ self.hidden2_weight_t).astype(np.int64) + self.hidden2_bias
         x = np.clip((total + HIDDEN_ROUNDING) >> HIDDEN_WEIGHT_SCALE_BITS, 0, ACTIVATION_ONE)
         output = (x.astype(self.dtype3) @ self.output_weight).astype(np.int64) + self.output_bias
+        return (output + OUTPUT_ROUNDING) >> OUTPUT_SHIFT
+
+    def evaluate_white_black(self, accumulators: np.ndarray, turn: chess.Color) -> int:
+        """Centipawns for the side to move from (2 L1,) int16 accumulators, White's half first.
+
+        The single-position fast path: the same integers as ``layers``, computed in float32
+        throughout (every value is an integer below 2**24, checked in ``__init__``) with as few
+        numpy calls as possible, since each costs about a microsecond on a vector this short.
+        """
+        if not self.fast:
+            order = accumulators if turn == chess.WHITE else np.roll(accumulators, self.net.l1)
+            return int(self.layers(order[None, :])[0])
+        x = self.clipped_table.take(accumulators.view(np.uint16))  # (2 L1,) float32 in 0..127
+        y, z, zero, one = self.buffer_hidden1, self.buffer_hidden2, self.zero, self.one
+        weight1 = self.hidden1_white if turn == chess.WHITE else self.hidden1_black
+        np.dot(x, weight1, out=y)  # (L2,) = (x @ w) / 64: the 1/64 is folded into the weights
+        np.add(y, self.hidden1_offset, out=y)  # + (bias + 32) / 64, so the floor rounds
+        np.floor(y, out=y)
+        np.maximum(y, zero, out=y)
+        np.minimum(y, one, out=y)
+        np.dot(y, self.hidden2_scaled, out=z)  # (L3,)
+        np.add(z, self.hidden2_offset, out=z)
+        np.floor(z, out=z)
+        np.maximum(z, zero, out=z)
+        np.minimum(z, one, out=z)
+        output = int(np.dot(z, self.output_weight)) + self.output_bias
         return (output + OUTPUT_ROUNDING) >> OUTPUT_SHIFT
 
     def evaluate_board(self, board: chess.Board) -> int:
@@ -121,39 +167,64 @@ class IntegerNet:
 class Evaluator:
     """Incremental evaluation along a line of play: ``push(move)``, ``pop()``, ``evaluate()``.
 
-    >>> # evaluator = Evaluator(IntegerNet(load_net("net.nnue")), chess.Board())
-    >>> # evaluator.push(chess.Move.from_uci("e2e4")); evaluator.evaluate(); evaluator.pop()
+    The accumulator pair is one (2 L1,) int16 vector, White's perspective then Black's. Under
+    piece-square both halves change together, so a table ``both_rows`` holds, for every
+    (colour, piece type, square), White's weight row next to Black's: a quiet move is two
+    vector adds, a capture three. ``evaluate()`` picks the first-layer weights laid out for
+    the side to move instead of swapping the halves.
+
+    >>> evaluator = Evaluator(IntegerNet(tiny_net()))  # doctest: +SKIP
+    >>> evaluator.push(chess.Move.from_uci("e2e4")); evaluator.evaluate(); evaluator.pop()
     """
 
     def __init__(self, net: IntegerNet, board: chess.Board | None = None) -> None:
         self.net = net
+        self.l1 = net.net.l1
+        self.piece_square = not net.features.king_refresh
+        if self.piece_square:
+            white = [feature_index(net.features, chess.WHITE, 0, square, piece_type, colour)
+                     for colour, piece_type, square in _absolute_piece_squares()]
+            black = [feature_index(net.features, chess.BLACK, 0, square, piece_type, colour)
+                     for colour, piece_type, square in _absolute_piece_squares()]
+            self.both_rows = np.hstack([net.ft_weight[white], net.ft_weight[black]])
         self.reset(board if board is not None else chess.Board())
 
     def reset(self, board: chess.Board) -> None:
         """Start from ``board`` (copied) with freshly computed accumulators."""
         self.board = board.copy()
-        # Row chess.BLACK (0) is Black's perspective, row chess.WHITE (1) White's.
-        top = np.empty((2, self.net.net.l1), np.int16)
-        for perspective in chess.COLORS:
-            top[int(perspective)] = self.net.refresh(self.board, perspective)
-        self.stack = [top]
+        self.stack = [np.concatenate([self.net.refresh(self.board, chess.WHITE),
+                                      self.net.refresh(self.board, chess.BLACK)])]
 
     def push(self, move: chess.Move) -> None:
-        """Play ``move``: copy the top accumulators and apply the move's feature changes."""
-        deltas = move_deltas(self.board, move, self.net.features)
-        top = self.stack[-1].copy()
-        weight = self.net.ft_weight
-        self.board.push(move)
-        for perspective, delta in deltas.items():
-            row = top[int(perspective)]
-            if delta.refresh:
-                row[:] = self.net.refresh(self.board, perspective)
-                continue
-            for feature in delta.added:
-                row += weight[feature]  # int16, wraps modulo 2**16: exact (see module docs)
-            for feature in delta.removed:
-                row -= weight[feature]
-        self.stack.append(top)
+        """Play ``move``: the top accumulators plus the rows of the features it changes."""
+        board = self.board
+        placed, lifted = _piece_square_changes(board, move)
+        top = self.stack[-1]
+        if self.piece_square:
+            rows = self.both_rows
+            new = top + rows[placed[0]]  # the copy and the first add in one operation
+            for index in placed[1:]:
+                new += rows[index]  # int16, wraps modulo 2**16: exact (see module docs)
+            for index in lifted:
+                new -= rows[index]
+            board.push(move)
+        else:
+            new = top.copy()
+            mover_is_king = board.piece_type_at(move.from_square) == chess.KING
+            board.push(move)
+            for perspective, half in ((chess.WHITE, new[:self.l1]), (chess.BLACK, new[self.l1:])):
+                if mover_is_king and perspective != board.turn:  # the mover's own king moved
+                    half[:] = self.net.refresh(board, perspective)
+                    continue
+                king = board.king(perspective)
+                weight = self.net.ft_weight
+                for index in placed:
+                    if index % 384 // 64 != chess.KING - 1:  # kings are not halfkp features
+                        half += weight[_halfkp_index(perspective, king, index)]
+                for index in lifted:
+                    if index % 384 // 64 != chess.KING - 1:
+                        half -= weight[_halfkp_index(perspective, king, index)]
+        self.stack.append(new)
 
     def pop(self) -> chess.Move:
         """Take back the last move: drop the top of the stack."""
@@ -165,9 +236,50 @@ class Evaluator:
     def accumulators(self) -> np.ndarray:
         """(2 L1,) int16: the current accumulators, side to move first."""
         top = self.stack[-1]
-        turn = int(self.board.turn)
-        return np.concatenate([top[turn], top[1 - turn]])
+        return top if self.board.turn == chess.WHITE else np.roll(top, self.l1)
 
     def evaluate(self) -> int:
         """Centipawns from the side to move of the current position."""
-        return int(self.net.layers(self.accumulators()[None, :])[0])
+        return self.net.evaluate_white_black(self.stack[-1], self.board.turn)
+
+
+def _absolute_piece_squares() -> list[tuple[chess.Color, int, int]]:
+    """(colour, piece type, square) in the order of absolute index 384 x black + 64 x type + sq."""
+    return [(colour, piece_type, square) for colour in (chess.WHITE, chess.BLACK)
+            for piece_type in chess.PIECE_TYPES for square in chess.SQUARES]
+
+
+def _halfkp_index(perspective: chess.Color, king: int, absolute: int) -> int:
+    """The halfkp feature of absolute piece-square ``absolute`` for ``perspective``."""
+    colour = chess.WHITE if absolute < 384 else chess.BLACK
+    return feature_index(HALF_KP, perspective, king, absolute % 64, absolute % 384 // 64 + 1,
+                         colour)
+
+
+def _piece_square_changes(board: chess.Board, move: chess.Move) -> tuple[list[int], list[int]]:
+    """(placed, lifted) absolute piece-square indices (384 x black + 64 x (type - 1) + square).
+
+    The fast twin of ``nnue.features.piece_changes`` (same cases, plain integers).
+    """
+    origin, target = move.from_square, move.to_square
+    colour = board.turn
+    piece_type = board.piece_type_at(origin)
+    own = 0 if colour == chess.WHITE else 384
+    their = 384 - own
+    captured = board.piece_type_at(target)
+    if piece_type == chess.KING and (abs(target - origin) == 2 or (
+            captured == chess.ROOK and board.color_at(target) == colour)):
+        rank_start = origin & ~7
+        kingside = target > origin
+        rook_origin = target if captured == chess.ROOK else rank_start + (7 if kingside else 0)
+        king_target = rank_start + (6 if kingside else 2)
+        rook_target = rank_start + (5 if kingside else 3)
+        return ([own + 320 + king_target, own + 192 + rook_target],
+                [own + 320 + origin, own + 192 + rook_origin])
+    lifted = [own + 64 * (piece_type - 1) + origin]
+    if captured is not None:
+        lifted.append(their + 64 * (captured - 1) + target)
+    elif piece_type == chess.PAWN and target == board.ep_square:
+        lifted.append(their + (target - 8 if colour == chess.WHITE else target + 8))
+    placed_type = move.promotion or piece_type
+    return [own + 64 * (placed_type - 1) + target], lifted
