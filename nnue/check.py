@@ -147,8 +147,9 @@ def bench(model: NnueModel, net: IntegerNet, games: int = 20, plies: int = 80,
             for stm, nstm in inputs:
                 model(stm, nstm)
 
-    sample = np.stack([encode_board(b) for b in boards] * (batch_size // len(boards) + 1))[:batch_size]
-    turns = np.array([int(b.turn) for b in boards] * (batch_size // len(boards) + 1))[:batch_size]
+    copies = batch_size // len(boards) + 1
+    sample = np.stack([encode_board(b) for b in boards] * copies)[:batch_size]
+    turns = np.array([int(b.turn) for b in boards] * copies)[:batch_size]
 
     def batched() -> None:
         net.evaluate_batch(sample, turns, batch_size=batch_size)

@@ -1,4 +1,4 @@
-"""Training an NNUE on Stockfish-labelled positions (supervised regression in win-probability space).
+"""Training an NNUE on Stockfish-labelled positions: regression in win-probability space.
 
 Idea: the network should predict the teacher's verdict. We compare predictions and labels as
 expected scores, sigmoid(cp / 410), not as raw centipawns, so that +800 vs +1200 (both won) costs
@@ -145,12 +145,16 @@ def plot_losses(metrics_path: Path, png_path: Path) -> None:
     os.replace(tmp, png_path)
 
 
-def train(data: list[Path], out: Path, model_config: NnueConfig = NnueConfig(),
-          config: TrainConfig = TrainConfig(), resume: bool = False, quiet: bool = False,
-          positions: Positions | None = None) -> dict[str, Any]:
+def train(data: list[Path], out: Path, model_config: NnueConfig = NnueConfig(),  # noqa: B008
+          config: TrainConfig = TrainConfig(),  # noqa: B008
+          resume: bool = False, quiet: bool = False,
+          positions: Positions | None = None, stop_after_steps: int | None = None
+          ) -> dict[str, Any]:
     """Train into run directory ``out``; returns the last epoch's metrics.
 
     ``positions`` may be given directly instead of reading ``data`` (tests, tutorials).
+    ``stop_after_steps`` ends this call after that many steps with a checkpoint written, as an
+    interruption would (``--resume`` continues).
     """
     from tqdm import tqdm
 
@@ -198,6 +202,7 @@ def train(data: list[Path], out: Path, model_config: NnueConfig = NnueConfig(),
     steps_per_epoch = math.ceil(len(training) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     metrics: dict[str, Any] = {}
+    first_step = state["global_step"]
     while state["epoch"] < config.epochs:
         epoch = state["epoch"]
         order = np.random.default_rng([config.seed, epoch]).permutation(len(training))
@@ -220,10 +225,16 @@ def train(data: list[Path], out: Path, model_config: NnueConfig = NnueConfig(),
                          loss_count=state["loss_count"] + len(batch))
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.5f}")
-            if (step + 1) % config.checkpoint_every == 0 and step + 1 < steps_per_epoch:
+            steps_done_here = state["global_step"] - first_step
+            interrupted = stop_after_steps is not None and steps_done_here >= stop_after_steps
+            if interrupted or ((step + 1) % config.checkpoint_every == 0
+                               and step + 1 < steps_per_epoch):
                 state["seconds"] += time.perf_counter() - started
                 started = time.perf_counter()
                 save_checkpoint(checkpoint_path, model, optimizer, state)
+            if interrupted:
+                bar.close()
+                return {"epoch": epoch, "global_step": state["global_step"], "stopped": True}
         bar.close()
         state["seconds"] += time.perf_counter() - started
         metrics = {
