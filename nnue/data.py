@@ -427,7 +427,10 @@ def generate(config: GenerateConfig, stockfish: str, out: Path, quiet: bool = Fa
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    context = multiprocessing.get_context("spawn")
+    # fork where the platform has it: "spawn" re-imports the caller's __main__, which breaks
+    # scripts and notebooks without an ``if __name__ == "__main__"`` guard.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     progress: multiprocessing.Queue = context.Queue()
     processes = [context.Process(target=_worker, args=(w, config, stockfish, out, progress),
                                  daemon=True) for w in range(config.workers)]
