@@ -436,7 +436,8 @@ def generate(config: GenerateConfig, stockfish: str, out: Path, quiet: bool = Fa
                                  daemon=True) for w in range(config.workers)]
     for process in processes:
         process.start()
-    bar = tqdm(total=config.positions, unit="pos", disable=quiet, smoothing=0.05)
+    bar = tqdm(total=config.positions, unit="pos", disable=True if quiet else None,
+               smoothing=0.05)
     try:
         while any(process.is_alive() for process in processes):
             with contextlib.suppress(queue.Empty):

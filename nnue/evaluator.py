@@ -73,6 +73,7 @@ class IntegerNet:
         # One extra all-zero row: the padding index of batch_features.
         self.ft_weight = np.vstack([ft_weight, np.zeros((1, net.l1), np.int16)])
         self.ft_bias = np.asarray(net.ft_bias, dtype=np.int16)
+        self._both_rows: np.ndarray | None = None
         self.dtype1 = exact_dtype(2 * net.l1)
         self.dtype2 = exact_dtype(net.l2)
         self.dtype3 = exact_dtype(net.l3)
@@ -101,6 +102,18 @@ class IntegerNet:
         self.buffer_hidden1 = np.zeros(net.l2, np.float32)
         self.buffer_hidden2 = np.zeros(net.l3, np.float32)
         self.zero, self.one = np.float32(0), np.float32(ACTIVATION_ONE)
+
+    def both_perspective_rows(self) -> np.ndarray:
+        """(768, 2 L1) int16, piece-square only: for each absolute (colour, type, square), White's
+        weight row next to Black's (built once, shared by every Evaluator of this net)."""
+        if self._both_rows is None:
+            squares = _absolute_piece_squares()
+            white = [feature_index(self.features, chess.WHITE, 0, square, piece_type, colour)
+                     for colour, piece_type, square in squares]
+            black = [feature_index(self.features, chess.BLACK, 0, square, piece_type, colour)
+                     for colour, piece_type, square in squares]
+            self._both_rows = np.hstack([self.ft_weight[white], self.ft_weight[black]])
+        return self._both_rows
 
     def refresh(self, board: chess.Board, perspective: chess.Color) -> np.ndarray:
         """(L1,) int16 accumulator of ``perspective`` computed from scratch."""
@@ -182,11 +195,7 @@ class Evaluator:
         self.l1 = net.net.l1
         self.piece_square = not net.features.king_refresh
         if self.piece_square:
-            white = [feature_index(net.features, chess.WHITE, 0, square, piece_type, colour)
-                     for colour, piece_type, square in _absolute_piece_squares()]
-            black = [feature_index(net.features, chess.BLACK, 0, square, piece_type, colour)
-                     for colour, piece_type, square in _absolute_piece_squares()]
-            self.both_rows = np.hstack([net.ft_weight[white], net.ft_weight[black]])
+            self.both_rows = net.both_perspective_rows()
         self.reset(board if board is not None else chess.Board())
 
     def reset(self, board: chess.Board) -> None:

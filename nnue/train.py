@@ -206,7 +206,8 @@ def train(data: list[Path], out: Path, model_config: NnueConfig = NnueConfig(), 
     while state["epoch"] < config.epochs:
         epoch = state["epoch"]
         order = np.random.default_rng([config.seed, epoch]).permutation(len(training))
-        bar = tqdm(total=steps_per_epoch, initial=state["step_in_epoch"], disable=quiet,
+        bar = tqdm(total=steps_per_epoch, initial=state["step_in_epoch"],
+                   disable=True if quiet else None,
                    desc=f"epoch {epoch + 1}/{config.epochs}", unit="step", leave=False)
         started = time.perf_counter()
         model.train()

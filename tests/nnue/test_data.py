@@ -120,3 +120,16 @@ def test_missing_stockfish_message(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Stockfish not found" in result.stderr and "--stockfish PATH" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_import(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from nnue.cli import main
+
+    source = tmp_path / "mine.txt"
+    source.write_text(TEXT)
+    assert main(["data", "--import", str(source), "--out", str(tmp_path / "a")]) == 1
+    error = capsys.readouterr().err
+    assert "mine.txt:4: malformed FEN" in error and len(error.strip().splitlines()) == 1
+    assert main(["data", "--import", str(source), "--out", str(tmp_path / "b"),
+                 "--on-bad-line", "skip"]) == 0
+    assert "imported 3 positions" in capsys.readouterr().out
