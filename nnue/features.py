@@ -17,7 +17,7 @@ Two feature sets:
 
 Reference: Yu Nasu, "Efficiently Updatable Neural-Network-based Evaluation Functions for Computer
 Shogi" (2018); Stockfish 12 ``nnue/features/half_kp.cpp``; the nnue-pytorch docs (features).
-Command: ``python -m pytest tests/nnue/test_features.py``.
+Command: ``python -m pytest tests/nnue/test_nnue_features.py``.
 """
 
 from __future__ import annotations

@@ -126,3 +126,18 @@ def test_int8_trap_is_real() -> None:
     a = np.full(4, 127, np.int8)
     assert int(a @ a) != 4 * 127 * 127
     assert int(a.astype(np.float32) @ a.astype(np.float32)) == 4 * 127 * 127
+
+
+@pytest.mark.parametrize("feature_set", ["piece-square", "halfkp"])
+def test_every_move_kind_incremental(feature_set: str) -> None:
+    from test_nnue_features import MOVE_KINDS
+
+    _, net = random_net(feature_set, seed=9)
+    for fen, uci, kind in MOVE_KINDS:
+        evaluator = Evaluator(net, chess.Board(fen))
+        evaluator.push(chess.Move.from_uci(uci))
+        board = evaluator.board
+        refreshed = np.concatenate([net.refresh(board, board.turn),
+                                    net.refresh(board, not board.turn)])
+        assert np.array_equal(evaluator.accumulators(), refreshed), kind
+        assert evaluator.evaluate() == net.evaluate_board(board), kind
