@@ -427,6 +427,8 @@ def generate(config: GenerateConfig, stockfish: str, out: Path, quiet: bool = Fa
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(out.glob("sf-w*.npz")):  # a damaged shard stops us here, named
+        read_shard(path)
     # fork where the platform has it: "spawn" re-imports the caller's __main__, which breaks
     # scripts and notebooks without an ``if __name__ == "__main__"`` guard.
     methods = multiprocessing.get_all_start_methods()

@@ -247,6 +247,10 @@ def parse_net(data: bytes, name: str = "<bytes>") -> QuantizedNet:
         offset += count * little.itemsize
     if offset != len(payload):
         raise fail(f"payload has {len(payload) - offset} bytes more than the sizes need")
+    worst = int(np.abs(arrays["ft_bias"].astype(np.int64)).max()) + MAX_ACTIVE_FEATURES * int(
+        np.abs(arrays["ft_weight"].astype(np.int64)).max())
+    if worst > INT16_MAX:
+        raise fail(f"feature-transformer weights could overflow an int16 accumulator ({worst})")
     return QuantizedNet(feature_set=feature_set, l1=l1, l2=l2, l3=l3, **arrays)
 
 
