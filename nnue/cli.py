@@ -1,0 +1,197 @@
+"""The ``nnue`` command: data -> train -> quantize -> check -> bench.
+
+Idea: one sub-command per stage of the pipeline; each reads and writes files a user can keep,
+and bad input (a malformed FEN, a corrupt shard or net, a missing Stockfish, an unknown feature
+set) ends with one line on stderr and a non-zero exit, never a traceback.
+
+Commands (each has ``--help``)::
+
+    nnue data --out data/sf --positions 1000000 --depth 6      # Stockfish games, resumable
+    nnue data --import mine.txt --out data/mine --on-bad-line skip
+    nnue train --data data/sf --out runs/nnue --epochs 10 [--resume]
+    nnue quantize runs/nnue/checkpoint.pt --out nets/piece-square-256.nnue
+    nnue check nets/piece-square-256.nnue --data data/sf
+    nnue bench nets/piece-square-256.nnue
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from nnue.features import FEATURE_SETS
+
+
+def _add_data(sub: argparse._SubParsersAction) -> None:
+    from nnue.data import GenerateConfig
+
+    defaults = GenerateConfig()
+    parser = sub.add_parser("data", help="generate Stockfish-labelled positions or import text")
+    parser.add_argument("--out", type=Path, required=True, help="dataset directory (shards)")
+    parser.add_argument("--import", dest="import_path", type=Path,
+                        help="import 'fen | score | result' lines instead of generating")
+    parser.add_argument("--on-bad-line", choices=["reject", "skip"], default="reject",
+                        help="a malformed imported line: reject the file (default) or skip it")
+    parser.add_argument("--positions", type=int, default=defaults.positions)
+    parser.add_argument("--depth", type=int, default=defaults.depth)
+    parser.add_argument("--nodes", type=int, default=None, help="node limit instead of depth")
+    parser.add_argument("--workers", type=int, default=defaults.workers)
+    parser.add_argument("--shard-size", type=int, default=defaults.shard_size)
+    parser.add_argument("--random-plies", type=int, nargs=2, metavar=("MIN", "MAX"),
+                        default=(defaults.random_plies_min, defaults.random_plies_max))
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--stockfish", help="path of the Stockfish binary")
+    parser.add_argument("--quiet", action="store_true")
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    from nnue.model import NnueConfig
+    from nnue.train import TrainConfig
+
+    model, train = NnueConfig(), TrainConfig()
+    parser = sub.add_parser("train", help="train a network on datasets")
+    parser.add_argument("--data", type=Path, nargs="+", required=True)
+    parser.add_argument("--out", type=Path, required=True, help="run directory")
+    parser.add_argument("--feature-set", default=model.feature_set,
+                        help=f"one of {sorted(FEATURE_SETS)}")
+    parser.add_argument("--l1", type=int, default=model.l1)
+    parser.add_argument("--l2", type=int, default=model.l2)
+    parser.add_argument("--l3", type=int, default=model.l3)
+    parser.add_argument("--no-quantization-aware", action="store_true",
+                        help="train plain float weights (rounded only when quantizing)")
+    parser.add_argument("--epochs", type=int, default=train.epochs)
+    parser.add_argument("--batch-size", type=int, default=train.batch_size)
+    parser.add_argument("--lr", type=float, default=train.learning_rate)
+    parser.add_argument("--lambda", dest="lambda_", type=float, default=train.lambda_,
+                        help="weight of the teacher score against the game result")
+    parser.add_argument("--validation-fraction", type=float, default=train.validation_fraction)
+    parser.add_argument("--seed", type=int, default=train.seed)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--quiet", action="store_true")
+
+
+def _add_net_commands(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("quantize", help="checkpoint.pt -> integer .nnue file")
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+
+    parser = sub.add_parser("check", help="integer vs float vs teacher on held-out positions")
+    parser.add_argument("net", type=Path, help=".nnue file or training checkpoint .pt")
+    parser.add_argument("--data", type=Path, nargs="+", required=True)
+    parser.add_argument("--positions", type=int, default=10_000)
+    parser.add_argument("--validation-fraction", type=float, default=0.05,
+                        help="the held-out share used in training (its games are checked)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    parser = sub.add_parser("bench", help="incremental vs refresh vs torch; batched speed")
+    parser.add_argument("net", type=Path, help=".nnue file or training checkpoint .pt")
+    parser.add_argument("--games", type=int, default=20)
+    parser.add_argument("--plies", type=int, default=80)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nnue", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_data(sub)
+    _add_train(sub)
+    _add_net_commands(sub)
+    return parser
+
+
+def run_data(args: argparse.Namespace) -> None:
+    from minizero.peers import find_stockfish
+    from nnue.data import GenerateConfig, generate, import_text
+
+    if args.import_path is not None:
+        written, skipped = import_text(args.import_path, args.out, args.on_bad_line == "skip")
+        print(f"imported {written} positions into {args.out} ({skipped} lines skipped)")
+        return
+    if args.positions < 1 or args.workers < 1 or args.shard_size < 1:
+        raise ValueError("--positions, --workers and --shard-size must be positive")
+    if args.nodes is None and args.depth < 1:
+        raise ValueError("--depth must be positive")
+    stockfish = find_stockfish(args.stockfish)
+    config = GenerateConfig(
+        positions=args.positions, depth=args.depth, nodes=args.nodes, workers=args.workers,
+        random_plies_min=args.random_plies[0], random_plies_max=args.random_plies[1],
+        shard_size=args.shard_size, seed=args.seed)
+    total = generate(config, stockfish, args.out, quiet=args.quiet)
+    print(f"{total} labelled positions in {args.out}")
+
+
+def run_train(args: argparse.Namespace) -> None:
+    from nnue.model import NnueConfig
+    from nnue.train import TrainConfig, train
+
+    model = NnueConfig(args.feature_set, args.l1, args.l2, args.l3,
+                       quantization_aware=not args.no_quantization_aware)
+    model.validate()
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                         lambda_=args.lambda_, validation_fraction=args.validation_fraction,
+                         seed=args.seed)
+    metrics = train(args.data, args.out, model, config, resume=args.resume, quiet=args.quiet)
+    print(json.dumps(metrics))
+
+
+def run_quantize(args: argparse.Namespace) -> None:
+    from nnue.quantize import quantize, save_net
+    from nnue.train import load_checkpoint
+
+    model, _ = load_checkpoint(args.checkpoint)
+    save_net(quantize(model), args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
+
+
+def run_check(args: argparse.Namespace) -> None:
+    from nnue.check import check, held_out_positions, load_any
+
+    model, net, what = load_any(args.net)
+    positions = held_out_positions(args.data, args.positions, args.validation_fraction)
+    report = check(model, net, positions)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    p = report["int_vs_float_percentiles_cp"]
+    print(f"{report['positions']} held-out positions not in check; float model = {what}")
+    print(f"integer vs float: mean |diff| {report['int_vs_float_mean_abs_cp']:.2f} cp, "
+          f"max {report['int_vs_float_max_abs_cp']:.1f} cp, R² {report['int_vs_float_r2']:.6f}")
+    print(f"  |diff| percentiles: 68% {p['68']:.2f}  95% {p['95']:.2f}  99% {p['99']:.2f}  "
+          f"99.7% {p['99.7']:.2f} cp")
+    print(f"vs teacher (win probability): integer MAE {report['int_vs_teacher_mae_wdl']:.4f} "
+          f"R² {report['int_vs_teacher_r2_wdl']:.4f}; float MAE "
+          f"{report['float_vs_teacher_mae_wdl']:.4f} R² {report['float_vs_teacher_r2_wdl']:.4f}")
+    print("five worst positions (integer vs float):")
+    for row in report["worst"]:
+        print(f"  {row['fen']}  int {row['int_cp']}  float {row['float_cp']}  "
+              f"teacher {row['teacher_cp']}")
+
+
+def run_bench(args: argparse.Namespace) -> None:
+    from nnue.check import bench, load_any
+
+    model, net, _ = load_any(args.net)
+    result = bench(model, net, games=args.games, plies=args.plies)
+    for key, value in result.items():
+        print(f"{key:34s} {value:.2f}" if isinstance(value, float) else f"{key:34s} {value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"data": run_data, "train": run_train, "quantize": run_quantize,
+                "check": run_check, "bench": run_bench}
+    try:
+        handlers[args.command](args)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"nnue {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"nnue {args.command}: interrupted (rerun to resume)", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,456 @@
+"""Training positions for NNUE: from engine games, labelled by Stockfish, stored in shards.
+
+Idea: an evaluator must be right on the positions a search meets, so we play games between
+engines (Stockfish at a low depth) from randomized openings, keep the *quiet* positions (side to
+move not in check, best move neither a capture nor a promotion: a static evaluator cannot see a
+pending exchange), and label each with the Stockfish search score (centipawns, side to move) and
+the game's final result. The search that chooses each move is also the one that labels its
+position, so every labelled position costs exactly one Stockfish search.
+
+Reference: the Stockfish NNUE trainers' ``gensfen`` (self-play at low depth, random opening moves,
+score + game result per position); nnue-pytorch's docs on "quiet" filtering.
+
+Shard schema (``.npz`` written by numpy, read with ``allow_pickle=False``), version 1:
+
+===============  ========  =======================================================================
+array            dtype     meaning
+===============  ========  =======================================================================
+``format``       bytes     ``b"minizero-nnue-positions"``
+``version``      int32     ``SHARD_VERSION``
+``pieces``       uint8     (N, 64) piece on each square a1..h8: 0 empty, 1..6 white P N B R Q K,
+                           7..12 black P N B R Q K
+``side_to_move`` uint8     (N,) 1 white, 0 black
+``score``        int16     (N,) teacher score in centipawns, from the side to move
+``result``       int8      (N,) game result from the side to move: 1 win, 0 draw, -1 loss
+``game_id``      int64     (N,) positions of one game share it; train/validation split by game
+===============  ========  =======================================================================
+
+Commands: ``nnue data --out data/sf --positions 1000000 --depth 6`` (generate, resumable);
+``nnue data --import games.txt --out data/mine`` (``fen | score | result`` lines).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import queue
+import random
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import chess
+import numpy as np
+
+SHARD_FORMAT = b"minizero-nnue-positions"
+SHARD_VERSION = 1
+SHARD_ARRAYS = {
+    "pieces": np.uint8,
+    "side_to_move": np.uint8,
+    "score": np.int16,
+    "result": np.int8,
+    "game_id": np.int64,
+}
+MATE_SCORE = 30000  # centipawn value stored for "mate found"; never kept as a label (not quiet)
+SCORE_LIMIT = 20000  # teacher scores are clipped to +-SCORE_LIMIT so they fit int16
+
+
+# ----------------------------------------------------------------------------- board encoding
+
+
+def encode_board(board: chess.Board) -> np.ndarray:
+    """(64,) uint8 piece codes, a1..h8: 0 empty, 1..6 white PNBRQK, 7..12 black PNBRQK."""
+    pieces = np.zeros(64, dtype=np.uint8)
+    for square, piece in board.piece_map().items():
+        pieces[square] = piece.piece_type + (0 if piece.color == chess.WHITE else 6)
+    return pieces
+
+
+def decode_board(pieces: np.ndarray, side_to_move: int) -> chess.Board:
+    """The board (no castling rights, no en-passant square) of one stored position."""
+    board = chess.Board(None)
+    for square in np.flatnonzero(pieces):
+        code = int(pieces[square])
+        colour = chess.WHITE if code <= 6 else chess.BLACK
+        board.set_piece_at(int(square), chess.Piece((code - 1) % 6 + 1, colour))
+    board.turn = bool(side_to_move)
+    return board
+
+
+# ----------------------------------------------------------------------------- shards
+
+
+@dataclass(frozen=True)
+class Positions:
+    """A set of labelled positions (the arrays of one or more shards)."""
+
+    pieces: np.ndarray  # (N, 64) uint8
+    side_to_move: np.ndarray  # (N,) uint8, 1 = white
+    score: np.ndarray  # (N,) int16, centipawns from the side to move
+    result: np.ndarray  # (N,) int8, from the side to move
+    game_id: np.ndarray  # (N,) int64
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    def subset(self, mask: np.ndarray) -> Positions:
+        return Positions(*(getattr(self, name)[mask] for name in SHARD_ARRAYS))
+
+    @staticmethod
+    def concatenate(parts: list[Positions]) -> Positions:
+        if not parts:
+            return Positions(*(np.zeros((0, 64) if n == "pieces" else 0, t)
+                               for n, t in SHARD_ARRAYS.items()))
+        return Positions(*(np.concatenate([getattr(p, n) for p in parts]) for n in SHARD_ARRAYS))
+
+
+def write_shard(path: Path, positions: Positions) -> None:
+    """Write a shard atomically (temp file + rename): a reader never sees half a shard."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    arrays = {name: np.ascontiguousarray(getattr(positions, name), dtype=dtype)
+              for name, dtype in SHARD_ARRAYS.items()}
+    with open(tmp, "wb") as handle:
+        np.savez_compressed(handle, format=np.array(SHARD_FORMAT),
+                            version=np.array(SHARD_VERSION, np.int32), **arrays)
+    tmp.replace(path)
+
+
+def read_shard(path: Path) -> Positions:
+    """Read and validate one shard; a corrupt or foreign file raises a one-line ValueError."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "format" not in archive.files or bytes(archive["format"]) != SHARD_FORMAT:
+                raise ValueError("not a minizero position shard (format tag missing)")
+            version = int(archive["version"])
+            if version != SHARD_VERSION:
+                raise ValueError(f"shard version {version}, this code reads {SHARD_VERSION}")
+            missing = [name for name in SHARD_ARRAYS if name not in archive.files]
+            if missing:
+                raise ValueError(f"missing arrays {missing}")
+            arrays = {name: archive[name] for name in SHARD_ARRAYS}
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        raise ValueError(f"{path}: unreadable shard ({type(error).__name__}: {error})") from None
+    count = len(arrays["score"])
+    for name, dtype in SHARD_ARRAYS.items():
+        expected_shape = (count, 64) if name == "pieces" else (count,)
+        if arrays[name].dtype != dtype or arrays[name].shape != expected_shape:
+            raise ValueError(f"{path}: array {name} has {arrays[name].dtype}{arrays[name].shape},"
+                             f" expected {np.dtype(dtype)}{expected_shape}")
+    if count and (arrays["pieces"].max() > 12 or np.abs(arrays["result"]).max() > 1):
+        raise ValueError(f"{path}: piece codes or results out of range")
+    return Positions(**arrays)
+
+
+def shard_paths(source: Path) -> list[Path]:
+    """The shards of a dataset: a directory (all ``*.npz`` inside, sorted) or one file."""
+    source = Path(source)
+    if source.is_dir():
+        paths = sorted(source.glob("*.npz"))
+        if not paths:
+            raise ValueError(f"{source}: no .npz shards in this directory")
+        return paths
+    if source.is_file():
+        return [source]
+    raise ValueError(f"{source}: no such dataset file or directory")
+
+
+def iter_shards(sources: list[Path]) -> Iterator[Positions]:
+    """Stream a dataset one shard at a time (memory: one shard)."""
+    for source in sources:
+        for path in shard_paths(source):
+            yield read_shard(path)
+
+
+def load_positions(sources: list[Path]) -> Positions:
+    """All positions of the given datasets in memory (66 bytes per position)."""
+    return Positions.concatenate(list(iter_shards(sources)))
+
+
+def validation_mask(game_id: np.ndarray, fraction: float) -> np.ndarray:
+    """True for validation positions: a fixed hash of the game id, so whole games are held out."""
+    mixed = (game_id.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
+    return (mixed % np.uint64(10_000)).astype(np.int64) < int(round(fraction * 10_000))
+
+
+# ----------------------------------------------------------------------------- text import
+
+
+def parse_text_line(line: str) -> tuple[chess.Board, int, int]:
+    """Parse ``fen | score | result`` (score cp from side to move; result 1, 0, -1 or 1-0, 1/2-1/2,
+    0-1 from White). Raises ValueError saying what is wrong."""
+    fields = [field.strip() for field in line.split("|")]
+    if len(fields) != 3:
+        raise ValueError(f"expected 'fen | score | result', got {len(fields)} field(s)")
+    fen, score_text, result_text = fields
+    try:
+        board = chess.Board(fen)
+    except ValueError as error:
+        raise ValueError(f"malformed FEN {fen!r}: {error}") from None
+    try:
+        score = int(round(float(score_text)))
+    except ValueError:
+        raise ValueError(f"score {score_text!r} is not a number") from None
+    white_results = {"1-0": 1, "0-1": -1, "1/2-1/2": 0}
+    if result_text in white_results:
+        result = white_results[result_text] * (1 if board.turn == chess.WHITE else -1)
+    elif result_text in {"1", "0", "-1"}:
+        result = int(result_text)
+    else:
+        raise ValueError(f"result {result_text!r} is not 1, 0, -1, 1-0, 0-1 or 1/2-1/2")
+    return board, max(-SCORE_LIMIT, min(SCORE_LIMIT, score)), result
+
+
+def import_text(path: Path, out: Path, skip_bad: bool,
+                shard_size: int = 100_000) -> tuple[int, int]:
+    """Convert a text file of ``fen | score | result`` lines into shards in ``out``.
+
+    Blank lines and lines starting with ``#`` are ignored. A malformed line raises ValueError
+    naming its line number, unless ``skip_bad`` (then it is reported on stderr and skipped).
+    Returns (positions written, lines skipped). Nothing is written if a line is rejected.
+    """
+    import sys
+
+    rows: list[tuple[np.ndarray, int, int, int, int]] = []
+    skipped = 0
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                board, score, result = parse_text_line(line)
+            except ValueError as error:
+                if not skip_bad:
+                    raise ValueError(f"{path}:{number}: {error}") from None
+                print(f"{path}:{number}: skipped: {error}", file=sys.stderr)
+                skipped += 1
+                continue
+            rows.append((encode_board(board), int(board.turn), score, result, number))
+    for index, start in enumerate(range(0, len(rows), shard_size)):
+        chunk = rows[start:start + shard_size]
+        write_shard(Path(out) / f"import-{index:05d}.npz", Positions(
+            pieces=np.stack([row[0] for row in chunk]),
+            side_to_move=np.array([row[1] for row in chunk], np.uint8),
+            score=np.array([row[2] for row in chunk], np.int16),
+            result=np.array([row[3] for row in chunk], np.int8),
+            game_id=np.array([row[4] for row in chunk], np.int64),
+        ))
+    return len(rows), skipped
+
+
+# ----------------------------------------------------------------------------- Stockfish games
+
+
+class UciEngine:
+    """A minimal UCI client over pipes: fast enough to call thousands of times a second.
+
+    (python-chess's ``chess.engine`` is the reference client; it adds about a millisecond per
+    search through its event loop, which here would cost more than the search itself.)
+    """
+
+    def __init__(self, path: str, hash_mb: int = 16) -> None:
+        self.process = subprocess.Popen(
+            [path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, bufsize=1,
+        )
+        self._send("uci")
+        self._read_until("uciok")
+        self._send("setoption name Threads value 1")
+        self._send(f"setoption name Hash value {hash_mb}")
+        self._send("isready")
+        self._read_until("readyok")
+
+    def _send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def _read_until(self, prefix: str) -> list[str]:
+        assert self.process.stdout is not None
+        lines = []
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError("Stockfish exited unexpectedly")
+            lines.append(line)
+            if line.startswith(prefix):
+                return lines
+
+    def new_game(self) -> None:
+        self._send("ucinewgame")
+
+    def search(self, moves: list[str], depth: int | None, nodes: int | None) -> tuple[int, str]:
+        """Search startpos+moves; return (score in cp from the side to move, best move UCI).
+
+        A mate score is returned as +-MATE_SCORE.
+        """
+        self._send("position startpos moves " + " ".join(moves) if moves else "position startpos")
+        self._send(f"go nodes {nodes}" if nodes else f"go depth {depth}")
+        score = 0
+        best = ""
+        for line in self._read_until("bestmove"):
+            if line.startswith("bestmove"):
+                best = line.split()[1]
+            elif " score " in line and "bound" not in line:
+                tokens = line.split()
+                at = tokens.index("score")
+                value = int(tokens[at + 2])
+                mate = MATE_SCORE if value > 0 else -MATE_SCORE
+                score = value if tokens[at + 1] == "cp" else mate
+        return score, best
+
+    def close(self) -> None:
+        try:
+            self._send("quit")
+            self.process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """How training games are played and positions sampled."""
+
+    positions: int = 100_000  # labelled positions to produce (all workers together)
+    depth: int = 6  # Stockfish search depth per move (labels and moves); ignored if nodes is set
+    nodes: int | None = None  # Stockfish node limit per move instead of a depth
+    workers: int = 2  # worker processes, one Stockfish each
+    random_plies_min: int = 4  # each game opens with a random number of uniformly random moves
+    random_plies_max: int = 12
+    random_move_probability: float = 0.03  # after the opening, play a random move this often
+    keep_probability: float = 1.0  # keep each quiet position with this probability
+    adjudicate_score: int = 1500  # |score| above this for adjudicate_plies plies decides the game
+    adjudicate_plies: int = 6
+    max_plies: int = 400  # longer games are scored as draws
+    shard_size: int = 10_000  # positions per shard (kill -9 loses at most one shard per worker)
+    seed: int = 0
+
+
+def play_game(engine: UciEngine, config: GenerateConfig, rng: random.Random
+              ) -> list[tuple[np.ndarray, int, int, int]]:
+    """Play one game; return its quiet positions as (pieces, side to move, score, result)."""
+    board = chess.Board()
+    moves: list[str] = []
+    engine.new_game()
+    for _ in range(rng.randint(config.random_plies_min, config.random_plies_max)):
+        legal = list(board.legal_moves)
+        if not legal:
+            return []
+        move = rng.choice(legal)
+        board.push(move)
+        moves.append(move.uci())
+    if board.is_game_over():
+        return []
+    sampled: list[tuple[np.ndarray, int, int]] = []  # pieces, side to move, score
+    white_result = 0
+    decisive_streak = 0
+    while True:
+        if board.is_checkmate():
+            white_result = -1 if board.turn == chess.WHITE else 1
+            break
+        if (board.is_stalemate() or board.is_insufficient_material()
+                or board.halfmove_clock >= 100 or board.is_repetition(3)
+                or len(moves) >= config.max_plies):
+            break
+        score, best_uci = engine.search(moves, config.depth, config.nodes)
+        best = chess.Move.from_uci(best_uci)
+        quiet = (abs(score) < MATE_SCORE and not board.is_check()
+                 and not board.is_capture(best) and best.promotion is None)
+        if quiet and rng.random() < config.keep_probability:
+            sampled.append((encode_board(board), int(board.turn),
+                            max(-SCORE_LIMIT, min(SCORE_LIMIT, score))))
+        white_score = score if board.turn == chess.WHITE else -score
+        if abs(white_score) >= config.adjudicate_score:
+            same_side = decisive_streak * white_score > 0
+            decisive_streak = (decisive_streak + (1 if white_score > 0 else -1)
+                               if same_side or decisive_streak == 0
+                               else (1 if white_score > 0 else -1))
+        else:
+            decisive_streak = 0
+        if abs(decisive_streak) >= config.adjudicate_plies:
+            white_result = 1 if decisive_streak > 0 else -1
+            break
+        if rng.random() < config.random_move_probability:
+            best = rng.choice(list(board.legal_moves))
+        board.push(best)
+        moves.append(best.uci())
+    return [(pieces, turn, score, white_result if turn == 1 else -white_result)
+            for pieces, turn, score in sampled]
+
+
+def _worker(worker: int, config: GenerateConfig, stockfish: str, out: Path,
+            progress: multiprocessing.Queue) -> None:
+    """Play games until this worker's share of positions is on disk, shard by shard."""
+    share = config.positions // config.workers + (worker < config.positions % config.workers)
+    existing = sorted(out.glob(f"sf-w{worker:02d}-*.npz"))
+    done = sum(len(read_shard(path)) for path in existing)
+    progress.put(done)
+    engine = UciEngine(stockfish)
+    shard_index = len(existing)
+    try:
+        while done < share:
+            # Seeded per shard, so a resumed run continues with fresh games, never repeats.
+            rng = random.Random(f"{config.seed}-{worker}-{shard_index}")
+            rows: list[tuple[np.ndarray, int, int, int, int]] = []
+            game_number = 0
+            while len(rows) < min(config.shard_size, share - done):
+                game_id = (config.seed << 48) | (worker << 40) | (shard_index << 20) | game_number
+                game = play_game(engine, config, rng)
+                rows.extend((*row, game_id) for row in game)
+                game_number += 1
+                progress.put(len(game))
+            write_shard(out / f"sf-w{worker:02d}-{shard_index:05d}.npz", Positions(
+                pieces=np.stack([row[0] for row in rows]),
+                side_to_move=np.array([row[1] for row in rows], np.uint8),
+                score=np.array([row[2] for row in rows], np.int16),
+                result=np.array([row[3] for row in rows], np.int8),
+                game_id=np.array([row[4] for row in rows], np.int64),
+            ))
+            done += len(rows)
+            shard_index += 1
+    finally:
+        engine.close()
+
+
+def generate(config: GenerateConfig, stockfish: str, out: Path, quiet: bool = False) -> int:
+    """Generate ``config.positions`` labelled positions into ``out`` (resuming what is there).
+
+    Returns the number of positions on disk at the end.
+    """
+    from tqdm import tqdm
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(out.glob("sf-w*.npz")):  # a damaged shard stops us here, named
+        read_shard(path)
+    # fork where the platform has it: "spawn" re-imports the caller's __main__, which breaks
+    # scripts and notebooks without an ``if __name__ == "__main__"`` guard.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    progress: multiprocessing.Queue = context.Queue()
+    processes = [context.Process(target=_worker, args=(w, config, stockfish, out, progress),
+                                 daemon=True) for w in range(config.workers)]
+    for process in processes:
+        process.start()
+    bar = tqdm(total=config.positions, unit="pos", disable=True if quiet else None,
+               smoothing=0.05)
+    try:
+        while any(process.is_alive() for process in processes):
+            with contextlib.suppress(queue.Empty):
+                bar.update(progress.get(timeout=0.5))
+    finally:
+        bar.close()
+        for process in processes:
+            process.join(timeout=1)
+            if process.is_alive():
+                process.terminate()
+    failed = [process.exitcode for process in processes if process.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"{len(failed)} data worker(s) failed (exit codes {failed})")
+    return sum(len(read_shard(path)) for path in sorted(out.glob("sf-w*.npz")))

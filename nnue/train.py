@@ -1,0 +1,258 @@
+"""Training an NNUE on Stockfish-labelled positions: regression in win-probability space.
+
+Idea: the network should predict the teacher's verdict. We compare predictions and labels as
+expected scores, sigmoid(cp / 410), not as raw centipawns, so that +800 vs +1200 (both won) costs
+little and 0 vs +300 costs a lot; the target blends the teacher's score with the game's result by
+``lambda_`` (``nnue.model.loss_function``). Adam with a cosine learning-rate decay; weights are
+clipped after every step to what the integer format holds; whole games are held out for
+validation (``nnue.data.validation_mask``).
+
+A run directory holds ``config.json``, ``checkpoint.pt`` (weights, optimizer, position in the
+epoch: ``torch.save`` of tensors and plain values, read back with ``weights_only=True``),
+``metrics.jsonl`` (one line per epoch) and ``loss.png``. ``--resume`` continues from the last
+checkpoint after any interruption: the shuffle of each epoch is a function of (seed, epoch), so a
+resumed run replays exactly the batches it had not yet done.
+
+Reference: nnue-pytorch ``train.py``/``model.py`` (loss in WDL space, lambda); Kingma & Ba, Adam
+(2015). Command: ``nnue train --data data/sf --out runs/nnue --epochs 10``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from nnue.data import Positions, load_positions, validation_mask
+from nnue.features import batch_features
+from nnue.model import NnueConfig, NnueModel, loss_function, r_squared, win_probability
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (stored in the run's config.json)."""
+
+    epochs: int = 10
+    batch_size: int = 4096
+    learning_rate: float = 2e-3  # Adam's step size at the start of the cosine schedule
+    final_learning_rate_fraction: float = 0.05  # the schedule ends at 5% of learning_rate
+    lambda_: float = 0.9  # target = 0.9 x teacher win probability + 0.1 x game result
+    validation_fraction: float = 0.05  # share of games held out
+    checkpoint_every: int = 200  # steps between checkpoints inside an epoch
+    seed: int = 0
+
+
+def learning_rate_at(config: TrainConfig, step: int, total_steps: int) -> float:
+    """Cosine decay from ``learning_rate`` to ``final_learning_rate_fraction`` of it."""
+    progress = min(1.0, step / max(1, total_steps))
+    floor = config.final_learning_rate_fraction
+    return config.learning_rate * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def save_checkpoint(path: Path, model: NnueModel, optimizer: torch.optim.Optimizer | None,
+                    state: dict[str, Any]) -> None:
+    """Atomically write weights (+ optimizer and loop state) and the model config."""
+    payload = {
+        "format": "minizero-nnue-checkpoint",
+        "model_config": json.dumps(dataclasses.asdict(model.config)),
+        "model": model.state_dict(),
+        "state": state,
+    }
+    if optimizer is not None:
+        payload["optimizer"] = optimizer.state_dict()
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> tuple[NnueModel, dict[str, Any]]:
+    """(model, raw payload) of a checkpoint; a corrupt or foreign file -> one-line ValueError."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such checkpoint") from None
+    except Exception as error:  # torch raises many types for a bad archive; name the file
+        raise ValueError(f"{path}: not a readable checkpoint ({type(error).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != "minizero-nnue-checkpoint":
+        raise ValueError(f"{path}: not a minizero NNUE checkpoint")
+    try:
+        model = NnueModel(NnueConfig(**json.loads(payload["model_config"])))
+        model.load_state_dict(payload["model"])
+    except (KeyError, TypeError, RuntimeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: damaged checkpoint ({type(error).__name__})") from None
+    return model, payload
+
+
+def tensors(positions: Positions, model: NnueModel) -> tuple[torch.Tensor, ...]:
+    """The model's inputs and the labels of a batch of positions."""
+    stm, nstm = batch_features(positions.pieces, positions.side_to_move, model.features)
+    return (torch.from_numpy(stm), torch.from_numpy(nstm),
+            torch.from_numpy(positions.score.astype(np.float32)),
+            torch.from_numpy(positions.result.astype(np.float32)))
+
+
+@torch.no_grad()
+def validate(model: NnueModel, positions: Positions, lambda_: float) -> dict[str, float]:
+    """Loss, and R² / mean absolute error against the teacher in win-probability space."""
+    if len(positions) == 0:
+        return {}
+    predicted_cp = model.evaluate_cp(positions.pieces, positions.side_to_move)
+    teacher = win_probability(positions.score.astype(np.float64))
+    predicted = win_probability(predicted_cp)
+    target = lambda_ * teacher + (1 - lambda_) * (positions.result + 1.0) / 2.0
+    return {
+        "validation_loss": float(np.mean((predicted - target) ** 2)),
+        "validation_r2_wdl": r_squared(predicted, teacher),
+        "validation_mae_wdl": float(np.mean(np.abs(predicted - teacher))),
+    }
+
+
+def plot_losses(metrics_path: Path, png_path: Path) -> None:
+    """Training and validation loss per epoch as a PNG (skipped without matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    rows = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
+    if not rows:
+        return
+    figure, axis = plt.subplots(figsize=(6, 4))
+    epochs = [row["epoch"] for row in rows]
+    axis.plot(epochs, [row["train_loss"] for row in rows], marker="o", label="train")
+    if "validation_loss" in rows[0]:
+        axis.plot(epochs, [row["validation_loss"] for row in rows], marker="o", label="validation")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("MSE in win-probability space")
+    axis.set_yscale("log")
+    axis.legend()
+    axis.set_title("NNUE training")
+    figure.tight_layout()
+    tmp = png_path.with_name(png_path.name + ".tmp")
+    figure.savefig(tmp, format="png", dpi=100)
+    plt.close(figure)
+    os.replace(tmp, png_path)
+
+
+def train(data: list[Path], out: Path, model_config: NnueConfig = NnueConfig(),  # noqa: B008
+          config: TrainConfig = TrainConfig(),  # noqa: B008
+          resume: bool = False, quiet: bool = False,
+          positions: Positions | None = None, stop_after_steps: int | None = None
+          ) -> dict[str, Any]:
+    """Train into run directory ``out``; returns the last epoch's metrics.
+
+    ``positions`` may be given directly instead of reading ``data`` (tests, tutorials).
+    ``stop_after_steps`` ends this call after that many steps with a checkpoint written, as an
+    interruption would (``--resume`` continues).
+    """
+    from tqdm import tqdm
+
+    out = Path(out)
+    run_config = {"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config),
+                  "data": [str(path) for path in data]}
+    config_path, checkpoint_path = out / "config.json", out / "checkpoint.pt"
+    metrics_path = out / "metrics.jsonl"
+    if config_path.exists() and not resume:
+        raise ValueError(f"{out}: a run is already there; pass --resume to continue it")
+    if resume and config_path.exists():
+        stored = json.loads(config_path.read_text())
+        if stored["model"] != run_config["model"] or stored["train"] != run_config["train"]:
+            raise ValueError(f"{out}: --resume with a different configuration than config.json")
+    model_config.validate()
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = config_path.with_name("config.json.tmp")
+    tmp.write_text(json.dumps(run_config, indent=2) + "\n")
+    os.replace(tmp, config_path)
+
+    if positions is None:
+        positions = load_positions(data)
+    held_out = validation_mask(positions.game_id, config.validation_fraction)
+    training, validation = positions.subset(~held_out), positions.subset(held_out)
+    if len(training) == 0:
+        raise ValueError("no training positions")
+
+    torch.manual_seed(config.seed)
+    model = NnueModel(model_config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "loss_sum": 0.0, "loss_count": 0,
+             "seconds": 0.0}
+    if resume and checkpoint_path.exists():
+        model, payload = load_checkpoint(checkpoint_path)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        optimizer.load_state_dict(payload["optimizer"])
+        state = dict(payload["state"])
+    if metrics_path.exists():  # drop lines of epochs the checkpoint has not finished
+        kept = [line for line in metrics_path.read_text().splitlines()
+                if line.strip() and json.loads(line)["epoch"] < state["epoch"]]
+        tmp = metrics_path.with_name("metrics.jsonl.tmp")
+        tmp.write_text("".join(line + "\n" for line in kept))
+        os.replace(tmp, metrics_path)
+
+    steps_per_epoch = math.ceil(len(training) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    metrics: dict[str, Any] = {}
+    first_step = state["global_step"]
+    while state["epoch"] < config.epochs:
+        epoch = state["epoch"]
+        order = np.random.default_rng([config.seed, epoch]).permutation(len(training))
+        bar = tqdm(total=steps_per_epoch, initial=state["step_in_epoch"],
+                   disable=True if quiet else None,
+                   desc=f"epoch {epoch + 1}/{config.epochs}", unit="step", leave=False)
+        started = time.perf_counter()
+        model.train()
+        for step in range(state["step_in_epoch"], steps_per_epoch):
+            batch = training.subset(order[step * config.batch_size:(step + 1) * config.batch_size])
+            stm, nstm, score, result = tensors(batch, model)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate_at(config, state["global_step"], total_steps)
+            loss = loss_function(model(stm, nstm), score, result, config.lambda_)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            model.clip_weights()
+            state.update(step_in_epoch=step + 1, global_step=state["global_step"] + 1,
+                         loss_sum=state["loss_sum"] + loss.item() * len(batch),
+                         loss_count=state["loss_count"] + len(batch))
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.5f}")
+            steps_done_here = state["global_step"] - first_step
+            interrupted = stop_after_steps is not None and steps_done_here >= stop_after_steps
+            if interrupted or ((step + 1) % config.checkpoint_every == 0
+                               and step + 1 < steps_per_epoch):
+                state["seconds"] += time.perf_counter() - started
+                started = time.perf_counter()
+                save_checkpoint(checkpoint_path, model, optimizer, state)
+            if interrupted:
+                bar.close()
+                return {"epoch": epoch, "global_step": state["global_step"], "stopped": True}
+        bar.close()
+        state["seconds"] += time.perf_counter() - started
+        metrics = {
+            "epoch": epoch, "global_step": state["global_step"],
+            "train_loss": state["loss_sum"] / max(1, state["loss_count"]),
+            "learning_rate": optimizer.param_groups[0]["lr"],
+            "train_positions_per_second": state["loss_count"] / max(state["seconds"], 1e-9),
+            **validate(model, validation, config.lambda_),
+        }
+        with open(metrics_path, "a") as handle:
+            handle.write(json.dumps(metrics) + "\n")
+        state = {"epoch": epoch + 1, "step_in_epoch": 0, "global_step": state["global_step"],
+                 "loss_sum": 0.0, "loss_count": 0, "seconds": 0.0}
+        save_checkpoint(checkpoint_path, model, optimizer, state)
+        plot_losses(metrics_path, out / "loss.png")
+        if not quiet:
+            shown = {key: round(value, 5) if isinstance(value, float) else value
+                     for key, value in metrics.items()}
+            tqdm.write(json.dumps(shown), file=sys.stderr)
+    return metrics

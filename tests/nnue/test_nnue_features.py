@@ -1,0 +1,125 @@
+"""Feature lists against direct enumeration of the board, for every move kind and both sets."""
+
+from __future__ import annotations
+
+import random
+
+import chess
+import numpy as np
+import pytest
+
+from nnue.data import encode_board
+from nnue.features import (
+    FEATURE_SETS,
+    HALF_KP,
+    PIECE_SQUARE,
+    active_features,
+    batch_features,
+    feature_set_named,
+    move_deltas,
+)
+
+SETS = [PIECE_SQUARE, HALF_KP]
+
+# One position per move kind: (FEN, move in UCI, kind)
+MOVE_KINDS = [
+    ("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1", "g1f3", "quiet"),
+    ("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1", "e2e4", "double push"),
+    ("rnbqkbnr/ppp1pppp/8/3p4/4P3/8/PPPP1PPP/RNBQKBNR w KQkq - 0 2", "e4d5", "capture"),
+    ("rnbqkbnr/ppp1p1pp/8/3pPp2/8/8/PPPP1PPP/RNBQKBNR w KQkq f6 0 3", "e5f6", "en passant"),
+    ("rnbqkbnr/pppppppp/8/8/3P4/8/PPP1PPPP/RNBQKBNR b KQkq - 0 1", "e7e5", "black double"),
+    ("rnbqkbnr/ppp1pppp/8/8/2Pp4/4P3/PP1P1PPP/RNBQKBNR b KQkq c3 0 3", "d4c3", "black e.p."),
+    ("r3k2r/8/8/8/8/8/8/R3K2R w KQkq - 0 1", "e1g1", "castle short"),
+    ("r3k2r/8/8/8/8/8/8/R3K2R w KQkq - 0 1", "e1c1", "castle long"),
+    ("r3k2r/8/8/8/8/8/8/R3K2R b KQkq - 0 1", "e8c8", "black castle long"),
+    ("8/4P3/8/8/8/8/k7/4K3 w - - 0 1", "e7e8q", "promotion"),
+    ("3r4/4P3/8/8/8/8/k7/4K3 w - - 0 1", "e7d8n", "promotion capture"),
+    ("4k3/8/8/8/8/8/p7/1R2K3 b - - 0 1", "a2b1r", "black promotion capture"),
+    ("4k3/8/8/8/8/8/8/4K3 w - - 0 1", "e1e2", "king move"),
+    ("4k3/8/8/8/8/8/8/4K2r w - - 0 1", "e1f2", "king move"),
+    ("4k3/8/8/8/8/8/8/4Kr2 w - - 0 1", "e1f1", "king capture"),
+]
+
+
+def check_move(board: chess.Board, move: chess.Move, feature_set) -> None:
+    """The move's deltas are exactly the set differences of the enumerations."""
+    deltas = move_deltas(board, move, feature_set)
+    before = {side: set(active_features(board, side, feature_set)) for side in chess.COLORS}
+    after_board = board.copy(stack=False)
+    after_board.push(move)
+    for side in chess.COLORS:
+        after = set(active_features(after_board, side, feature_set))
+        delta = deltas[side]
+        king_moved = board.piece_type_at(move.from_square) == chess.KING and board.turn == side
+        assert delta.refresh == (feature_set.king_refresh and king_moved)
+        if not delta.refresh:
+            assert set(delta.added) == after - before[side], (board.fen(), move, side)
+            assert set(delta.removed) == before[side] - after, (board.fen(), move, side)
+            assert len(delta.added) == len(set(delta.added))
+
+
+@pytest.mark.parametrize("feature_set", SETS, ids=lambda s: s.name)
+@pytest.mark.parametrize("fen,uci,kind", MOVE_KINDS, ids=[f"{k}-{u}" for _, u, k in MOVE_KINDS])
+def test_every_move_kind(feature_set, fen: str, uci: str, kind: str) -> None:
+    board = chess.Board(fen)
+    move = chess.Move.from_uci(uci)
+    assert move in board.legal_moves, kind
+    check_move(board, move, feature_set)
+
+
+@pytest.mark.parametrize("feature_set", SETS, ids=lambda s: s.name)
+def test_random_games(feature_set) -> None:
+    rng = random.Random(5)
+    kinds = set()
+    for _ in range(6):
+        board = chess.Board()
+        while not board.is_game_over() and board.ply() < 300:
+            legal = list(board.legal_moves)
+            castles = [m for m in legal if board.is_castling(m)]
+            move = rng.choice(castles if castles and rng.random() < 0.5 else legal)
+            kinds.add("castle" if board.is_castling(move) else "ep" if board.is_en_passant(move)
+                      else "promo" if move.promotion else "capture" if board.is_capture(move)
+                      else "quiet")
+            check_move(board, move, feature_set)
+            board.push(move)
+    assert {"castle", "capture", "quiet", "promo"} <= kinds
+
+
+def test_sizes_and_ranges() -> None:
+    assert PIECE_SQUARE.num_features == 768
+    assert HALF_KP.num_features == 41_024
+    board = chess.Board()
+    for feature_set in SETS:
+        for side in chess.COLORS:
+            features = active_features(board, side, feature_set)
+            assert len(features) == (32 if feature_set is PIECE_SQUARE else 30)
+            assert all(0 <= f < feature_set.num_features for f in features)
+    # The two perspectives of the start position see the same thing.
+    for feature_set in SETS:
+        assert sorted(active_features(board, chess.WHITE, feature_set)) == sorted(
+            active_features(board, chess.BLACK, feature_set))
+
+
+def test_unknown_feature_set() -> None:
+    with pytest.raises(ValueError, match="unknown feature set 'halfka'"):
+        feature_set_named("halfka")
+    assert feature_set_named("halfkp") is FEATURE_SETS["halfkp"]
+
+
+@pytest.mark.parametrize("feature_set", SETS, ids=lambda s: s.name)
+def test_batch_features_match_enumeration(feature_set) -> None:
+    rng = random.Random(1)
+    boards = []
+    board = chess.Board()
+    while len(boards) < 200:
+        if board.is_game_over():
+            board = chess.Board()
+        board.push(rng.choice(list(board.legal_moves)))
+        boards.append(board.copy(stack=False))
+    pieces = np.stack([encode_board(b) for b in boards])
+    turns = np.array([int(b.turn) for b in boards])
+    stm, nstm = batch_features(pieces, turns, feature_set)
+    for row, b in enumerate(boards):
+        for got, side in ((stm[row], b.turn), (nstm[row], not b.turn)):
+            real = got[got < feature_set.num_features]
+            assert sorted(real.tolist()) == sorted(active_features(b, side, feature_set))

@@ -1,0 +1,93 @@
+"""Training learns the teacher; quantization keeps the float net's scores; the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnue.check import bench, check, load_any
+from nnue.cli import main
+from nnue.data import Positions
+from nnue.model import NnueConfig
+from nnue.train import TrainConfig, load_checkpoint, train
+
+
+@pytest.mark.slow
+def test_tiny_net_learns(tiny_run: Path) -> None:
+    rows = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in rows] == list(range(6))
+    assert rows[-1]["validation_loss"] < rows[0]["validation_loss"]
+    # 3,000 positions and six epochs: far from the big run, but clearly better than the mean.
+    assert rows[-1]["validation_r2_wdl"] > 0.1
+    assert (tiny_run / "loss.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_quantized_agrees_with_float(tiny_run: Path, labelled: Positions) -> None:
+    model, net, _ = load_any(tiny_run / "checkpoint.pt")
+    report = check(model, net, labelled)
+    assert report["int_vs_float_mean_abs_cp"] <= 3.0, report
+    assert report["int_vs_float_percentiles_cp"]["99"] <= 15.0, report
+    assert abs(report["int_vs_teacher_r2_wdl"] - report["float_vs_teacher_r2_wdl"]) < 0.02
+
+
+@pytest.mark.slow
+def test_interrupted_run_resumes_bit_exact(tmp_path: Path, labelled: Positions) -> None:
+    """Stopped mid-epoch and resumed, a run ends with exactly the weights of a straight run."""
+    config = TrainConfig(epochs=2, batch_size=256, checkpoint_every=4, validation_fraction=0.2)
+    small = NnueConfig("halfkp", 16, 8, 8)
+    straight = train([], tmp_path / "a", small, config, quiet=True, positions=labelled)
+    stopped = train([], tmp_path / "b", small, config, quiet=True, positions=labelled,
+                    stop_after_steps=5)
+    assert stopped["stopped"] and stopped["epoch"] == 0
+    with pytest.raises(ValueError, match="already there"):
+        train([], tmp_path / "b", small, config, quiet=True, positions=labelled)
+    resumed = train([], tmp_path / "b", small, config, resume=True, quiet=True,
+                    positions=labelled)
+    assert resumed == straight | {"train_positions_per_second":
+                                  resumed["train_positions_per_second"]}
+    first, _ = load_checkpoint(tmp_path / "a" / "checkpoint.pt")
+    second, _ = load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    for name, tensor in first.state_dict().items():
+        assert np.array_equal(tensor.numpy(), second.state_dict()[name].numpy()), name
+    lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [0, 1]
+    with pytest.raises(ValueError, match="different configuration"):
+        train([], tmp_path / "b", small, TrainConfig(epochs=3), resume=True, quiet=True,
+              positions=labelled)
+
+
+@pytest.mark.slow
+def test_cli_pipeline(tiny_run: Path, labelled_dir: Path, tmp_path: Path,
+                      capsys: pytest.CaptureFixture) -> None:
+    net = tmp_path / "tiny.nnue"
+    assert main(["quantize", str(tiny_run / "checkpoint.pt"), "--out", str(net)]) == 0
+    assert main(["check", str(net), "--data", str(labelled_dir), "--validation-fraction", "0.2",
+                 "--positions", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "integer vs float" in out and "five worst" in out
+    assert main(["bench", str(net), "--games", "2", "--plies", "20"]) == 0
+    model, integer, _ = load_any(net)
+    result = bench(model, integer, games=2, plies=10, batch_size=64, repeats=1)
+    assert result["incremental_update_and_eval_us"] > 0
+
+
+def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "bad.nnue"
+    bad.write_bytes(b"nonsense")
+    assert main(["bench", str(bad)]) == 1
+    assert main(["quantize", str(tmp_path / "none.pt"), "--out", str(tmp_path / "x.nnue")]) == 1
+    (tmp_path / "foreign.pt").write_bytes(b"PK\x03\x04junk")
+    assert main(["check", str(tmp_path / "foreign.pt"), "--data", str(tmp_path)]) == 1
+    assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "r"),
+                 "--feature-set", "halfka"]) == 1
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 4, errors
+    assert "bad.nnue: not a minizero .nnue file" in errors[0]
+    assert "no such checkpoint" in errors[1]
+    assert "foreign.pt: not a readable checkpoint" in errors[2]
+    assert "unknown feature set 'halfka'" in errors[3]
+    assert not (tmp_path / "x.nnue").exists() and not (tmp_path / "r").exists()
