@@ -1,0 +1,7 @@
+"""``python -m minizero``: the same as the ``minizero`` command."""
+
+import sys
+
+from minizero.cli import main
+
+sys.exit(main())
