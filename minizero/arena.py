@@ -227,7 +227,14 @@ def read_openings(path: str | Path) -> list[str]:
         if not line or line.startswith("#"):
             continue
         try:
-            board = chess.Board(line) if len(line.split()) == 6 else chess.Board.from_epd(line)[0]
+            board = chess.Board(line)
+        except ValueError:
+            try:
+                board = chess.Board.from_epd(line)[0]
+            except ValueError as error:
+                raise ValueError(f"{path}:{number}: not a FEN: {error}") from None
+        try:
+            board = chess.Board(board.fen())
         except ValueError as error:
             raise ValueError(f"{path}:{number}: not a FEN: {error}") from None
         fens.append(board.fen())
@@ -337,10 +344,9 @@ async def play_game(
             except chess.engine.EngineTerminatedError:
                 result, termination = _loss(mover), f"{name} crash"
                 break
-            except chess.engine.EngineError as error:
-                result = _loss(mover)
-                termination = f"{name} illegal move" if "illegal" in str(error).lower() \
-                    or "invalid" in str(error).lower() else f"{name} protocol error"
+            except chess.engine.EngineError:
+                # python-chess raises this for a bestmove that is illegal or not a move at all.
+                result, termination = _loss(mover), f"{name} illegal move"
                 break
             elapsed = time.perf_counter() - started
             if config.base_time is not None:

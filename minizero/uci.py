@@ -83,7 +83,7 @@ COMMON_OPTIONS = (
     UciOption("Hash", "spin", 16, 1, 4096),
     UciOption("Clear Hash", "button"),
     UciOption("MultiPV", "spin", 1, 1, 64),
-    UciOption("Move Overhead", "spin", 30, 0, 5000),
+    UciOption("Move Overhead", "spin", 50, 0, 5000),
     UciOption("NullMove", "check", True),
     UciOption("LateMoveReductions", "check", True),
 )
@@ -112,11 +112,12 @@ def allocate_time(clock: TimeControl, overhead_ms: int) -> tuple[float | None, f
     if clock.time_left is None:
         return None, None
     usable = max(clock.time_left - overhead_ms, 0)
-    moves_to_go = min(clock.movestogo, 40) if clock.movestogo else 30
-    target = usable / moves_to_go + 0.75 * clock.increment
-    ceiling = usable * (0.8 if moves_to_go == 1 else 0.4)
+    moves_to_go = min(clock.movestogo, 40) if clock.movestogo else 35
+    target = usable / moves_to_go + 0.7 * clock.increment
+    # Keep a reserve: a busy machine can stall a process for a tenth of a second or more.
+    ceiling = usable * (0.8 if moves_to_go == 1 else 0.3)
     soft = min(target, ceiling)
-    hard = min(3 * target, ceiling)
+    hard = min(2.5 * target, ceiling)
     return max(soft, 0.0) / 1000, max(hard, 0.001) / 1000
 
 

@@ -644,11 +644,16 @@ class Searcher:
 
     @staticmethod
     def _game_keys(board: chess.Board) -> list[int]:
-        replay = board.root()
+        """Keys of the positions before ``board`` since the last capture or pawn move.
+
+        Older positions can never repeat, so taking moves back on a copy is enough.
+        """
+        earlier = board.copy()
         keys = []
-        for move in board.move_stack:
-            keys.append(position_key(replay))
-            replay.push(move)
+        for _ in range(min(board.halfmove_clock, len(board.move_stack))):
+            earlier.pop()
+            keys.append(position_key(earlier))
+        keys.reverse()
         return keys
 
     def _info(self, depth: int, score: int, pv: Sequence[chess.Move], multipv: int) -> SearchInfo:

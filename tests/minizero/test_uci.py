@@ -184,9 +184,10 @@ def test_time_manager_never_spends_the_clock() -> None:
     for left in (1, 10, 50, 200, 1000, 60_000):
         for increment in (0, 10, 100, 1000):
             for moves_to_go in (None, 1, 2, 40):
-                soft, hard = allocate_time(TimeControl(left, increment, moves_to_go), 30)
+                soft, hard = allocate_time(TimeControl(left, increment, moves_to_go), 50)
                 assert 0 <= soft <= hard
-                assert hard * 1000 <= max(left - 30, 0) * 0.8 + 1
+                share = 0.8 if moves_to_go == 1 else 0.3
+                assert hard * 1000 <= max(left - 50, 0) * share + 1
     assert allocate_time(TimeControl(movetime=500), 30) == (0.47, 0.47)
     assert allocate_time(TimeControl(), 30) == (None, None)
 
