@@ -93,25 +93,37 @@ def _white_tables(piece_type: int) -> tuple[list[int], list[int]]:
     return middlegame, endgame
 
 
-def _build_tables() -> tuple[list[list[list[int]]], list[list[list[int]]]]:
-    """MIDDLEGAME[colour][piece_type][square] = material + bonus, signed from White's side."""
-    middlegame = [[[0] * 64 for _ in range(7)] for _ in range(2)]
-    endgame = [[[0] * 64 for _ in range(7)] for _ in range(2)]
+def _build_tables() -> list[list[list[int]]]:
+    """PACKED[colour][piece_type][square]: material + bonus, signed from White's side.
+
+    Each entry packs the middlegame and endgame values into one integer, ``endgame * 2**16 +
+    middlegame``, so the evaluation adds one number per piece instead of two (the "packed
+    score" trick); ``unpack`` splits a sum of them again (each half stays within +-2**15).
+    """
+    packed = [[[0] * 64 for _ in range(7)] for _ in range(2)]
     for piece_type in chess.PIECE_TYPES:
         white_mg, white_eg = _white_tables(piece_type)
         for square in chess.SQUARES:
             mg = MIDDLEGAME_VALUES[piece_type] + white_mg[square]
             eg = ENDGAME_VALUES[piece_type] + white_eg[square]
-            middlegame[chess.WHITE][piece_type][square] = mg
-            endgame[chess.WHITE][piece_type][square] = eg
+            packed[chess.WHITE][piece_type][square] = pack(mg, eg)
             # Black reads the same table with its ranks mirrored, and counts negative.
-            mirrored = chess.square_mirror(square)
-            middlegame[chess.BLACK][piece_type][mirrored] = -mg
-            endgame[chess.BLACK][piece_type][mirrored] = -eg
-    return middlegame, endgame
+            packed[chess.BLACK][piece_type][chess.square_mirror(square)] = -pack(mg, eg)
+    return packed
 
 
-MIDDLEGAME_TABLES, ENDGAME_TABLES = _build_tables()
+def pack(middlegame: int, endgame: int) -> int:
+    return endgame * 65536 + middlegame
+
+
+def unpack(packed: int) -> tuple[int, int]:
+    """(middlegame, endgame) of a sum of packed values."""
+    middlegame = ((packed + 32768) & 0xFFFF) - 32768
+    return middlegame, (packed - middlegame) >> 16
+
+
+PACKED_TABLES = _build_tables()
+BISHOP_PAIR_PACKED = pack(*BISHOP_PAIR)
 
 
 class ClassicalEvaluator(Evaluator):
@@ -122,32 +134,27 @@ class ClassicalEvaluator(Evaluator):
     """
 
     def evaluate(self, board: chess.Board) -> int:
-        middlegame = endgame = phase = 0
+        total = 0  # packed (middlegame, endgame), from White's side
+        pieces_by_type = (
+            (chess.PAWN, board.pawns), (chess.KNIGHT, board.knights),
+            (chess.BISHOP, board.bishops), (chess.ROOK, board.rooks),
+            (chess.QUEEN, board.queens), (chess.KING, board.kings),
+        )
         for colour in (chess.WHITE, chess.BLACK):
             mine = board.occupied_co[colour]
-            mg_tables, eg_tables = MIDDLEGAME_TABLES[colour], ENDGAME_TABLES[colour]
-            for piece_type, pieces in (
-                (chess.PAWN, board.pawns), (chess.KNIGHT, board.knights),
-                (chess.BISHOP, board.bishops), (chess.ROOK, board.rooks),
-                (chess.QUEEN, board.queens), (chess.KING, board.kings),
-            ):
+            tables = PACKED_TABLES[colour]
+            for piece_type, pieces in pieces_by_type:
                 bits = pieces & mine
-                if not bits:
-                    continue
-                mg_table, eg_table = mg_tables[piece_type], eg_tables[piece_type]
-                count = 0
+                table = tables[piece_type]
                 while bits:  # walk the set bits of the bitboard, lowest first
-                    square = (bits & -bits).bit_length() - 1
-                    middlegame += mg_table[square]
-                    endgame += eg_table[square]
+                    total += table[(bits & -bits).bit_length() - 1]
                     bits &= bits - 1
-                    count += 1
-                phase += PHASE_WEIGHTS[piece_type] * count
-                if piece_type == chess.BISHOP and count >= 2:
-                    sign = 1 if colour == chess.WHITE else -1
-                    middlegame += sign * BISHOP_PAIR[0]
-                    endgame += sign * BISHOP_PAIR[1]
-        phase = min(phase, FULL_PHASE)
+        white_bishops = (board.bishops & board.occupied_co[chess.WHITE]).bit_count()
+        black_bishops = (board.bishops & board.occupied_co[chess.BLACK]).bit_count()
+        total += BISHOP_PAIR_PACKED * ((white_bishops >= 2) - (black_bishops >= 2))
+        phase = min(FULL_PHASE, (board.knights | board.bishops).bit_count()
+                    + 2 * board.rooks.bit_count() + 4 * board.queens.bit_count())
+        middlegame, endgame = unpack(total)
         blended = middlegame * phase + endgame * (FULL_PHASE - phase)
         # Turn to the side to move before dividing, so a colour-flipped position scores the same.
         if board.turn == chess.BLACK:

@@ -173,6 +173,14 @@ def position_key(board: chess.Board) -> int:
     return hash(board._transposition_key())
 
 
+def _square_pair(move: chess.Move | None) -> int:
+    return -1 if move is None else move.from_square * 64 + move.to_square
+
+
+def _first(item: tuple) -> int:
+    return item[0]
+
+
 def _to_table(score: int, ply: int) -> int:
     """Mate scores are stored as distance from the node, not from the root."""
     if score >= MATE_BOUND:
@@ -472,7 +480,8 @@ class Searcher:
                     if (self.config.late_move_reductions and quiet and not in_check
                             and depth >= self.config.lmr_min_depth
                             and index >= self.config.lmr_min_moves
-                            and move not in killers and not board.is_check()):
+                            and not (killers[0] == move or killers[1] == move)
+                            and not board.is_check()):
                         reduction = 1 if index < 8 else 2
                     # Principal variation search: null window first, re-search if it fails high.
                     score = -self._negamax(depth - 1 - reduction, -alpha - 1, -alpha, ply + 1, True)
@@ -556,31 +565,36 @@ class Searcher:
 
         Returns (move, quiet) pairs; quiet means neither a capture nor a promotion.
         """
-        killer_1, killer_2 = self.killers[ply]
+        # Moves are compared as from * 64 + to integers: much cheaper than Move.__eq__.
+        table = _square_pair(table_move)
+        killer_1, killer_2 = (_square_pair(killer) for killer in self.killers[ply])
         history = self.history_scores[board.turn]
         theirs = board.occupied_co[not board.turn]
+        piece_type_at = board.piece_type_at
+        ep_square = board.ep_square
         scored = []
         for move in board.generate_legal_moves():
-            to_bit = 1 << move.to_square
-            if move == table_move:
+            to_square = move.to_square
+            pair = move.from_square * 64 + to_square
+            if pair == table and move.promotion == table_move.promotion:
                 order, quiet = 10_000_000, False
-            elif to_bit & theirs:
+            elif (1 << to_square) & theirs:
                 # MVV-LVA: most valuable victim first, least valuable attacker breaks ties.
-                order = 1_000_000 + 10 * ORDER_VALUES[board.piece_type_at(move.to_square)] \
-                    - ORDER_VALUES[board.piece_type_at(move.from_square)]
+                order = 1_000_000 + 10 * ORDER_VALUES[piece_type_at(to_square)] \
+                    - ORDER_VALUES[piece_type_at(move.from_square)]
                 quiet = False
             elif move.promotion:
                 order, quiet = 900_000 + ORDER_VALUES[move.promotion], False
-            elif board.ep_square == move.to_square and board.pawns & (1 << move.from_square):
+            elif to_square == ep_square and board.pawns & (1 << move.from_square):
                 order, quiet = 1_000_000 + 9 * ORDER_VALUES[chess.PAWN], False
-            elif move == killer_1:
+            elif pair == killer_1:
                 order, quiet = 800_000, True
-            elif move == killer_2:
+            elif pair == killer_2:
                 order, quiet = 700_000, True
             else:
-                order, quiet = history[move.from_square * 64 + move.to_square], True
+                order, quiet = history[pair], True
             scored.append((order, move, quiet))
-        scored.sort(key=lambda item: item[0], reverse=True)
+        scored.sort(key=_first, reverse=True)
         return [(move, quiet) for _, move, quiet in scored]
 
     def _ordered_captures(
@@ -607,7 +621,7 @@ class Searcher:
             for move in board.generate_legal_moves(promoting, PROMOTION_RANKS & ~board.occupied):
                 if move.promotion == chess.QUEEN:
                     scored.append((8000, move))
-        scored.sort(key=lambda item: item[0], reverse=True)
+        scored.sort(key=_first, reverse=True)
         return [move for _, move in scored]
 
     # ------------------------------------------------------------------ helpers
