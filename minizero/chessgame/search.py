@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import chess
@@ -52,6 +52,7 @@ class SearchConfig:
     which remaining depth and which move number they start.
     check_extension: search one ply deeper when the side to move is in check.
     delta_margin: quiescence skips a capture that cannot lift the score to alpha with this.
+    futility_margin: centipawns per remaining ply for (reverse) futility pruning.
     """
 
     hash_mb: int = 16
@@ -63,6 +64,7 @@ class SearchConfig:
     lmr_min_moves: int = 3
     check_extension: bool = True
     delta_margin: int = 200
+    futility_margin: int = 120
 
 
 @dataclass(frozen=True)
@@ -439,12 +441,23 @@ class Searcher:
                         or (bound == UPPER and score <= alpha)):
                     return score
 
+        static_eval = None
+        if not in_check and not pv_node and abs(beta) < MATE_BOUND:
+            static_eval = self.evaluator.evaluate(board)
+            # Reverse futility pruning: near the leaves, a position already this far above
+            # beta will not fall below it in the few plies left.
+            if depth <= 3 and static_eval - self.config.futility_margin * depth >= beta:
+                return static_eval
+        # Futility pruning (applied to quiet moves below): at the frontier, a position far
+        # below alpha cannot be rescued by a quiet move, only by captures and checks.
+        futile = (static_eval is not None and depth <= 2
+                  and static_eval + self.config.futility_margin * depth <= alpha)
+
         # Null-move pruning: give the opponent a free move; if we still beat beta with a
         # reduced search, the real moves surely would. Not in check, not in pawn endings
         # (zugzwang), not twice in a row.
-        if (allow_null and self.config.null_move and not pv_node and not in_check
-                and depth >= 3 and abs(beta) < MATE_BOUND and self._has_pieces(board)
-                and self.evaluator.evaluate(board) >= beta):
+        if (allow_null and self.config.null_move and static_eval is not None
+                and depth >= 3 and self._has_pieces(board) and static_eval >= beta):
             reduction = self.config.null_move_reduction + depth // 6
             null = chess.Move.null()
             self.evaluator.push(board, null)
@@ -459,14 +472,12 @@ class Searcher:
             if score >= beta:
                 return beta if score >= MATE_BOUND else score
 
-        moves = self._ordered_moves(board, table_move, ply)
-        if not moves:
-            return -MATE + ply if in_check else 0  # checkmate (scored by distance) or stalemate
-
         original_alpha = alpha
-        best_score, best_move = -INFINITY, moves[0]
+        best_score, best_move = -INFINITY, None
         evaluator, path_keys, killers = self.evaluator, self.path_keys, self.killers[ply]
-        for index, (move, quiet) in enumerate(moves):
+        for index, (move, quiet) in enumerate(self._staged_moves(board, table_move, ply)):
+            if futile and quiet and index > 0 and not board.gives_check(move):
+                continue
             evaluator.push(board, move)
             board.push(move)
             path_keys.append(key)
@@ -510,6 +521,8 @@ class Searcher:
                                 colour_history[index_ft] + depth * depth, 50_000)
                         break
 
+        if best_move is None:
+            return -MATE + ply if in_check else 0  # checkmate (scored by distance) or stalemate
         bound = UPPER if best_score <= original_alpha else (LOWER if best_score >= beta else EXACT)
         self.table.put(key, depth, bound, _to_table(best_score, ply), best_move)
         return best_score
@@ -558,6 +571,22 @@ class Searcher:
         return best_score
 
     # ------------------------------------------------------------------ move ordering
+    def _staged_moves(
+        self, board: chess.Board, table_move: chess.Move | None, ply: int
+    ) -> Iterator[tuple[chess.Move, bool]]:
+        """Staged move generation: the hash move first, the others only if it did not cut.
+
+        Most cut-offs come from the hash move, and generating and ordering every legal move
+        is the most expensive step of a node, so it is put off until it is needed.
+        """
+        if table_move is not None and board.is_legal(table_move):
+            yield table_move, False
+            for move, quiet in self._ordered_moves(board, None, ply):
+                if move != table_move:
+                    yield move, quiet
+        else:
+            yield from self._ordered_moves(board, None, ply)
+
     def _ordered_moves(
         self, board: chess.Board, table_move: chess.Move | None, ply: int
     ) -> list[tuple[chess.Move, bool]]:
