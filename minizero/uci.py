@@ -15,6 +15,7 @@ e2e4``, ``go movetime 1000``, ``d``, ``quit``.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -441,10 +442,18 @@ def _to_int(text: str | None) -> int | None:
         return None
 
 
+def serve(server: UciServer) -> int:
+    """Run ``server`` on stdin/stdout, the way a GUI launches an engine."""
+    # Undecodable bytes become U+FFFD (then an 'unknown command'), never a crash.
+    sys.stdin.reconfigure(errors="replace")
+    with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):  # the GUI went away
+        server.run()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """``minizero-uci``: the classical engine on stdin/stdout, for any UCI GUI."""
-    UciServer().run()
-    return 0
+    return serve(UciServer())
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ driven by python-chess's UCI client (the reference client)."""
 
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 import sys
@@ -215,6 +216,16 @@ def test_fuzzed_lines_never_break_the_engine(lines: list[str]) -> None:
     assert move in board.legal_moves or (move == chess.Move.null() and board.is_game_over())
 
 
+def test_go_mate_and_display() -> None:
+    engine, sink = server()
+    engine.handle("position fen 6k1/8/8/8/8/8/1R6/R5K1 w - - 0 1")
+    engine.handle("go mate 2")
+    assert " score mate 2 " in sink.wait_for("info depth 3")
+    assert bestmove(engine, sink) == chess.Move.from_uci("b2b7")
+    engine.handle("d")
+    assert sink.wait_for("info string fen").endswith("6k1/8/8/8/8/8/1R6/R5K1 w - - 0 1")
+
+
 def test_fuzzed_go_lines_answer() -> None:
     engine, sink = server()
     for line in ["go depth 1 nodes", "go nodes 50 nodes 40", "go movetime 5 infinite x",
@@ -266,6 +277,23 @@ def test_python_chess_clock_play_does_not_flag() -> None:
             assert clock[board.turn] > 0
             clock[board.turn] += 0.01
             board.push(result.move)
+
+
+def test_random_bytes_over_the_pipe() -> None:
+    rng = random.Random(4)
+    junk = b"".join(
+        bytes(rng.randrange(256) for _ in range(rng.randrange(40))) + b"\n" for _ in range(400))
+    lines = [b"uci", b"position startpos moves e2e4 e7e5 g1f3 zz", b"go nodes -1", b"stop",
+             b"setoption name Hash value 99999", b"position fen ", b"go wtime 10 winc 10"]
+    process = subprocess.run(
+        engine_command(), input=junk.replace(b"quit", b"") + b"\n".join(lines)
+        + b"\nisready\nposition startpos\ngo depth 2\n",
+        capture_output=True, timeout=60)
+    out = process.stdout.decode().splitlines()
+    assert process.returncode == 0, process.stderr.decode()[-2000:]
+    assert "readyok" in out and "uciok" in out
+    assert out[-1].split()[0] == "bestmove"
+    assert chess.Move.from_uci(out[-1].split()[1]) in chess.Board().legal_moves
 
 
 def test_quit_during_search_exits() -> None:
