@@ -318,6 +318,7 @@ async def play_game(
     engines: dict[bool, chess.engine.UciProtocol] = {}
     clocks = {chess.WHITE: config.base_time or 0.0, chess.BLACK: config.base_time or 0.0}
     scores: dict[bool, list[int]] = {chess.WHITE: [], chess.BLACK: []}
+    clock_left: list[float] = []  # seconds on the mover's clock after each move
     result, termination = "*", ""
     try:
         for colour in (chess.WHITE, chess.BLACK):
@@ -359,6 +360,7 @@ async def play_game(
                 result, termination = _loss(mover), f"{name} illegal move (none)"
                 break
             board.push(played.move)
+            clock_left.append(clocks[mover])
             score = played.info.get("score")
             if score is not None:
                 scores[mover].append(score.pov(mover).score(mate_score=100_000))
@@ -370,7 +372,8 @@ async def play_game(
         for engine in engines.values():
             await stop_engine(engine)
     return GameRecord(index, white.name, black.name, result, termination,
-                      _pgn(board, opening, white, black, result, termination, config, index),
+                      _pgn(board, opening, white, black, result, termination, config, index,
+                           clock_left),
                       board.ply())
 
 
@@ -411,9 +414,14 @@ def _adjudicate(
 
 def _pgn(
     board: chess.Board, opening: str, white: EngineSpec, black: EngineSpec, result: str,
-    termination: str, config: MatchConfig, index: int,
+    termination: str, config: MatchConfig, index: int, clock_left: list[float],
 ) -> str:
     game = chess.pgn.Game.from_board(board)
+    if config.base_time is not None:  # the clock after each move, as %clk comments
+        node = game
+        for seconds in clock_left:
+            node = node.variations[0]
+            node.set_clock(max(seconds, 0.0))
     game.headers["Event"] = "minizero match"
     game.headers["Round"] = str(index + 1)
     game.headers["White"], game.headers["Black"] = white.name, black.name

@@ -100,26 +100,30 @@ class TimeControl:
     movetime: int | None = None
 
 
-def allocate_time(clock: TimeControl, overhead_ms: int) -> tuple[float | None, float | None]:
+def allocate_time(
+    clock: TimeControl, overhead_ms: float, lag_ms: float = 0.0,
+) -> tuple[float | None, float | None]:
     """(soft, hard) search time in seconds for one move; (None, None) when untimed.
 
-    Soft: no new iteration starts after it; hard: the search stops at once. The rule never
-    spends more than a share of what is left after the move overhead (the time lost between
-    the GUI's clock and ours), so a 10 ms increment or ``movestogo 1`` cannot flag.
+    Soft: no new iteration starts after it; hard: the search stops at once. ``overhead_ms`` is
+    a fixed reserve (the Move Overhead option) and ``lag_ms`` the time the GUI's clock loses
+    on each move beyond our own thinking (measured, see ``UciServer.measure_lag``). The rule
+    spends a share of what is left after the reserve plus the part of the increment the lag
+    does not eat, so a 10 ms increment or ``movestogo 1`` cannot flag.
     """
     if clock.movetime is not None:
-        budget = max(clock.movetime - overhead_ms, 1) / 1000
+        budget = max(clock.movetime - overhead_ms - lag_ms, 1) / 1000
         return budget, budget
     if clock.time_left is None:
         return None, None
-    usable = max(clock.time_left - overhead_ms, 0)
+    usable = max(clock.time_left - overhead_ms - 2 * lag_ms, 0)
     moves_to_go = min(clock.movestogo, 40) if clock.movestogo else 35
-    target = usable / moves_to_go + 0.7 * clock.increment
+    target = usable / moves_to_go + 0.7 * max(clock.increment - lag_ms, 0)
     # Keep a reserve: a busy machine can stall a process for a tenth of a second or more.
     ceiling = usable * (0.8 if moves_to_go == 1 else 0.3)
     soft = min(target, ceiling)
     hard = min(2.5 * target, ceiling)
-    return max(soft, 0.0) / 1000, max(hard, 0.001) / 1000
+    return max(soft, 0.0) / 1000, max(hard, 1.0) / 1000
 
 
 class UciServer:
@@ -146,6 +150,10 @@ class UciServer:
         self.output = output if output is not None else sys.stdout
         self.write_lock = threading.Lock()
         self.board = chess.Board()
+        self.position_command: tuple[list[str], list[str]] | None = None  # the last valid one
+        self.lag_ms = 0.0  # measured clock loss per move, see measure_lag
+        self.last_clock: tuple[int, int, int] | None = None  # (ply, time left, increment)
+        self.thought_ms: float | None = None  # how long the last search took, go to bestmove
         self.searcher: Searcher | None = None  # built lazily: isready or the first go
         self.needs_rebuild = False
         self.thread: threading.Thread | None = None
@@ -238,6 +246,8 @@ class UciServer:
     def cmd_ucinewgame(self, arguments: list[str]) -> None:
         self.stop_search()
         self.board = chess.Board()
+        self.position_command = None
+        self.last_clock, self.thought_ms = None, None
         if self.searcher is not None:
             self.searcher.new_game()
 
@@ -248,25 +258,39 @@ class UciServer:
             self.complain("position needs 'startpos' or 'fen <fen>'")
             return
         moves_at = arguments.index("moves") if "moves" in arguments else len(arguments)
-        if arguments[0] == "startpos":
-            board = chess.Board()
+        base, moves = arguments[:moves_at], arguments[moves_at + 1:]
+        # A GUI resends the whole game before every move: when it extends the last position,
+        # only the new moves are checked and played (this keeps long games cheap).
+        known = self.position_command
+        if known is not None and base == known[0] and moves[:len(known[1])] == known[1]:
+            board, new_moves = self.board.copy(), moves[len(known[1]):]
         else:
-            fen = " ".join(arguments[1:moves_at])
-            try:
-                board = chess.Board(fen)
-            except ValueError as error:
-                self.complain(f"invalid fen '{fen}': {error}")
+            board, new_moves = self.parse_base(base), moves
+            if board is None:
                 return
-            if not board.is_valid():
-                self.complain(f"impossible position '{fen}': {board.status()!r}")
-                return
-        for text in arguments[moves_at + 1:]:
+        for text in new_moves:
             try:
                 board.push(board.parse_uci(text))
             except ValueError:
                 self.complain(f"illegal move '{text}' in {board.fen()}; position unchanged")
                 return
         self.board = board
+        self.position_command = (base, moves)
+
+    def parse_base(self, base: list[str]) -> chess.Board | None:
+        """The board of 'startpos' or 'fen <fen>', or None after saying what is wrong."""
+        if base[0] == "startpos":
+            return chess.Board()
+        fen = " ".join(base[1:])
+        try:
+            board = chess.Board(fen)
+        except ValueError as error:
+            self.complain(f"invalid fen '{fen}': {error}")
+            return None
+        if not board.is_valid():
+            self.complain(f"impossible position '{fen}': {board.status()!r}")
+            return None
+        return board
 
     def cmd_go(self, arguments: list[str]) -> None:
         start = time.perf_counter()  # the clock runs from the moment we read 'go'
@@ -276,6 +300,7 @@ class UciServer:
         parsed = self.parse_go(arguments)
         self.ensure_searcher()
         overhead = int(self.values["move overhead"])
+        self.measure_lag(parsed)
         clock = TimeControl(
             time_left=parsed.get("wtime" if self.board.turn else "btime"),
             increment=parsed.get("winc" if self.board.turn else "binc", 0),
@@ -285,7 +310,7 @@ class UciServer:
         if waits:
             soft, hard = None, None
         else:
-            soft, hard = allocate_time(clock, overhead)
+            soft, hard = allocate_time(clock, overhead, self.lag_ms)
         # A lone legal move needs no thought: answer at once and save the clock.
         if (clock.time_left is not None and clock.movetime is None and not waits
                 and sum(1 for _ in self.board.generate_legal_moves()) == 1):
@@ -312,7 +337,8 @@ class UciServer:
         """The expected move was played: keep searching, now on our own clock."""
         if not self.searching() or self.ponder_clock is None:
             return
-        soft, hard = allocate_time(self.ponder_clock, int(self.values["move overhead"]))
+        soft, hard = allocate_time(
+            self.ponder_clock, int(self.values["move overhead"]), self.lag_ms)
         self.ponder_clock = None
         if self.searcher is not None:
             self.searcher.extend_time(soft, hard)
@@ -369,6 +395,28 @@ class UciServer:
                 index += 1
         return parsed
 
+    def measure_lag(self, parsed: dict[str, object]) -> None:
+        """Learn how much the GUI's clock loses per move beyond our own thinking time.
+
+        Our clock last move, less what we thought, plus the increment, should be our clock
+        now; the shortfall is lag (pipes, process switches, a loaded machine). The estimate is
+        a slowly decaying maximum, so one stall is remembered for a while.
+        """
+        side = "w" if self.board.turn else "b"
+        time_left = parsed.get(f"{side}time")
+        increment = parsed.get(f"{side}inc", 0)
+        previous, self.last_clock = self.last_clock, None
+        if time_left is None or "ponder" in parsed:
+            return
+        ply = len(self.board.move_stack)
+        if previous is not None and previous[0] == ply - 2 and self.thought_ms is not None:
+            expected = previous[1] - self.thought_ms + previous[2]
+            lag = expected - time_left
+            if 0 <= lag < 10_000:
+                self.lag_ms = max(lag, 0.9 * self.lag_ms)
+        self.last_clock = (ply, time_left, increment)
+        self.thought_ms = None
+
     def ensure_searcher(self) -> None:
         if self.searcher is not None and not self.needs_rebuild:
             return
@@ -406,6 +454,7 @@ class UciServer:
             self.complain(f"search failed: {error}")
         # go infinite / go ponder: the GUI expects bestmove only after stop or ponderhit.
         self.infinite_done.wait()
+        self.thought_ms = (time.perf_counter() - start) * 1000
         if result is None or result.best_move is None:
             legal = list(board.legal_moves)
             self.send(f"bestmove {legal[0].uci()}" if legal else "bestmove 0000")

@@ -337,3 +337,31 @@ def test_stop_over_the_pipe_within_100_ms() -> None:
         if delays[-1] < 0.1:
             break
     assert min(delays) < 0.1, delays
+
+
+def test_position_extending_the_last_one_matches_a_fresh_parse() -> None:
+    engine, sink = server()
+    engine.handle("position startpos moves e2e4")
+    engine.handle("position startpos moves e2e4 e7e5 g1f3")
+    assert engine.board.fen() == "rnbqkbnr/pppp1ppp/8/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R b KQkq - 1 2"
+    assert len(engine.board.move_stack) == 3
+    engine.handle("position startpos moves d2d4")
+    assert engine.board.move_stack == [chess.Move.from_uci("d2d4")]
+    engine.handle("position startpos moves d2d4 d7d5 d4d5")
+    assert "illegal move 'd4d5'" in sink.wait_for("info string")
+    assert engine.board.move_stack == [chess.Move.from_uci("d2d4")]
+
+
+def test_lag_is_measured_from_the_clocks() -> None:
+    engine, sink = server()
+    engine.handle("position startpos")
+    engine.handle("go wtime 1000 btime 1000 winc 10 binc 10")
+    bestmove(engine, sink)
+    spent = engine.thought_ms
+    # The GUI reports 40 ms less than our own thinking explains: 40 ms of lag.
+    engine.handle("position startpos moves e2e4 e7e5")
+    engine.handle(f"go wtime {int(1000 - spent + 10 - 40)} btime 1000 winc 10 binc 10")
+    bestmove(engine, sink)
+    assert 38 <= engine.lag_ms <= 42
+    soft, hard = allocate_time(TimeControl(100, 10), 50, engine.lag_ms)
+    assert soft == 0 and hard == 0.001  # nothing left after reserve and lag: move at once
