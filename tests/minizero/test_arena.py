@@ -175,3 +175,16 @@ def test_short_match_against_stockfish(stockfish_path: str) -> None:
     result = run_match(minizero(), stockfish, OPENINGS, MatchConfig(games=2, **FAST))
     assert len(result.games) == 2 and not result.forfeits("minizero")
     assert all(game.result in ("1-0", "0-1", "1/2-1/2") for game in result.games)
+
+
+def test_openings_command_writes_balanced_positions(
+    stockfish_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "openings.fen"
+    code = cli.main(["openings", "--count", "3", "--plies", "4", "--depth", "6", "--window",
+                     "80", "--out", str(out), "--stockfish", stockfish_path, "--quiet"])
+    assert code == 0 and "wrote 3 openings" in capsys.readouterr().out
+    fens = read_openings(out)
+    assert len(fens) == 3 and len(set(fens)) == 3
+    assert all(chess.Board(fen).ply() == 4 for fen in fens)  # four random half-moves
+    assert not list(tmp_path.glob("*.tmp"))
