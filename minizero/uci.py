@@ -84,6 +84,7 @@ COMMON_OPTIONS = (
     UciOption("Hash", "spin", 16, 1, 4096),
     UciOption("Clear Hash", "button"),
     UciOption("MultiPV", "spin", 1, 1, 64),
+    UciOption("Ponder", "check", False),  # the GUI's switch; go ponder works either way
     UciOption("Move Overhead", "spin", 50, 0, 5000),
     UciOption("NullMove", "check", True),
     UciOption("LateMoveReductions", "check", True),
@@ -111,9 +112,8 @@ def allocate_time(
     spends a share of what is left after the reserve plus the part of the increment the lag
     does not eat, so a 10 ms increment or ``movestogo 1`` cannot flag.
     """
-    if clock.movetime is not None:
-        budget = max(clock.movetime - overhead_ms - lag_ms, 1) / 1000
-        return budget, budget
+    if clock.movetime is not None:  # use it all: no soft limit, the hard one at movetime
+        return None, max(clock.movetime - overhead_ms - lag_ms, 1) / 1000
     if clock.time_left is None:
         return None, None
     usable = max(clock.time_left - overhead_ms - 2 * lag_ms, 0)

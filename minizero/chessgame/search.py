@@ -277,6 +277,8 @@ class Searcher:
         completed_depth = 0
         self.partial_root: tuple[int, list[chess.Move]] | None = None
         try:
+            # Iterative deepening: search depth 1, 2, 3... each iteration orders the next (its
+            # best move first, its table entries) and leaves a move ready if time runs out.
             for depth in range(1, max_depth + 1):
                 lines = self._iterate(depth, root_moves, lines, multipv, on_info)
                 completed_depth = depth

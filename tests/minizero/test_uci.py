@@ -189,7 +189,7 @@ def test_time_manager_never_spends_the_clock() -> None:
                 assert 0 <= soft <= hard
                 share = 0.8 if moves_to_go == 1 else 0.3
                 assert hard * 1000 <= max(left - 50, 0) * share + 1
-    assert allocate_time(TimeControl(movetime=500), 30) == (0.47, 0.47)
+    assert allocate_time(TimeControl(movetime=500), 30) == (None, 0.47)
     assert allocate_time(TimeControl(), 30) == (None, None)
 
 
