@@ -193,7 +193,7 @@ def test_time_manager_never_spends_the_clock() -> None:
     assert allocate_time(TimeControl(), 30) == (None, None)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(
     st.text(max_size=40),
     st.builds(lambda head, tail: head + " " + tail,
@@ -205,9 +205,15 @@ def test_time_manager_never_spends_the_clock() -> None:
 def test_fuzzed_lines_never_break_the_engine(lines: list[str]) -> None:
     engine, sink = server()
     for line in lines:
-        if line.strip().split()[:1] in (["go"], ["quit"]):
-            continue  # searches and quit are exercised below, once per example
+        first = line.strip().split()[:1]
+        if first == ["quit"]:
+            continue  # quit is tested on its own
         assert engine.handle(line)
+        if first == ["go"]:  # whatever the go line said, stop must bring a legal bestmove
+            engine.handle("stop")
+            move = bestmove(engine, sink)
+            assert move in engine.board.legal_moves or (
+                move == chess.Move.null() and engine.board.is_game_over())
     engine.handle("isready")
     sink.wait_for("readyok")
     engine.handle("go depth 1")
