@@ -7,9 +7,10 @@ bound when it is >= beta (fail high) and an upper bound when it is <= alpha (fai
 
 Every trick of the classic engine is here and named where it is applied: iterative deepening,
 aspiration windows, principal variation search, a transposition table with a fixed memory
-budget, check extension, null-move pruning, late move reductions, mate distance pruning,
-killer and history move ordering, and a quiescence search over captures and promotions ordered
-by MVV-LVA with delta pruning. Draws (repetition, fifty-move rule, insufficient material) score
+budget, check extension, null-move pruning, late move reductions, futility and reverse
+futility pruning, mate distance pruning, staged move generation (hash move first), killer and
+history move ordering, and a quiescence search over captures and queen promotions ordered by
+MVV-LVA with delta pruning. Draws (repetition, fifty-move rule, insufficient material) score
 0. Reference: Chess Programming Wiki (each technique has its page); Marsland & Campbell,
 "Parallel search of strongly ordered game trees" (1982) for PVS.
 
