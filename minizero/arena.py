@@ -572,6 +572,14 @@ def _numbers(text: str, count: int, flag: str) -> list[float]:
 
 
 def run_match_command(args: argparse.Namespace) -> int:
+    """``minizero match``; every user error surfaces as a one-line ValueError."""
+    try:
+        return _match_command(args)
+    except OSError as error:  # a missing openings file or PGN folder
+        raise ValueError(str(error)) from None
+
+
+def _match_command(args: argparse.Namespace) -> int:
     engine1 = EngineSpec.parse(args.engine1, args.option1)
     engine2 = EngineSpec.parse(args.engine2, args.option2)
     if engine1.name == engine2.name:
@@ -623,7 +631,10 @@ def add_openings_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_openings_command(args: argparse.Namespace) -> int:
     if args.count < 1 or args.plies < 0:
         raise ValueError("--count must be >= 1 and --plies >= 0")
-    stockfish = find_stockfish(args.stockfish)
+    try:
+        stockfish = find_stockfish(args.stockfish)
+    except FileNotFoundError as error:
+        raise ValueError(str(error)) from None
     fens = generate_openings(stockfish, args.count, args.plies, args.window, args.depth,
                              args.seed, progress=not args.quiet and sys.stderr.isatty())
     header = (f"# minizero openings --count {args.count} --plies {args.plies} --window "

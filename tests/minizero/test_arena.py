@@ -159,6 +159,10 @@ def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert "no-such-engine-xyz" in error and error.count("\n") == 1
     assert cli.main(["match", "minizero", "minizero", "--tc", "soon"]) == 2
     assert "time control" in capsys.readouterr().err
+    assert cli.main(["match", "minizero", "minizero", "--openings", "/no/such/file.fen"]) == 2
+    assert "/no/such/file.fen" in capsys.readouterr().err
+    assert cli.main(["openings", "--out", "/tmp/x.fen", "--stockfish", "/no/stockfish"]) == 2
+    assert "Stockfish not found at /no/stockfish" in capsys.readouterr().err
 
 
 @pytest.mark.slow
