@@ -1,8 +1,13 @@
-"""The ``minizero`` command: the AlphaZero loop's pieces, for any game with a ``--game`` factory.
+"""The ``minizero`` command: the AlphaZero loop's pieces, and chess matches between engines.
 
     minizero selfplay --game hexapawn:3x3 --out runs/zero-3x3 [--resume]
     minizero train --game hexapawn:3x3 --data solver-3x3.npz --out runs/sup-3x3 [--resume]
     minizero arena --game hexapawn:3x3 --a runs/zero-3x3/checkpoints/latest.pt --b random
+    minizero match --engine minizero-uci --engine sunfish-uci --games 20 --tc 10+0.1
+    minizero openings --count 50 --out openings.fen
+
+Each subcommand sets its ``run`` function as a default; ``run_command`` turns a ValueError or
+OSError into one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from minizero import __version__
+from minizero import arena as chess_arena
 from minizero.games import available_games, make_game
 
 
@@ -201,6 +208,7 @@ def cmd_arena(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minizero", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"minizero {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     selfplay = commands.add_parser("selfplay", help="the AlphaZero loop: play, store, train")
@@ -244,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     arena.add_argument("--games", type=positive_int, default=20)
     arena.add_argument("--seed", type=int, default=0)
     arena.set_defaults(run=cmd_arena)
+
+    chess_arena.add_match_parser(commands)
+    chess_arena.add_openings_parser(commands)
     return parser
 
 
@@ -251,8 +262,8 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     """Parse and run a subcommand; a ValueError becomes one line on stderr and exit code 2."""
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
-    except ValueError as error:
+        return int(args.run(args) or 0)
+    except (ValueError, OSError) as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

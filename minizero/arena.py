@@ -1,0 +1,647 @@
+"""Matches between UCI engines: who is stronger, by how much, and how sure we are.
+
+A match plays each opening twice with the colours swapped (so neither engine profits from a
+lucky opening), at a time control, a node count or a depth, several games at once. The referee
+is python-chess: games end by the rules (mate, stalemate, threefold repetition, fifty moves,
+insufficient material) or, optionally, by score adjudication; an illegal move, a crash or a
+flag loses the game and is recorded as such. The score s of engine 1 becomes an Elo difference
+by the logistic model, ``elo = -400 log10(1/s - 1)``, with a 95% interval from the per-game
+variance (trinomial: win, draw, loss), and an optional SPRT (sequential probability ratio test,
+Wald 1945, in the normal approximation fishtest uses) says when the evidence is enough.
+
+Try it: ``minizero match minizero sunfish-uci --games 20 --tc 10+0.1 --pgn /tmp/m.pgn`` and
+``minizero openings --count 50 --out /tmp/openings.fen``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import random
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import chess
+import chess.engine
+import chess.pgn
+from tqdm import tqdm
+
+from minizero.peers import find_stockfish
+
+START_TIMEOUT = 10.0  # seconds an engine gets to answer 'uci' with 'uciok'
+SEARCH_GRACE = 5.0  # seconds past its clock before a silent engine is declared hung
+
+
+class EngineStartError(ValueError):
+    """An engine command that does not start or does not speak UCI."""
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """A UCI engine: a display name, the command line that starts it, options to set."""
+
+    name: str
+    command: tuple[str, ...]
+    options: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str, options: Sequence[str] = ()) -> EngineSpec:
+        """``text`` is a command line; 'minizero' means this package's engine.
+
+        ``options`` are NAME=VALUE strings, e.g. ``UCI_Elo=1350``.
+        """
+        if text in ("minizero", "minizero-uci"):
+            command: tuple[str, ...] = (sys.executable, "-m", "minizero.uci")
+            name = "minizero"
+        else:
+            command = tuple(shlex.split(text))
+            if not command:
+                raise EngineStartError("empty engine command")
+            name = Path(command[0]).name
+            beside = Path(sys.executable).parent / command[0]  # e.g. sunfish-uci in the venv
+            if "/" not in command[0] and shutil.which(command[0]) is None and beside.exists():
+                command = (str(beside), *command[1:])
+        pairs = []
+        for option in options:
+            key, sep, value = option.partition("=")
+            if not sep or not key:
+                raise ValueError(f"engine option must be NAME=VALUE, got '{option}'")
+            pairs.append((key.strip(), value.strip()))
+        if pairs:
+            name += "(" + ",".join(f"{key}={value}" for key, value in pairs) + ")"
+        return cls(name, command, tuple(pairs))
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """How the games are played and adjudicated.
+
+    base_time/increment: seconds (None base = untimed); nodes/depth: per-move limits instead.
+    concurrency: games at once. resign_score/resign_moves: a game is adjudicated lost when
+    both engines agree the loser is down at least resign_score centipawns for resign_moves
+    moves each (0 disables); draw_score/draw_moves/draw_after: drawn when both engines see
+    |score| <= draw_score for draw_moves moves each after move draw_after (0 disables).
+    time_margin: seconds an engine may overstep its clock before it is flagged.
+    sprt: (elo0, elo1, alpha, beta) to stop once the SPRT decides, or None.
+    """
+
+    games: int = 10
+    base_time: float | None = 10.0
+    increment: float = 0.1
+    nodes: int | None = None
+    depth: int | None = None
+    concurrency: int = 2
+    resign_score: int = 0
+    resign_moves: int = 3
+    draw_score: int = 0
+    draw_moves: int = 8
+    draw_after: int = 40
+    time_margin: float = 0.0
+    sprt: tuple[float, float, float, float] | None = None
+    seed: int = 0
+
+
+@dataclass
+class GameRecord:
+    """One finished game. ``result`` is '1-0', '0-1' or '1/2-1/2'; scores are for White."""
+
+    index: int
+    white: str
+    black: str
+    result: str
+    termination: str
+    pgn: str
+    plies: int
+
+    def score_for(self, name: str) -> float:
+        if self.result == "1/2-1/2":
+            return 0.5
+        white_won = self.result == "1-0"
+        return 1.0 if white_won == (self.white == name) else 0.0
+
+
+@dataclass
+class MatchResult:
+    """Engine 1's wins, draws and losses, with every game and the forfeits counted apart."""
+
+    engine1: str
+    engine2: str
+    games: list[GameRecord] = field(default_factory=list)
+
+    @property
+    def wins(self) -> int:
+        return sum(game.score_for(self.engine1) == 1.0 for game in self.games)
+
+    @property
+    def draws(self) -> int:
+        return sum(game.score_for(self.engine1) == 0.5 for game in self.games)
+
+    @property
+    def losses(self) -> int:
+        return sum(game.score_for(self.engine1) == 0.0 for game in self.games)
+
+    def forfeits(self, name: str) -> dict[str, int]:
+        """How often ``name`` lost by illegal move, time, crash or hang."""
+        counts: dict[str, int] = {}
+        for game in self.games:
+            if game.termination.startswith(f"{name} "):
+                reason = game.termination.removeprefix(f"{name} ")
+                counts[reason] = counts.get(reason, 0) + 1
+        return counts
+
+    def summary(self) -> dict[str, object]:
+        elo, low, high = elo_interval(self.wins, self.draws, self.losses)
+        games = len(self.games)
+        return {
+            "engine1": self.engine1, "engine2": self.engine2, "games": games,
+            "wins": self.wins, "draws": self.draws, "losses": self.losses,
+            "score": (self.wins + 0.5 * self.draws) / games if games else None,
+            "elo": elo, "elo_low": low, "elo_high": high,
+            "forfeits": {self.engine1: self.forfeits(self.engine1),
+                         self.engine2: self.forfeits(self.engine2)},
+        }
+
+
+# ---------------------------------------------------------------------- statistics
+def elo_from_score(score: float) -> float:
+    """Logistic Elo difference for an expected score in [0, 1] (inf at the ends)."""
+    if score <= 0:
+        return -math.inf
+    if score >= 1:
+        return math.inf
+    return -400 * math.log10(1 / score - 1)
+
+
+def elo_interval(wins: int, draws: int, losses: int) -> tuple[float, float, float]:
+    """(Elo, low, high): the estimate and its 95% interval from the per-game variance."""
+    games = wins + draws + losses
+    if games == 0:
+        return 0.0, -math.inf, math.inf
+    score = (wins + 0.5 * draws) / games
+    variance = (wins * (1 - score) ** 2 + draws * (0.5 - score) ** 2
+                + losses * score**2) / games
+    spread = 1.96 * math.sqrt(variance / games)
+    return (elo_from_score(score), elo_from_score(score - spread),
+            elo_from_score(score + spread))
+
+
+def sprt_llr(wins: int, draws: int, losses: int, elo0: float, elo1: float) -> float:
+    """Log-likelihood ratio of H1 (elo1) against H0 (elo0), normal approximation."""
+    games = wins + draws + losses
+    if games == 0:
+        return 0.0
+    score = (wins + 0.5 * draws) / games
+    variance = (wins * (1 - score) ** 2 + draws * (0.5 - score) ** 2
+                + losses * score**2) / games
+    if variance <= 0:
+        return 0.0
+    score0 = 1 / (1 + 10 ** (-elo0 / 400))
+    score1 = 1 / (1 + 10 ** (-elo1 / 400))
+    return games * (score1 - score0) * (2 * score - score0 - score1) / (2 * variance)
+
+
+def sprt_verdict(result: MatchResult, sprt: tuple[float, float, float, float]) -> str | None:
+    """'H1' (engine 1 is at least elo1 better), 'H0', or None while undecided."""
+    elo0, elo1, alpha, beta = sprt
+    llr = sprt_llr(result.wins, result.draws, result.losses, elo0, elo1)
+    if llr >= math.log((1 - beta) / alpha):
+        return "H1"
+    if llr <= math.log(beta / (1 - alpha)):
+        return "H0"
+    return None
+
+
+# ---------------------------------------------------------------------- openings
+def read_openings(path: str | Path) -> list[str]:
+    """FENs (or EPD lines) of a file, one a line; '#' starts a comment line."""
+    fens = []
+    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            board = chess.Board(line)
+        except ValueError:
+            try:
+                board = chess.Board.from_epd(line)[0]
+            except ValueError as error:
+                raise ValueError(f"{path}:{number}: not a FEN: {error}") from None
+        try:
+            board = chess.Board(board.fen())
+        except ValueError as error:
+            raise ValueError(f"{path}:{number}: not a FEN: {error}") from None
+        fens.append(board.fen())
+    if not fens:
+        raise ValueError(f"{path}: no openings in the file")
+    return fens
+
+
+def generate_openings(
+    stockfish: str, count: int, plies: int = 8, window: int = 60, depth: int = 10,
+    seed: int = 0, progress: bool = True,
+) -> list[str]:
+    """Random ``plies``-move lines from the start, kept when Stockfish's score is balanced.
+
+    A line is kept when |score| <= ``window`` centipawns at ``depth`` and the position is
+    new and not over; the random moves prefer the developing kind (no king walks).
+    """
+    rng = random.Random(seed)
+    kept: list[str] = []
+    seen: set[str] = set()
+    tries = 0
+    with chess.engine.SimpleEngine.popen_uci(stockfish) as engine, tqdm(
+            total=count, desc="openings", file=sys.stderr, disable=not progress) as bar:
+        while len(kept) < count:
+            tries += 1
+            if tries > 200 * count:
+                raise ValueError(f"only {len(kept)} balanced openings in {tries - 1} tries")
+            board = chess.Board()
+            for _ in range(plies):
+                moves = [move for move in board.legal_moves
+                         if board.piece_type_at(move.from_square) != chess.KING]
+                if not moves:
+                    break
+                board.push(rng.choice(moves))
+            key = board.epd()
+            if board.is_game_over() or key in seen:
+                continue
+            seen.add(key)
+            info = engine.analyse(board, chess.engine.Limit(depth=depth))
+            score = info["score"].white()
+            if not score.is_mate() and abs(score.score()) <= window:
+                kept.append(board.fen())
+                bar.update(1)
+    return kept
+
+
+# ---------------------------------------------------------------------- games
+async def start_engine(spec: EngineSpec) -> chess.engine.UciProtocol:
+    """Start ``spec`` and set its options, or raise EngineStartError naming it."""
+    try:
+        _, engine = await asyncio.wait_for(
+            chess.engine.popen_uci(list(spec.command)), timeout=START_TIMEOUT)
+    except (OSError, asyncio.TimeoutError, chess.engine.EngineError) as error:
+        reason = "no answer to 'uci'" if isinstance(error, asyncio.TimeoutError) else error
+        raise EngineStartError(
+            f"engine {spec.name} ({shlex.join(spec.command)}) did not start: {reason}") from None
+    try:
+        if spec.options:
+            await engine.configure(dict(spec.options))
+    except (chess.engine.EngineError, ValueError) as error:
+        await stop_engine(engine)
+        raise EngineStartError(f"engine {spec.name}: bad option: {error}") from None
+    return engine
+
+
+async def stop_engine(engine: chess.engine.UciProtocol) -> None:
+    try:
+        await asyncio.wait_for(engine.quit(), timeout=2.0)
+    except Exception:  # a hung or dead engine: kill it
+        transport = getattr(engine, "transport", None)
+        if transport is not None:
+            transport.kill() if hasattr(transport, "kill") else transport.close()
+
+
+async def play_game(
+    index: int, white: EngineSpec, black: EngineSpec, opening: str, config: MatchConfig,
+) -> GameRecord:
+    """One game between freshly started engines; forfeits end it, nothing raises."""
+    board = chess.Board(opening)
+    specs = {chess.WHITE: white, chess.BLACK: black}
+    engines: dict[bool, chess.engine.UciProtocol] = {}
+    clocks = {chess.WHITE: config.base_time or 0.0, chess.BLACK: config.base_time or 0.0}
+    scores: dict[bool, list[int]] = {chess.WHITE: [], chess.BLACK: []}
+    clock_left: list[float] = []  # seconds on the mover's clock after each move
+    result, termination = "*", ""
+    try:
+        for colour in (chess.WHITE, chess.BLACK):
+            engines[colour] = await start_engine(specs[colour])
+        while True:
+            outcome = board.outcome(claim_draw=True)
+            if outcome is not None:
+                result = outcome.result()
+                termination = outcome.termination.name.lower().replace("_", " ")
+                break
+            mover = board.turn
+            name = specs[mover].name
+            limit = _limit(config, clocks)
+            timeout = (clocks[mover] + config.time_margin + SEARCH_GRACE
+                       if config.base_time is not None else 600.0)
+            started = time.perf_counter()
+            try:
+                played = await asyncio.wait_for(
+                    engines[mover].play(board, limit, info=chess.engine.INFO_SCORE,
+                                        game=index), timeout=timeout)
+            except asyncio.TimeoutError:
+                result, termination = _loss(mover), f"{name} time forfeit (no answer)"
+                break
+            except chess.engine.EngineTerminatedError:
+                result, termination = _loss(mover), f"{name} crash"
+                break
+            except chess.engine.EngineError:
+                # python-chess raises this for a bestmove that is illegal or not a move at all.
+                result, termination = _loss(mover), f"{name} illegal move"
+                break
+            elapsed = time.perf_counter() - started
+            if config.base_time is not None:
+                clocks[mover] -= elapsed
+                if clocks[mover] < -config.time_margin:
+                    result, termination = _loss(mover), f"{name} time forfeit"
+                    break
+                clocks[mover] += config.increment
+            if played.move is None:
+                result, termination = _loss(mover), f"{name} illegal move (none)"
+                break
+            board.push(played.move)
+            clock_left.append(clocks[mover])
+            score = played.info.get("score")
+            if score is not None:
+                scores[mover].append(score.pov(mover).score(mate_score=100_000))
+            adjudicated = _adjudicate(board, scores, config)
+            if adjudicated is not None:
+                result, termination = adjudicated
+                break
+    finally:
+        for engine in engines.values():
+            await stop_engine(engine)
+    return GameRecord(index, white.name, black.name, result, termination,
+                      _pgn(board, opening, white, black, result, termination, config, index,
+                           clock_left),
+                      board.ply())
+
+
+def _limit(config: MatchConfig, clocks: dict[bool, float]) -> chess.engine.Limit:
+    if config.base_time is None:
+        return chess.engine.Limit(nodes=config.nodes, depth=config.depth)
+    return chess.engine.Limit(
+        white_clock=max(clocks[chess.WHITE], 0.0), black_clock=max(clocks[chess.BLACK], 0.0),
+        white_inc=config.increment, black_inc=config.increment,
+        nodes=config.nodes, depth=config.depth)
+
+
+def _loss(colour: bool) -> str:
+    return "0-1" if colour == chess.WHITE else "1-0"
+
+
+def _adjudicate(
+    board: chess.Board, scores: dict[bool, list[int]], config: MatchConfig,
+) -> tuple[str, str] | None:
+    """Score adjudication: both engines agree the game is decided, or dead drawn."""
+    white, black = scores[chess.WHITE], scores[chess.BLACK]
+    if config.resign_score > 0:
+        moves = config.resign_moves
+        if len(white) >= moves and len(black) >= moves:
+            if all(s <= -config.resign_score for s in white[-moves:]) and all(
+                    s >= config.resign_score for s in black[-moves:]):
+                return "0-1", "adjudication: white resigns"
+            if all(s >= config.resign_score for s in white[-moves:]) and all(
+                    s <= -config.resign_score for s in black[-moves:]):
+                return "1-0", "adjudication: black resigns"
+    if config.draw_score > 0 and board.fullmove_number > config.draw_after:
+        moves = config.draw_moves
+        recent = white[-moves:] + black[-moves:]
+        if len(recent) == 2 * moves and all(abs(s) <= config.draw_score for s in recent):
+            return "1/2-1/2", "adjudication: draw"
+    return None
+
+
+def _pgn(
+    board: chess.Board, opening: str, white: EngineSpec, black: EngineSpec, result: str,
+    termination: str, config: MatchConfig, index: int, clock_left: list[float],
+) -> str:
+    game = chess.pgn.Game.from_board(board)
+    if config.base_time is not None:  # the clock after each move, as %clk comments
+        node = game
+        for seconds in clock_left:
+            node = node.variations[0]
+            node.set_clock(max(seconds, 0.0))
+    game.headers["Event"] = "minizero match"
+    game.headers["Round"] = str(index + 1)
+    game.headers["White"], game.headers["Black"] = white.name, black.name
+    game.headers["Result"] = result
+    game.headers["Termination"] = termination
+    if config.base_time is not None:
+        game.headers["TimeControl"] = f"{config.base_time:g}+{config.increment:g}"
+    if opening != chess.STARTING_FEN:
+        game.headers["FEN"], game.headers["SetUp"] = opening, "1"
+    return str(game)
+
+
+async def _run(
+    engine1: EngineSpec, engine2: EngineSpec, openings: Sequence[str], config: MatchConfig,
+    on_game: Callable[[GameRecord, MatchResult], None] | None,
+) -> MatchResult:
+    # Fail early, with the engine's name, if either cannot start.
+    for spec in (engine1, engine2):
+        await stop_engine(await start_engine(spec))
+    result = MatchResult(engine1.name, engine2.name)
+    slots = asyncio.Semaphore(config.concurrency)
+    decided = asyncio.Event()
+
+    async def one(index: int) -> None:
+        async with slots:
+            if decided.is_set():
+                return
+            opening = openings[(index // 2) % len(openings)]
+            # Colour-swapped pairs: game 2k has engine 1 White, game 2k+1 the same opening
+            # with engine 1 Black.
+            white, black = (engine1, engine2) if index % 2 == 0 else (engine2, engine1)
+            record = await play_game(index, white, black, opening, config)
+            result.games.append(record)
+            if on_game is not None:
+                on_game(record, result)
+            if config.sprt is not None and sprt_verdict(result, config.sprt) is not None:
+                decided.set()
+
+    await asyncio.gather(*(one(index) for index in range(config.games)))
+    result.games.sort(key=lambda game: game.index)
+    return result
+
+
+def run_match(
+    engine1: EngineSpec, engine2: EngineSpec, openings: Sequence[str], config: MatchConfig,
+    progress: bool = False, pgn_path: str | Path | None = None,
+) -> MatchResult:
+    """Play the match; raises EngineStartError if an engine cannot start."""
+    if config.games < 1 or config.concurrency < 1:
+        raise ValueError("games and concurrency must be at least 1")
+    if config.base_time is None and config.nodes is None and config.depth is None:
+        raise ValueError("give a time control, a node count or a depth")
+    rng = random.Random(config.seed)
+    openings = list(openings)
+    rng.shuffle(openings)
+    bar = tqdm(total=config.games, desc=f"{engine1.name} vs {engine2.name}", file=sys.stderr,
+               disable=not progress)
+    with contextlib.ExitStack() as stack:
+        stack.callback(bar.close)
+        pgn_file = stack.enter_context(Path(pgn_path).open("w")) if pgn_path else None
+
+        def on_game(record: GameRecord, result: MatchResult) -> None:
+            if pgn_file is not None:
+                pgn_file.write(record.pgn + "\n\n")
+                pgn_file.flush()
+            bar.set_postfix_str(f"+{result.wins}={result.draws}-{result.losses}")
+            bar.update(1)
+
+        return asyncio.run(_run(engine1, engine2, openings, config, on_game))
+
+
+def format_summary(result: MatchResult, config: MatchConfig) -> str:
+    summary = result.summary()
+    lines = [
+        f"{result.engine1} vs {result.engine2}: {summary['games']} games",
+        f"W/D/L {result.wins}/{result.draws}/{result.losses}, score "
+        f"{summary['score']:.3f}, Elo {summary['elo']:+.0f} "
+        f"[{summary['elo_low']:+.0f}, {summary['elo_high']:+.0f}] (95%)",
+    ]
+    for name, counts in summary["forfeits"].items():
+        if counts:
+            lines.append(f"forfeits by {name}: " + ", ".join(
+                f"{reason} {count}" for reason, count in counts.items()))
+    if config.sprt is not None:
+        verdict = sprt_verdict(result, config.sprt)
+        llr = sprt_llr(result.wins, result.draws, result.losses, config.sprt[0], config.sprt[1])
+        lines.append(f"SPRT [{config.sprt[0]:g}, {config.sprt[1]:g}]: LLR {llr:.2f}, "
+                     + (verdict or "undecided"))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- command line
+def parse_time_control(text: str) -> tuple[float, float]:
+    """'10+0.1' -> (10.0, 0.1) seconds; '40' -> (40.0, 0.0)."""
+    base, _, increment = text.partition("+")
+    try:
+        values = float(base), float(increment or 0)
+    except ValueError:
+        raise ValueError(f"time control must look like 10+0.1, got '{text}'") from None
+    if values[0] <= 0 or values[1] < 0:
+        raise ValueError(f"time control needs a positive base and increment >= 0: '{text}'")
+    return values
+
+
+def add_match_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "match", help="play a match between two UCI engines",
+        description="Play colour-swapped games between two UCI engines and report W/D/L, "
+                    "score and Elo with a 95%% interval. ENGINE is a command line "
+                    "('sunfish-uci', '/usr/games/stockfish') or 'minizero'.")
+    parser.add_argument("engine1")
+    parser.add_argument("engine2")
+    parser.add_argument("--option1", action="append", default=[], metavar="NAME=VALUE",
+                        help="UCI option for engine 1 (repeatable)")
+    parser.add_argument("--option2", action="append", default=[], metavar="NAME=VALUE",
+                        help="UCI option for engine 2, e.g. UCI_LimitStrength=true")
+    parser.add_argument("--games", type=int, default=10)
+    parser.add_argument("--tc", default=None, help="time control BASE+INC in seconds "
+                        "(default 10+0.1 unless --nodes or --depth)")
+    parser.add_argument("--nodes", type=int, default=None, help="nodes per move")
+    parser.add_argument("--depth", type=int, default=None, help="depth per move")
+    parser.add_argument("--concurrency", type=int, default=2, help="games at once")
+    parser.add_argument("--openings", default=None, help="file of FENs (default: start "
+                        "position only)")
+    parser.add_argument("--pgn", default=None, help="write every game to this PGN file")
+    parser.add_argument("--resign", default=None, metavar="CP,MOVES",
+                        help="adjudicate a loss when both engines agree for MOVES moves")
+    parser.add_argument("--draw", default=None, metavar="AFTER,CP,MOVES",
+                        help="adjudicate a draw after move AFTER when |score| <= CP for MOVES")
+    parser.add_argument("--time-margin", type=float, default=0.0,
+                        help="seconds an engine may overstep its clock")
+    parser.add_argument("--sprt", default=None, metavar="ELO0,ELO1",
+                        help="stop when the SPRT (alpha = beta = 0.05) decides")
+    parser.add_argument("--seed", type=int, default=0, help="shuffles the openings")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run_match_command)
+
+
+def _numbers(text: str, count: int, flag: str) -> list[float]:
+    parts = text.split(",")
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        values = []
+    if len(values) != count:
+        raise ValueError(f"{flag} needs {count} comma-separated numbers, got '{text}'")
+    return values
+
+
+def run_match_command(args: argparse.Namespace) -> int:
+    """``minizero match``; every user error surfaces as a one-line ValueError."""
+    try:
+        return _match_command(args)
+    except OSError as error:  # a missing openings file or PGN folder
+        raise ValueError(str(error)) from None
+
+
+def _match_command(args: argparse.Namespace) -> int:
+    engine1 = EngineSpec.parse(args.engine1, args.option1)
+    engine2 = EngineSpec.parse(args.engine2, args.option2)
+    if engine1.name == engine2.name:
+        engine2 = EngineSpec(engine2.name + "#2", engine2.command, engine2.options)
+    if args.tc is not None:
+        base, increment = parse_time_control(args.tc)
+    elif args.nodes is None and args.depth is None:
+        base, increment = 10.0, 0.1
+    else:
+        base, increment = None, 0.0
+    config = MatchConfig(
+        games=args.games, base_time=base, increment=increment, nodes=args.nodes,
+        depth=args.depth, concurrency=args.concurrency, time_margin=args.time_margin,
+        seed=args.seed,
+    )
+    if args.resign:
+        score, moves = _numbers(args.resign, 2, "--resign")
+        config = replace(config, resign_score=int(score), resign_moves=int(moves))
+    if args.draw:
+        after, score, moves = _numbers(args.draw, 3, "--draw")
+        config = replace(config, draw_after=int(after), draw_score=int(score),
+                          draw_moves=int(moves))
+    if args.sprt:
+        elo0, elo1 = _numbers(args.sprt, 2, "--sprt")
+        config = replace(config, sprt=(elo0, elo1, 0.05, 0.05))
+    openings = read_openings(args.openings) if args.openings else [chess.STARTING_FEN]
+    progress = not args.quiet and sys.stderr.isatty()
+    result = run_match(engine1, engine2, openings, config, progress=progress, pgn_path=args.pgn)
+    print(format_summary(result, config))
+    return 0
+
+
+def add_openings_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "openings", help="build a balanced opening set with Stockfish",
+        description="Random short lines from the start position, kept when Stockfish scores "
+                    "them within a window; one FEN a line.")
+    parser.add_argument("--out", required=True, help="file to write")
+    parser.add_argument("--count", type=int, default=100)
+    parser.add_argument("--plies", type=int, default=8, help="random half-moves per line")
+    parser.add_argument("--window", type=int, default=60, help="max |score| in centipawns")
+    parser.add_argument("--depth", type=int, default=10, help="Stockfish depth")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stockfish", default=None, help="Stockfish binary")
+    parser.add_argument("--quiet", action="store_true")
+    parser.set_defaults(run=run_openings_command)
+
+
+def run_openings_command(args: argparse.Namespace) -> int:
+    if args.count < 1 or args.plies < 0:
+        raise ValueError("--count must be >= 1 and --plies >= 0")
+    try:
+        stockfish = find_stockfish(args.stockfish)
+    except FileNotFoundError as error:
+        raise ValueError(str(error)) from None
+    fens = generate_openings(stockfish, args.count, args.plies, args.window, args.depth,
+                             args.seed, progress=not args.quiet and sys.stderr.isatty())
+    header = (f"# minizero openings --count {args.count} --plies {args.plies} --window "
+              f"{args.window} --depth {args.depth} --seed {args.seed}\n")
+    out = Path(args.out)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(header + "\n".join(fens) + "\n")
+    tmp.replace(out)
+    print(f"wrote {len(fens)} openings to {out}")
+    return 0
