@@ -38,15 +38,17 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Read a checkpoint: (config dict, parts). ValueError naming the file if it is not one."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path}: no such checkpoint file")
+        raise ValueError(f"{path}: no such checkpoint")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile,
             AttributeError, KeyError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{path}: not a readable minizero checkpoint ({reason[:120]})") from None
+        # torch's messages run on for lines; its first sentence says what is wrong.
+        text = str(error).strip()
+        reason = text.splitlines()[0].split(". ")[0][:100] if text else type(error).__name__
+        raise ValueError(f"{path}: not a readable checkpoint ({reason})") from None
     except Exception as error:  # torch's unpickler raises its own types for foreign content
-        raise ValueError(f"{path}: not a minizero checkpoint ({type(error).__name__})") from None
+        raise ValueError(f"{path}: not a readable checkpoint ({type(error).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a minizero checkpoint")
     if payload.get("version") != VERSION:

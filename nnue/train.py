@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from minizero.checkpoint import load_checkpoint as read_checkpoint
+from minizero.checkpoint import save_checkpoint as write_checkpoint
 from nnue.data import Positions, load_positions, validation_mask
 from nnue.features import batch_features
 from nnue.model import NnueConfig, NnueModel, loss_function, r_squared, win_probability
@@ -60,36 +62,25 @@ def learning_rate_at(config: TrainConfig, step: int, total_steps: int) -> float:
 
 def save_checkpoint(path: Path, model: NnueModel, optimizer: torch.optim.Optimizer | None,
                     state: dict[str, Any]) -> None:
-    """Atomically write weights (+ optimizer and loop state) and the model config."""
-    payload = {
-        "format": "minizero-nnue-checkpoint",
-        "model_config": json.dumps(dataclasses.asdict(model.config)),
-        "model": model.state_dict(),
-        "state": state,
-    }
+    """Atomically write weights (+ optimizer and loop state) and the model config, in the
+    package's weights-only checkpoint format (minizero.checkpoint)."""
+    parts: dict[str, Any] = {"model": model.state_dict(), "state": state}
     if optimizer is not None:
-        payload["optimizer"] = optimizer.state_dict()
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+        parts["optimizer"] = optimizer.state_dict()
+    write_checkpoint(path, config={"nnue_model": dataclasses.asdict(model.config)}, **parts)
 
 
 def load_checkpoint(path: Path) -> tuple[NnueModel, dict[str, Any]]:
-    """(model, raw payload) of a checkpoint; a corrupt or foreign file -> one-line ValueError."""
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such checkpoint") from None
-    except Exception as error:  # torch raises many types for a bad archive; name the file
-        raise ValueError(f"{path}: not a readable checkpoint ({type(error).__name__})") from None
-    if not isinstance(payload, dict) or payload.get("format") != "minizero-nnue-checkpoint":
+    """(model, parts) of a checkpoint; a corrupt or foreign file -> one-line ValueError."""
+    config, parts = read_checkpoint(path)
+    if "nnue_model" not in config:
         raise ValueError(f"{path}: not a minizero NNUE checkpoint")
     try:
-        model = NnueModel(NnueConfig(**json.loads(payload["model_config"])))
-        model.load_state_dict(payload["model"])
-    except (KeyError, TypeError, RuntimeError, json.JSONDecodeError) as error:
+        model = NnueModel(NnueConfig(**config["nnue_model"]))
+        model.load_state_dict(parts["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise ValueError(f"{path}: damaged checkpoint ({type(error).__name__})") from None
-    return model, payload
+    return model, parts
 
 
 def tensors(positions: Positions, model: NnueModel) -> tuple[torch.Tensor, ...]:
