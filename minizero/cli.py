@@ -123,7 +123,7 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
     run = SelfPlayRun(out, game, args.game, _network_config(args, game), puct, selfplay,
                       _train_config(args, args.generations * args.train_steps),
                       seed=args.seed, resume=args.resume,
-                      progress=not args.quiet)
+                      progress=not args.quiet and sys.stderr.isatty())
     print(f"run directory: {out} (generation {run.generation} done)", file=sys.stderr)
 
     def report(network: Any, record: dict[str, Any]) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     steps = args.epochs * max(1, -(-len(samples) // args.batch_size))
     run = SupervisedRun(out, args.game, _network_config(args, game), _train_config(args, steps),
                         [str(path) for path in args.data], seed=args.seed, resume=args.resume,
-                        progress=not args.quiet)
+                        progress=not args.quiet and sys.stderr.isatty())
     for record in run.run(samples, args.epochs):
         print(f"epoch {record['epoch']}: loss {record['loss']:.3f} "
               f"(policy {record['policy_loss']:.3f}, value {record['value_loss']:.3f})",
