@@ -169,8 +169,8 @@ def default_configs(game: Hexapawn, workers: int | None = None) -> dict[str, Any
                            batch_size=8),
         # Random opening moves reach the positions that follow mistakes (module docstring of
         # minizero.selfplay). On 4x4, openings of up to 6 moves left self-play at 97.8% after
-        # 30 minutes; up to 10, with twice the training steps and a longer replay window,
-        # passed 99% within 4 minutes.
+        # 30 minutes; up to 10, with twice the training steps and a longer replay window, it
+        # passes 99% after 200 s (benchmarks/results/hexapawn_zero_4x4.json).
         "selfplay": SelfPlayConfig(games_per_generation=64, games_per_shard=16,
                                    replay_window=6 if small else 10,
                                    train_steps=60 if small else 120,
