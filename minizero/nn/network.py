@@ -62,6 +62,12 @@ class NetworkConfig:
             raise ValueError(f"value_head must be one of {VALUE_HEADS}, got {self.value_head!r}")
 
 
+def _squeeze_planes(channels: int, planes: int) -> list[nn.Module]:
+    """The start of both heads: a 1x1 convolution to a few planes, batch norm, ReLU, flatten."""
+    return [nn.Conv2d(channels, planes, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(),
+            nn.Flatten()]
+
+
 class PolicyValueNet(nn.Module):
     """Stem, residual tower, policy and value heads (see the module docstring)."""
 
@@ -80,18 +86,12 @@ class PolicyValueNet(nn.Module):
             for _ in range(config.blocks)
         ])
         self.policy_head = nn.Sequential(
-            nn.Conv2d(config.channels, config.policy_channels, 1, bias=False),
-            nn.BatchNorm2d(config.policy_channels),
-            nn.ReLU(),
-            nn.Flatten(),
+            *_squeeze_planes(config.channels, config.policy_channels),  # (B, P * H * W)
             nn.Linear(config.policy_channels * squares, config.action_size),
         )
         value_outputs = 1 if config.value_head == "scalar" else 3
         self.value_head = nn.Sequential(
-            nn.Conv2d(config.channels, config.value_channels, 1, bias=False),
-            nn.BatchNorm2d(config.value_channels),
-            nn.ReLU(),
-            nn.Flatten(),
+            *_squeeze_planes(config.channels, config.value_channels),  # (B, V * H * W)
             nn.Linear(config.value_channels * squares, config.value_hidden),
             nn.ReLU(),
             nn.Linear(config.value_hidden, value_outputs),

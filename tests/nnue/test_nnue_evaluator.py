@@ -67,6 +67,16 @@ def test_incremental_equals_refresh(feature_set: str) -> None:
             evaluator.pop()
 
 
+def random_boards(rng: random.Random, plies: int) -> list[chess.Board]:
+    """Every position of a random game, as independent boards."""
+    boards = []
+    board = chess.Board()
+    for move in random_game(rng, plies):
+        board.push(move)
+        boards.append(board.copy(stack=False))
+    return boards
+
+
 def mirrored(board: chess.Board) -> chess.Board:
     """Ranks mirrored, colours and side to move swapped."""
     return board.mirror()
@@ -75,12 +85,7 @@ def mirrored(board: chess.Board) -> chess.Board:
 @pytest.mark.parametrize("feature_set", ["piece-square", "halfkp"])
 def test_colour_flip_same_score(feature_set: str) -> None:
     model, net = random_net(feature_set, seed=3)
-    rng = random.Random(11)
-    boards = []
-    board = chess.Board()
-    for move in random_game(rng, 120):
-        board.push(move)
-        boards.append(board.copy(stack=False))
+    boards = random_boards(random.Random(11), 120)
     scores = []
     for board in boards:
         score = net.evaluate_board(board)
@@ -98,12 +103,7 @@ def test_colour_flip_same_score(feature_set: str) -> None:
 @pytest.mark.parametrize("feature_set", ["piece-square", "halfkp"])
 def test_batch_equals_single_and_close_to_float(feature_set: str) -> None:
     model, net = random_net(feature_set, seed=5)
-    rng = random.Random(2)
-    boards = []
-    board = chess.Board()
-    for move in random_game(rng, 150):
-        board.push(move)
-        boards.append(board.copy(stack=False))
+    boards = random_boards(random.Random(2), 150)
     pieces = np.stack([encode_board(b) for b in boards])
     turns = np.array([int(b.turn) for b in boards])
     batch = net.evaluate_batch(pieces, turns, batch_size=37)
