@@ -3,9 +3,10 @@
 Idea: the accumulator (the feature transformer's output, one int16 vector per perspective) is
 the only expensive part of the network, and a move changes only a few of its input features. So
 a search keeps one accumulator pair per ply on a stack: ``push(move)`` copies the top and adds
-the weight rows of the features the move turns on and subtracts those it turns off (a king move
-under halfkp recomputes that perspective from scratch); ``pop()`` just drops the top, so nothing
-is ever "un-updated". ``evaluate()`` runs the small dense layers on the top of the stack.
+the weight rows of the features the move turns on and subtracts those it turns off (under halfkp
+and king-buckets, a move of a perspective's own king recomputes that perspective from scratch);
+``pop()`` just drops the top, so nothing is ever "un-updated". ``evaluate()`` runs the small
+dense layers on the top of the stack.
 
 Integer arithmetic and its traps:
 
@@ -33,7 +34,13 @@ from __future__ import annotations
 import chess
 import numpy as np
 
-from nnue.features import HALF_KP, active_features, batch_features, feature_index, feature_set_named
+from nnue.features import (
+    FeatureSet,
+    active_features,
+    batch_features,
+    feature_index,
+    feature_set_named,
+)
 from nnue.quantize import (
     ACTIVATION_ONE,
     FLOAT32_EXACT_LIMIT,
@@ -226,13 +233,14 @@ class Evaluator:
                     half[:] = self.net.refresh(board, perspective)
                     continue
                 king = board.king(perspective)
-                weight = self.net.ft_weight
+                weight, features = self.net.ft_weight, self.net.features
+                keep_kings = features.kings_are_features
                 for index in placed:
-                    if index % 384 // 64 != chess.KING - 1:  # kings are not halfkp features
-                        half += weight[_halfkp_index(perspective, king, index)]
+                    if keep_kings or index % 384 // 64 != chess.KING - 1:
+                        half += weight[_feature_of(features, perspective, king, index)]
                 for index in lifted:
-                    if index % 384 // 64 != chess.KING - 1:
-                        half -= weight[_halfkp_index(perspective, king, index)]
+                    if keep_kings or index % 384 // 64 != chess.KING - 1:
+                        half -= weight[_feature_of(features, perspective, king, index)]
         self.stack.append(new)
 
     def pop(self) -> chess.Move:
@@ -258,10 +266,11 @@ def _absolute_piece_squares() -> list[tuple[chess.Color, int, int]]:
             for piece_type in chess.PIECE_TYPES for square in chess.SQUARES]
 
 
-def _halfkp_index(perspective: chess.Color, king: int, absolute: int) -> int:
-    """The halfkp feature of absolute piece-square ``absolute`` for ``perspective``."""
+def _feature_of(feature_set: FeatureSet, perspective: chess.Color, king: int,
+                absolute: int) -> int:
+    """The feature of absolute piece-square ``absolute`` for ``perspective`` (own king ``king``)."""
     colour = chess.WHITE if absolute < 384 else chess.BLACK
-    return feature_index(HALF_KP, perspective, king, absolute % 64, absolute % 384 // 64 + 1,
+    return feature_index(feature_set, perspective, king, absolute % 64, absolute % 384 // 64 + 1,
                          colour)
 
 

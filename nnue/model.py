@@ -44,7 +44,7 @@ WDL_SCALE = 410.0  # centipawns -> expected score: sigmoid(cp / 410), Stockfish 
 class NnueConfig:
     """The network's shape (stored in checkpoints and in the ``.nnue`` header)."""
 
-    feature_set: str = "piece-square"  # "piece-square" (768 inputs) or "halfkp" (41,024)
+    feature_set: str = "piece-square"  # "piece-square" (768), "halfkp" (41,024), "king-buckets"
     l1: int = 256  # feature-transformer width per perspective
     l2: int = 32
     l3: int = 32

@@ -44,7 +44,7 @@ def random_game(rng: random.Random, plies: int = 200) -> list[chess.Move]:
     return moves
 
 
-@pytest.mark.parametrize("feature_set", ["piece-square", "halfkp"])
+@pytest.mark.parametrize("feature_set", ["piece-square", "halfkp", "king-buckets"])
 def test_incremental_equals_refresh(feature_set: str) -> None:
     _, net = random_net(feature_set)
     rng = random.Random(7)
@@ -82,7 +82,7 @@ def mirrored(board: chess.Board) -> chess.Board:
     return board.mirror()
 
 
-@pytest.mark.parametrize("feature_set", ["piece-square", "halfkp"])
+@pytest.mark.parametrize("feature_set", ["piece-square", "halfkp", "king-buckets"])
 def test_colour_flip_same_score(feature_set: str) -> None:
     model, net = random_net(feature_set, seed=3)
     boards = random_boards(random.Random(11), 120)
@@ -100,7 +100,7 @@ def test_colour_flip_same_score(feature_set: str) -> None:
     assert np.allclose(float_scores, model.evaluate_cp(flipped, 1 - turns), atol=1e-3)
 
 
-@pytest.mark.parametrize("feature_set", ["piece-square", "halfkp"])
+@pytest.mark.parametrize("feature_set", ["piece-square", "halfkp", "king-buckets"])
 def test_batch_equals_single_and_close_to_float(feature_set: str) -> None:
     model, net = random_net(feature_set, seed=5)
     boards = random_boards(random.Random(2), 150)
@@ -128,7 +128,7 @@ def test_int8_trap_is_real() -> None:
     assert int(a.astype(np.float32) @ a.astype(np.float32)) == 4 * 127 * 127
 
 
-@pytest.mark.parametrize("feature_set", ["piece-square", "halfkp"])
+@pytest.mark.parametrize("feature_set", ["piece-square", "halfkp", "king-buckets"])
 def test_every_move_kind_incremental(feature_set: str) -> None:
     from test_nnue_features import MOVE_KINDS
 
