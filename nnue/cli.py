@@ -8,6 +8,7 @@ Commands (each has ``--help``)::
 
     nnue data --out data/sf --positions 1000000 --depth 6      # Stockfish games, resumable
     nnue data --import mine.txt --out data/mine --on-bad-line skip
+    nnue relabel --data data/sf --out data/sf-d12 --depth 12  # same positions, new labels
     nnue train --data data/sf --out runs/nnue --epochs 10 [--resume]
     nnue quantize runs/nnue/checkpoint.pt --out nets/piece-square-256.nnue
     nnue check nets/piece-square-256.nnue --data data/sf
@@ -42,6 +43,16 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--random-plies", type=int, nargs=2, metavar=("MIN", "MAX"),
                         default=(defaults.random_plies_min, defaults.random_plies_max))
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--stockfish", help="path of the Stockfish binary")
+    parser.add_argument("--quiet", action="store_true")
+
+
+def _add_relabel(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("relabel", help="relabel stored positions with a Stockfish search")
+    parser.add_argument("--data", type=Path, nargs="+", required=True)
+    parser.add_argument("--out", type=Path, required=True, help="dataset directory (shards)")
+    parser.add_argument("--depth", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--stockfish", help="path of the Stockfish binary")
     parser.add_argument("--quiet", action="store_true")
 
@@ -96,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_data(sub)
+    _add_relabel(sub)
     _add_train(sub)
     _add_net_commands(sub)
     return parser
@@ -120,6 +132,15 @@ def run_data(args: argparse.Namespace) -> None:
         shard_size=args.shard_size, seed=args.seed)
     total = generate(config, stockfish, args.out, quiet=args.quiet)
     print(f"{total} labelled positions in {args.out}")
+
+
+def run_relabel(args: argparse.Namespace) -> None:
+    from minizero.peers import find_stockfish
+    from nnue.relabel import relabel
+
+    stockfish = find_stockfish(args.stockfish)
+    written = relabel(args.data, args.out, stockfish, args.depth, args.workers, args.quiet)
+    print(f"relabelled {written} positions at depth {args.depth} into {args.out}")
 
 
 def run_train(args: argparse.Namespace) -> None:
@@ -180,8 +201,8 @@ def run_bench(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"data": run_data, "train": run_train, "quantize": run_quantize,
-                "check": run_check, "bench": run_bench}
+    handlers = {"data": run_data, "relabel": run_relabel, "train": run_train,
+                "quantize": run_quantize, "check": run_check, "bench": run_bench}
     try:
         handlers[args.command](args)
     except (ValueError, FileNotFoundError, RuntimeError) as error:

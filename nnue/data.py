@@ -285,12 +285,15 @@ class UciEngine:
     def new_game(self) -> None:
         self._send("ucinewgame")
 
-    def search(self, moves: list[str], depth: int | None, nodes: int | None) -> tuple[int, str]:
-        """Search startpos+moves; return (score in cp from the side to move, best move UCI).
+    def search(self, moves: list[str], depth: int | None, nodes: int | None,
+               fen: str | None = None) -> tuple[int, str]:
+        """Search startpos+moves (or ``fen``+moves); return (score in cp from the side to move,
+        best move UCI).
 
         A mate score is returned as +-MATE_SCORE.
         """
-        self._send("position startpos moves " + " ".join(moves) if moves else "position startpos")
+        start = f"position fen {fen}" if fen else "position startpos"
+        self._send(f"{start} moves " + " ".join(moves) if moves else start)
         self._send(f"go nodes {nodes}" if nodes else f"go depth {depth}")
         score = 0
         best = ""
