@@ -79,6 +79,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                         help="weight of the teacher score against the game result")
     parser.add_argument("--validation-fraction", type=float, default=train.validation_fraction)
     parser.add_argument("--seed", type=int, default=train.seed)
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from this .nnue (same sizes; piece-square into king-buckets)")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--quiet", action="store_true")
 
@@ -152,7 +154,7 @@ def run_train(args: argparse.Namespace) -> None:
     model.validate()
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                          lambda_=args.lambda_, validation_fraction=args.validation_fraction,
-                         seed=args.seed)
+                         seed=args.seed, init_net=str(args.init) if args.init else "")
     metrics = train(args.data, args.out, model, config, resume=args.resume, quiet=args.quiet)
     print(json.dumps(metrics))
 

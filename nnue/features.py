@@ -15,13 +15,14 @@ Three feature sets:
   each block is never used (it is Shogi's BONA_PIECE_ZERO, kept so the sizes match Stockfish).
   When a perspective's own king moves, all its features change: that perspective is refreshed.
 * ``king-buckets`` (6,144 = 8 king buckets x 768): piece-square features, kings included, one
-  block per *bucket* of own-king squares, and the board mirrored left-right (files a <-> h)
-  whenever the own king stands on files e-h, as Stockfish's later HalfKAv2_hm does with 32
-  buckets. Eight buckets: a1, b1, c1, d1 one each (the castled and uncastled kings, after the
-  mirror), a2-b2, c2-d2, the third rank, and ranks 4-8. The net sees roughly where its king is
-  (HalfKP's strength) with 7x fewer weights, so a million positions can train it and the file
+  block per *bucket* of own-king squares (the square as its own side sees it): a1-c1, d1-e1,
+  f1, g1-h1 (castled long, at home, half-castled, castled short), a2-d2, e2-h2, and the rest of
+  the board split into the a-d and e-h halves. The net sees roughly where its king is (HalfKP's
+  strength) with 7x fewer weights than HalfKP, so a million positions can train it and the file
   stays small (3 MB at L1 = 256). A perspective is refreshed only when its own king changes
-  bucket or crosses between the d and e files; other king moves are two-feature deltas.
+  bucket; other king moves are two-feature deltas. (Stockfish's later HalfKAv2_hm also mirrors
+  the board left-right; we do not, so a piece-square net is exactly a king-buckets net whose
+  buckets are all equal, the start ``nnue train --init`` uses.)
 
 Every set answers the same questions: ``feature_index`` (one feature), ``king_class`` (what of
 the own king's square the features depend on: an own-king move that changes it refreshes that
@@ -51,10 +52,11 @@ class FeatureSet:
     kings_are_features: bool = True  # False for halfkp: kings appear only through the blocks
 
 
-# Own-king bucket of each square of the a-d half of the board (a1..d1, a2..d2, ...), the square
-# as its own side sees it and after the left-right mirror (``king_class``).
-KING_BUCKET_OF_HALF_SQUARE = (0, 1, 2, 3, 4, 4, 5, 5, *(6,) * 4, *(7,) * 20)
-KING_BUCKETS = max(KING_BUCKET_OF_HALF_SQUARE) + 1
+# Own-king bucket of each square a1..h8, the square as its own side sees it (``king_class``).
+KING_BUCKET_OF_SQUARE = (0, 0, 0, 1, 1, 2, 3, 3,  # first rank: long, home, half-castled, short
+                         4, 4, 4, 4, 5, 5, 5, 5,  # second rank: queen's side, king's side
+                         *(6, 6, 6, 6, 7, 7, 7, 7) * 6)  # ranks 3-8: queen's side, king's side
+KING_BUCKETS = max(KING_BUCKET_OF_SQUARE) + 1
 PIECE_SQUARE_BLOCK = 2 * 6 * 64  # own/their x 6 piece types x 64 squares
 
 PIECE_SQUARE = FeatureSet("piece-square", PIECE_SQUARE_BLOCK, 32, king_refresh=False)
@@ -82,18 +84,14 @@ def orient(square: int, perspective: chess.Color) -> int:
 def king_class(feature_set: FeatureSet, perspective: chess.Color, king_square: int) -> int:
     """What ``perspective``'s features depend on of its own king's square.
 
-    piece-square: nothing (0); halfkp: the square as its side sees it; king-buckets: 2 x bucket
-    + 1 if the board is mirrored (king on files e-h). An own-king move that changes this value
-    changes every feature of that perspective (refresh); one that keeps it is a plain delta.
+    piece-square: nothing (0); halfkp: the square as its side sees it; king-buckets: its
+    bucket. An own-king move that changes this value changes every feature of that perspective
+    (refresh); one that keeps it is a plain delta.
     """
     if not feature_set.king_refresh:
         return 0
     oriented = orient(king_square, perspective)
-    if feature_set is HALF_KP:
-        return oriented
-    mirrored = (oriented & 7) >= 4
-    half_square = (oriented >> 3) * 4 + ((oriented & 7) ^ 7 if mirrored else oriented & 7)
-    return 2 * KING_BUCKET_OF_HALF_SQUARE[half_square] + mirrored
+    return oriented if feature_set is HALF_KP else KING_BUCKET_OF_SQUARE[oriented]
 
 
 def feature_index(feature_set: FeatureSet, perspective: chess.Color, king_square: int,
@@ -109,10 +107,8 @@ def feature_index(feature_set: FeatureSet, perspective: chess.Color, king_square
     if feature_set is HALF_KP:
         return orient(king_square, perspective) * HALF_KP_BLOCK + 1 + piece_index * 64 + orient(
             square, perspective)
-    bucket_and_mirror = king_class(feature_set, perspective, king_square)
-    mirror = 7 if bucket_and_mirror & 1 else 0
-    return ((bucket_and_mirror >> 1) * PIECE_SQUARE_BLOCK + piece_index * 64
-            + (orient(square, perspective) ^ mirror))
+    return (KING_BUCKET_OF_SQUARE[orient(king_square, perspective)] * PIECE_SQUARE_BLOCK
+            + piece_index * 64 + orient(square, perspective))
 
 
 def active_features(board: chess.Board, perspective: chess.Color,
@@ -234,11 +230,9 @@ def batch_features(pieces: np.ndarray, side_to_move: np.ndarray,
         if feature_set is HALF_KP:
             index = king_square * HALF_KP_BLOCK + 1 + piece_index * 64 + oriented
             valid = occupied & (piece_type != chess.KING)
-        elif feature_set.king_refresh:  # king-buckets: mirror files when the king is on e-h
-            mirror = np.where((king_square & 7) >= 4, 7, 0)  # (B, 1)
-            half_square = (king_square >> 3) * 4 + ((king_square & 7) ^ mirror)
-            bucket = np.asarray(KING_BUCKET_OF_HALF_SQUARE)[half_square]  # (B, 1)
-            index = bucket * PIECE_SQUARE_BLOCK + piece_index * 64 + (oriented ^ mirror)
+        elif feature_set.king_refresh:  # king-buckets
+            bucket = np.asarray(KING_BUCKET_OF_SQUARE)[king_square]  # (B, 1)
+            index = bucket * PIECE_SQUARE_BLOCK + piece_index * 64 + oriented
         else:
             index = piece_index * 64 + oriented
         index = np.sort(np.where(valid, index, feature_set.num_features), axis=1)

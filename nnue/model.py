@@ -9,6 +9,13 @@ to move. Every activation is a clipped ReLU, clamp(x, 0, 1), whose range is what
 integer evaluator store activations in int8. Weights are clipped after every step to the ranges
 the integer format can hold (constants in ``nnue/quantize.py``).
 
+Under ``king-buckets`` the training model is *factorized* (nnue-pytorch's "virtual features"):
+the weight row of "piece p on square s, own king in bucket b" is a per-bucket row plus a row
+for "piece p on square s" shared by all buckets, so every position also trains what the buckets
+have in common, and a bucket seen rarely still starts from a good piece-square evaluation. The
+two are summed before rounding (``ft_rows``), so the integer net stores one merged row per
+feature and the evaluator never knows.
+
 The output ``y`` is in "network units": ``y * NET_TO_CP`` is centipawns from the side to move,
 and ``sigmoid(cp / WDL_SCALE)`` the expected score (win probability, draws counting half).
 
@@ -24,7 +31,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnue.features import FeatureSet, batch_features, feature_set_named
+from nnue.features import (
+    KING_BUCKETS_SET,
+    PIECE_SQUARE_BLOCK,
+    FeatureSet,
+    batch_features,
+    feature_set_named,
+)
 from nnue.quantize import (
     FT_SCALE,
     FT_WEIGHT_LIMIT,
@@ -70,6 +83,9 @@ class NnueModel(nn.Module):
         self.feature_transformer = nn.EmbeddingBag(
             self.features.num_features + 1, config.l1, mode="sum", padding_idx=padding)
         self.ft_bias = nn.Parameter(torch.full((config.l1,), 0.25))
+        # (768, L1): the piece-square factor shared by every king bucket (king-buckets only)
+        self.factor = (nn.Parameter(torch.zeros(PIECE_SQUARE_BLOCK, config.l1))
+                       if self.features is KING_BUCKETS_SET else None)
         self.hidden1 = nn.Linear(2 * config.l1, config.l2)
         self.hidden2 = nn.Linear(config.l2, config.l3)
         self.output = nn.Linear(config.l3, 1)
@@ -92,10 +108,18 @@ class NnueModel(nn.Module):
             return tensor
         return tensor + (torch.round(tensor * scale) / scale - tensor).detach()
 
+    def ft_rows(self) -> torch.Tensor:
+        """(num_features + 1, L1) feature-transformer rows, the factor merged in; last row zero."""
+        rows = self.feature_transformer.weight
+        if self.factor is None:
+            return rows
+        buckets = rows[:-1].view(-1, PIECE_SQUARE_BLOCK, self.config.l1) + self.factor
+        return torch.cat([buckets.reshape(-1, self.config.l1), rows[-1:]])
+
     def forward(self, stm: torch.Tensor, nstm: torch.Tensor) -> torch.Tensor:
         """``stm``, ``nstm``: (B, K) int64 feature indices (padded). Returns (B,) float32."""
         batch = stm.shape[0]
-        ft_weight = self.weight(self.feature_transformer.weight, FT_SCALE)
+        ft_weight = self.weight(self.ft_rows(), FT_SCALE)
         both = nn.functional.embedding_bag(  # (2B, L1): sum of the active rows, per perspective
             torch.cat([stm, nstm]), ft_weight, mode="sum",
             padding_idx=self.features.num_features) + self.weight(self.ft_bias, FT_SCALE)
@@ -113,6 +137,12 @@ class NnueModel(nn.Module):
     def clip_weights(self) -> None:
         """Clamp every weight into the range its integer type can represent after scaling."""
         self.feature_transformer.weight.clamp_(-FT_WEIGHT_LIMIT, FT_WEIGHT_LIMIT)
+        if self.factor is not None:  # the merged rows are what the integer net stores
+            self.factor.clamp_(-FT_WEIGHT_LIMIT, FT_WEIGHT_LIMIT)
+            buckets = self.feature_transformer.weight[:-1].view(-1, PIECE_SQUARE_BLOCK,
+                                                                self.config.l1)
+            torch.maximum(buckets, -FT_WEIGHT_LIMIT - self.factor, out=buckets)
+            torch.minimum(buckets, FT_WEIGHT_LIMIT - self.factor, out=buckets)
         self.ft_bias.clamp_(-FT_WEIGHT_LIMIT, FT_WEIGHT_LIMIT)
         self.hidden1.weight.clamp_(-HIDDEN_WEIGHT_LIMIT, HIDDEN_WEIGHT_LIMIT)
         self.hidden2.weight.clamp_(-HIDDEN_WEIGHT_LIMIT, HIDDEN_WEIGHT_LIMIT)

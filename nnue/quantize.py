@@ -124,7 +124,7 @@ def quantize(model: NnueModel) -> QuantizedNet:
         config = model.config
         return QuantizedNet(
             feature_set=config.feature_set, l1=config.l1, l2=config.l2, l3=config.l3,
-            ft_weight=_to_int(get(model.feature_transformer.weight)[:-1], FT_SCALE, np.int16,
+            ft_weight=_to_int(get(model.ft_rows())[:-1], FT_SCALE, np.int16,
                               INT16_MAX),
             ft_bias=_to_int(get(model.ft_bias), FT_SCALE, np.int16, INT16_MAX),
             hidden1_weight=_to_int(get(model.hidden1.weight), HIDDEN_WEIGHT_SCALE, np.int8,

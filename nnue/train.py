@@ -51,6 +51,7 @@ class TrainConfig:
     validation_fraction: float = 0.05  # share of games held out
     checkpoint_every: int = 200  # steps between checkpoints inside an epoch
     seed: int = 0
+    init_net: str = ""  # a .nnue to start from: same shape, or piece-square into king-buckets
 
 
 def learning_rate_at(config: TrainConfig, step: int, total_steps: int) -> float:
@@ -81,6 +82,35 @@ def load_checkpoint(path: Path) -> tuple[NnueModel, dict[str, Any]]:
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise ValueError(f"{path}: damaged checkpoint ({type(error).__name__})") from None
     return model, parts
+
+
+def initialize_from(model: NnueModel, path: Path) -> None:
+    """Start ``model`` from the integer net at ``path`` (its weights divided by the scales).
+
+    The same feature set and sizes: every weight is copied. A piece-square net into a
+    king-buckets model of the same sizes: the piece-square rows become the factor shared by all
+    buckets and the buckets start at zero, so training starts from exactly the piece-square
+    net's function and learns what the king's whereabouts add.
+    """
+    from nnue.quantize import dequantize, load_net
+
+    net = load_net(path)
+    source = dequantize(net)
+    config = model.config
+    if (net.l1, net.l2, net.l3) != (config.l1, config.l2, config.l3):
+        raise ValueError(f"{path}: sizes {net.l1}-{net.l2}-{net.l3} differ from the model's "
+                         f"{config.l1}-{config.l2}-{config.l3}")
+    state = source.state_dict()
+    if net.feature_set != config.feature_set:
+        if not (net.feature_set == "piece-square" and model.factor is not None):
+            raise ValueError(f"{path}: cannot start a {config.feature_set} model from a "
+                             f"{net.feature_set} net")
+        state["factor"] = state["feature_transformer.weight"][:-1].clone()
+        state["feature_transformer.weight"] = torch.zeros_like(model.feature_transformer.weight)
+    elif model.factor is not None:
+        state["factor"] = torch.zeros_like(model.factor)
+    model.load_state_dict(state)
+    model.clip_weights()
 
 
 def tensors(positions: Positions, model: NnueModel) -> tuple[torch.Tensor, ...]:
@@ -175,6 +205,8 @@ def train(data: list[Path], out: Path, model_config: NnueConfig = NnueConfig(), 
 
     torch.manual_seed(config.seed)
     model = NnueModel(model_config)
+    if config.init_net:
+        initialize_from(model, Path(config.init_net))
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "loss_sum": 0.0, "loss_count": 0,
              "seconds": 0.0}

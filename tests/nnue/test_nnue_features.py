@@ -40,10 +40,11 @@ MOVE_KINDS = [
     ("4k3/8/8/8/8/8/8/4K3 w - - 0 1", "e1e2", "king move"),
     ("4k3/8/8/8/8/8/8/4K2r w - - 0 1", "e1f2", "king move"),
     ("4k3/8/8/8/8/8/8/4Kr2 w - - 0 1", "e1f1", "king capture"),
-    ("4k3/8/8/8/8/8/8/4K3 w - - 0 1", "e1d1", "king crosses the mirror line"),
+    ("4k3/8/8/8/8/8/8/4K3 w - - 0 1", "e1d1", "king move inside a bucket"),
     ("4k3/8/8/8/8/5K2/8/8 w - - 0 1", "f3g3", "king move inside a bucket"),
-    ("4k3/8/8/8/8/8/8/6K1 w - - 0 1", "g1h1", "king changes bucket on the back rank"),
+    ("4k3/8/8/8/8/8/8/5K2 w - - 0 1", "f1g1", "king changes bucket on the back rank"),
     ("4k3/8/8/8/8/8/8/5K2 w - - 0 1", "f1f2", "king changes bucket"),
+    ("4k3/8/8/8/3K4/8/8/8 w - - 0 1", "d4e4", "king crosses to the king's side"),
 ]
 
 
@@ -136,18 +137,16 @@ def test_batch_features_match_enumeration(feature_set) -> None:
             assert sorted(real.tolist()) == sorted(active_features(b, side, feature_set))
 
 
-def test_king_buckets_mirror_and_buckets() -> None:
-    """The mirror image of a position (files a <-> h) has the same king-bucket features, and the
-    eight buckets are where the module says they are."""
+def test_king_buckets() -> None:
+    """The eight buckets are where the module says, seen from each side's own back rank, and a
+    king-buckets feature is its bucket's block plus the piece-square feature."""
+    buckets = {name: king_class(KING_BUCKETS_SET, chess.WHITE, chess.parse_square(name))
+               for name in ("a1", "c1", "d1", "e1", "f1", "g1", "h1", "b2", "g2", "c5", "f8")}
+    assert buckets == {"a1": 0, "c1": 0, "d1": 1, "e1": 1, "f1": 2, "g1": 3, "h1": 3, "b2": 4,
+                       "g2": 5, "c5": 6, "f8": 7}
+    assert king_class(KING_BUCKETS_SET, chess.BLACK, chess.G8) == 3
     board = chess.Board("r1bq1rk1/pp2bppp/2n1pn2/3p4/2PP4/2N1PN2/PP2BPPP/R2QKB1R w KQ - 0 8")
-    mirrored = board.transform(chess.flip_horizontal)
     for side in chess.COLORS:
+        bucket = king_class(KING_BUCKETS_SET, side, board.king(side))
         assert sorted(active_features(board, side, KING_BUCKETS_SET)) == sorted(
-            active_features(mirrored, side, KING_BUCKETS_SET))
-    buckets = {name: king_class(KING_BUCKETS_SET, chess.WHITE, chess.parse_square(name)) >> 1
-               for name in ("a1", "b1", "g1", "d1", "e1", "h2", "c2", "f3", "e4", "a8")}
-    assert buckets == {"a1": 0, "b1": 1, "g1": 1, "d1": 3, "e1": 3, "h2": 4, "c2": 5, "f3": 6,
-                       "e4": 7, "a8": 7}
-    # Black sees its own king on e8 as White sees a king on e1.
-    assert king_class(KING_BUCKETS_SET, chess.BLACK, chess.E8) == king_class(
-        KING_BUCKETS_SET, chess.WHITE, chess.E1)
+            bucket * 768 + feature for feature in active_features(board, side, PIECE_SQUARE))
