@@ -10,7 +10,9 @@ training label. Rows:
 * ``..., depth 6, all``: the *same positions*, labels from a depth-6 search (``nnue relabel``),
   so only the label depth differs.
 * ``piece-square, depth 8, all``: the feature set alone differs.
-* the shipped piece-square-256 net (trained on 1.2 M other positions at depth 6), for scale.
+* the shipped piece-square-256 net (trained on 1.2 M other positions at depth 6), for scale,
+  and the nets trained from it on data/sf-d8 with ``nnue train --init`` (``FINE_TUNED``: the
+  README's commands make them), where their runs exist.
 
 The cost side: seconds per label at depths 6, 8 and 12 on the same 500 test positions.
 Grades are R² and MAE in win-probability space (sigmoid(cp / 410)) of the integer net.
@@ -20,6 +22,7 @@ data/sf-d8 --depth 8 ...``; MINIZERO_ABLATION_SAMPLES sets the budget, default 1
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -40,6 +43,10 @@ AS_DEPTH6 = ROOT / "data" / "sf-d8-as-d6"
 TEST = ROOT / "data" / "sf-d8-test"
 TEST_D12 = ROOT / "data" / "sf-d8-test-d12"
 RUNS = ROOT / "runs" / "ablation"
+FINE_TUNED = {  # label -> run directory of the README's commands
+    "king-buckets, depth 8, all, from piece-square-256": ROOT / "runs" / "nnue-kb256",
+    "piece-square, depth 8, all, from piece-square-256": ROOT / "runs" / "nnue-ps256-d8",
+}
 TEST_POSITIONS = 3000
 VALIDATION_FRACTION = 0.05  # train()'s default: the same games are held out in every run
 
@@ -119,13 +126,23 @@ def main() -> None:
                         **grade(net, test_d12, test_d8.score)})
     if SHIPPED_NET.exists():
         results.append({"run": "shipped piece-square-256 (1.2 M other positions, depth 6)",
-                        "train_positions": 1_140_000, "epochs": 12, "positions_seen": None,
+                        "train_positions": None, "epochs": 12, "positions_seen": None,
                         "seconds": None, **grade(SHIPPED_NET, test_d12, test_d8.score)})
+    for label, out in FINE_TUNED.items():
+        if (out / "checkpoint.pt").exists():
+            config = json.loads((out / "config.json").read_text())
+            positions = load_positions([Path(path) for path in config["data"]])
+            train_positions = int((~_held_out(positions)).sum())
+            epochs = config["train"]["epochs"]
+            results.append({"run": label, "train_positions": train_positions, "epochs": epochs,
+                            "positions_seen": train_positions * epochs, "seconds": None,
+                            **grade(out / "checkpoint.pt", test_d12, test_d8.score)})
     costs = label_costs(test_d8, stockfish)
     table = markdown_table(
         ["net", "training positions", "epochs", "R² vs depth-12 labels", "MAE vs depth 12",
          "R² vs depth-8 labels"],
-        [[r["run"], f"{r['train_positions']:,}", r["epochs"], f"{r['r2_vs_d12']:.4f}",
+        [[r["run"], f"{r['train_positions']:,}" if r["train_positions"] else "about 1.14 M",
+          r["epochs"], f"{r['r2_vs_d12']:.4f}",
           f"{r['mae_vs_d12']:.4f}", f"{r['r2_vs_d8']:.4f}"] for r in results])
     table += "\n\nSeconds per Stockfish label (1 thread, same 500 positions): " + ", ".join(
         f"{key.replace('_', ' ')} {value * 1000:.1f} ms" for key, value in costs.items())
