@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from random_nets import random_boards, random_game, random_net
 
-from minizero.chessgame.search import Limits, Searcher
+from minizero.chessgame.protocol import Limits
+from minizero.chessgame.search import Searcher
 from nnue.data import encode_board
 from nnue.evaluator import EvaluatorMismatch, NnueEvaluator
 from nnue.kernel import NO_CHANGES, load_kernel_net
