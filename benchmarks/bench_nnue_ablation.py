@@ -75,7 +75,8 @@ def label_costs(test: Positions, stockfish: str) -> dict[str, float]:
 
 def run(name: str, positions: Positions, feature_set: str, epochs: int) -> Path:
     """Train (or resume) one ablation run; returns its quantized net."""
-    from nnue.quantize import quantize, save_net
+    from nnue.model import quantize
+    from nnue.quantize import save_net
     from nnue.train import load_checkpoint
 
     out = RUNS / name

@@ -92,7 +92,8 @@ def initialize_from(model: NnueModel, path: Path) -> None:
     buckets and the buckets start at zero, so training starts from exactly the piece-square
     net's function and learns what the king's whereabouts add.
     """
-    from nnue.quantize import dequantize, load_net
+    from nnue.model import dequantize
+    from nnue.quantize import load_net
 
     net = load_net(path)
     source = dequantize(net)

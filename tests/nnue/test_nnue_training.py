@@ -73,7 +73,7 @@ def test_cli_pipeline(tiny_run: Path, labelled_dir: Path, tmp_path: Path,
     assert main(["bench", str(net), "--games", "2", "--plies", "20"]) == 0
     model, integer, _ = load_any(net)
     result = bench(model, integer, games=2, plies=10, batch_size=64, repeats=1)
-    assert result["incremental_update_and_eval_us"] > 0
+    assert result["kernel_push_evaluate_pop_us"] > 0
 
 
 def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -97,8 +97,9 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
 def test_king_buckets_factor_merges_exactly(labelled: Positions) -> None:
     """The factorized king-buckets model and its quantized (merged) net compute the same
     function, and clipping keeps every merged row within the int16 bound."""
-    from nnue.evaluator import IntegerNet
-    from nnue.quantize import FT_WEIGHT_LIMIT, dequantize, quantize
+    from nnue.model import dequantize, quantize
+    from nnue.quantize import FT_WEIGHT_LIMIT
+    from nnue.reference import IntegerNet
 
     torch.manual_seed(1)
     model = NnueModel(NnueConfig("king-buckets", 32, 8, 8))
@@ -118,7 +119,8 @@ def test_start_king_buckets_from_a_piece_square_net(tiny_run: Path, labelled: Po
                                                      tmp_path: Path) -> None:
     """--init: a king-buckets model started from a piece-square net computes that net's
     scores exactly (the buckets start at zero), and a mismatched net is refused in one line."""
-    from nnue.quantize import dequantize, load_net, quantize, save_net
+    from nnue.model import dequantize, quantize
+    from nnue.quantize import load_net, save_net
     from nnue.train import initialize_from, load_checkpoint
 
     piece_square, _ = load_checkpoint(tiny_run / "checkpoint.pt")
