@@ -176,9 +176,15 @@ async def start_engine(spec: EngineSpec) -> chess.engine.UciProtocol:
     try:
         if spec.options:
             await engine.configure(dict(spec.options))
+        # isready before the clock starts, as GUIs do: an engine that loads its network lazily
+        # (nnue-uci) does it now, not on its first move's time.
+        await asyncio.wait_for(engine.ping(), timeout=START_TIMEOUT)
     except (chess.engine.EngineError, ValueError) as error:
         await stop_engine(engine)
         raise EngineStartError(f"engine {spec.name}: bad option: {error}") from None
+    except asyncio.TimeoutError:
+        await stop_engine(engine)
+        raise EngineStartError(f"engine {spec.name}: no answer to 'isready'") from None
     return engine
 
 
