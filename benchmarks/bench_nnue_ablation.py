@@ -6,9 +6,10 @@ the held-out games of data/sf-d8, labelled again by Stockfish at depth 12, deepe
 training label. Rows:
 
 * ``king-buckets, depth 8, all``: the reference.
-* ``..., depth 8, half the games``: fewer positions, same labels (twice the epochs).
-* ``..., depth 6, all``: the *same positions*, labels from a depth-6 search (``nnue relabel``),
-  so only the label depth differs.
+* ``..., depth 8, half``: fewer positions (the games of data generator worker 0), same labels
+  (twice the epochs).
+* ``..., depth 6, half``: the *same positions* as the row above, labels from a depth-6 search
+  (``nnue relabel``), so only the label depth differs.
 * ``piece-square, depth 8, all``: the feature set alone differs.
 * the shipped piece-square-256 net (trained on 1.2 M other positions at depth 6), for scale,
   and the nets trained from it on data/sf-d8 with ``nnue train --init`` (``FINE_TUNED``: the
@@ -17,7 +18,7 @@ training label. Rows:
 The cost side: seconds per label at depths 6, 8 and 12 on the same 500 test positions.
 Grades are R² and MAE in win-probability space (sigmoid(cp / 410)) of the integer net.
 Command: ``make bench BENCH=nnue_ablation`` (needs data/sf-d8, made by ``nnue data --out
-data/sf-d8 --depth 8 ...``; MINIZERO_ABLATION_SAMPLES sets the budget, default 1,200,000).
+data/sf-d8 --depth 8 ...``; MINIZERO_ABLATION_SAMPLES sets the budget, default 150,000).
 """
 
 from __future__ import annotations
@@ -39,12 +40,12 @@ from nnue.relabel import relabel, relabel_positions
 from nnue.train import TrainConfig, train
 
 DATA = ROOT / "data" / "sf-d8"
-AS_DEPTH6 = ROOT / "data" / "sf-d8-as-d6"
+AS_DEPTH6 = ROOT / "data" / "sf-d8-half-as-d6"
 TEST = ROOT / "data" / "sf-d8-test"
 TEST_D12 = ROOT / "data" / "sf-d8-test-d12"
 RUNS = ROOT / "runs" / "ablation"
 FINE_TUNED = {  # label -> run directory of the README's commands
-    "king-buckets, depth 8, all, from piece-square-256": ROOT / "runs" / "nnue-kb256",
+    "king-buckets, depth 8, all, from piece-square-256": ROOT / "runs" / "nnue-kb256-d8",
     "piece-square, depth 8, all, from piece-square-256": ROOT / "runs" / "nnue-ps256-d8",
 }
 TEST_POSITIONS = 3000
@@ -95,24 +96,24 @@ def main() -> None:
         print(f"missing {DATA}: nnue data --out data/sf-d8 --positions 2000000 --depth 8 ...")
         return
     stockfish = find_stockfish(None)
-    budget = int(os.environ.get("MINIZERO_ABLATION_SAMPLES", "1200000"))
+    budget = int(os.environ.get("MINIZERO_ABLATION_SAMPLES", "150000"))
     depth8 = load_positions([DATA])
     if not TEST.exists():
         write_shard(TEST / "test.npz", held_out_positions([DATA], TEST_POSITIONS,
                                                           VALIDATION_FRACTION))
     relabel([TEST], TEST_D12, stockfish, depth=12, quiet=True)
-    relabel([DATA], AS_DEPTH6, stockfish, depth=6, quiet=True)
+    half_shards = sorted(DATA.glob("sf-w00-*.npz"))  # worker 0's games: about half
+    relabel(half_shards, AS_DEPTH6, stockfish, depth=6, quiet=True)
     test_d8, test_d12 = read_shard(TEST / "test.npz"), read_shard(TEST_D12 / "test.npz")
-    depth6 = load_positions([AS_DEPTH6])
-    assert np.array_equal(depth6.pieces, depth8.pieces), "relabelled shards out of step"
-    half_games = (depth8.game_id % 2) == 0  # the low bits count the games of a shard
+    depth8_half, depth6_half = load_positions(half_shards), load_positions([AS_DEPTH6])
+    assert np.array_equal(depth6_half.pieces, depth8_half.pieces), "relabelled shards differ"
     training_size = int((~_held_out(depth8)).sum())
     epochs_all = max(1, round(budget / training_size))
     rows = [
         ("king-buckets, depth 8, all", depth8, "king-buckets", epochs_all),
-        ("king-buckets, depth 8, half the games", depth8.subset(half_games), "king-buckets",
+        ("king-buckets, depth 8, half", depth8_half, "king-buckets", 2 * epochs_all),
+        ("king-buckets, depth 6, half (same positions)", depth6_half, "king-buckets",
          2 * epochs_all),
-        ("king-buckets, depth 6, all (same positions)", depth6, "king-buckets", epochs_all),
         ("piece-square, depth 8, all", depth8, "piece-square", epochs_all),
     ]
     results = []
