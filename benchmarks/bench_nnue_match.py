@@ -9,6 +9,10 @@ of an SPRT of H0: Elo <= 0 against H1: Elo >= 100 (alpha = beta = 0.05) where it
 Win At Chess runs the NNUE engine and the classical one alternately, position by position.
 Results are written after each match.
 
+Every row is computed from the match's PGN (benchmarks/results/nnue_match_<opponent>.pgn, one
+game appended as it ends), so a match cut short still reports the games it finished:
+MINIZERO_BENCH_SUMMARIZE=1 rebuilds the table from the PGNs without playing.
+
 Run: ``make bench BENCH=nnue_match``. Environment: MINIZERO_BENCH_GAMES (default 200),
 MINIZERO_BENCH_TC (default 10+0.1), MINIZERO_NNUE_NET (default: the engine's default net),
 MINIZERO_BENCH_MATCHES (default classical,sunfish,stockfish1500,stockfish1800,wac),
@@ -24,10 +28,11 @@ from pathlib import Path
 
 import chess
 import chess.engine
+import chess.pgn
 
 from benchmarks.common import RESULTS, markdown_table, write_results
 from minizero.chessgame.commands import parse_time_control
-from minizero.chessgame.match import EngineSpec, MatchConfig, run_match
+from minizero.chessgame.match import EngineSpec, GameRecord, MatchConfig, MatchResult, run_match
 from minizero.chessgame.openings import read_openings
 from minizero.elo import sprt_llr, sprt_verdict
 from minizero.peers import find_stockfish, find_sunfish
@@ -53,6 +58,22 @@ def opponents() -> dict[str, EngineSpec]:
     return {"classical": EngineSpec.parse("minizero"),
             "sunfish": EngineSpec("sunfish", (find_sunfish(),)),
             "stockfish1500": stockfish(1500), "stockfish1800": stockfish(1800)}
+
+
+def summarize(pgn_path: Path, ours: str, opponent: str, tc: str) -> dict[str, object]:
+    """The row of one match from its PGN: W/D/L for ``ours``, Elo, forfeits, SPRT."""
+    result = MatchResult(ours, opponent)
+    with pgn_path.open() as handle:
+        while (game := chess.pgn.read_game(handle)) is not None:
+            headers = game.headers
+            result.games.append(GameRecord(len(result.games), headers["White"],
+                                           headers["Black"], headers["Result"],
+                                           headers.get("Termination", ""), "", 0))
+    wins, draws, losses = result.wins, result.draws, result.losses
+    return {"tc": tc, **result.summary(),
+            "sprt": {"elo0": SPRT[0], "elo1": SPRT[1], "alpha": SPRT[2], "beta": SPRT[3],
+                     "llr": sprt_llr(wins, draws, losses, *SPRT[:2]),
+                     "verdict": sprt_verdict(wins, draws, losses, SPRT)}}
 
 
 def win_at_chess(seconds: float, count: int | None) -> dict[str, object]:
@@ -89,20 +110,25 @@ def main() -> None:
     payload = json.loads(previous.read_text()) if previous.exists() else {}
     matches, wac = payload.get("matches", {}), payload.get("wac")
     ours = nnue_engine()
+    summarize_only = os.environ.get("MINIZERO_BENCH_SUMMARIZE") == "1"
     for key, opponent in opponents().items():
+        pgn = RESULTS / f"nnue_match_{key}.pgn"
+        if summarize_only:
+            if pgn.exists():
+                played_at = matches.get(key, {}).get("tc", tc)
+                matches[key] = summarize(pgn, ours.name, opponent.name, played_at)
+            continue
         if key not in wanted:
             continue
         config = MatchConfig(games=games, base_time=base, increment=increment, concurrency=2)
         RESULTS.mkdir(parents=True, exist_ok=True)
-        result = run_match(ours, opponent, read_openings(OPENINGS), config,
-                           progress=sys.stderr.isatty(),
-                           pgn_path=RESULTS / f"nnue_match_{key}.pgn")
-        wins, draws, losses = result.wins, result.draws, result.losses
-        matches[key] = {"tc": tc, **result.summary(),
-                        "sprt": {"elo0": SPRT[0], "elo1": SPRT[1], "alpha": SPRT[2],
-                                 "beta": SPRT[3], "llr": sprt_llr(wins, draws, losses, *SPRT[:2]),
-                                 "verdict": sprt_verdict(wins, draws, losses, SPRT)}}
+        run_match(ours, opponent, read_openings(OPENINGS), config,
+                  progress=sys.stderr.isatty(), pgn_path=pgn)
+        matches[key] = summarize(pgn, ours.name, opponent.name, tc)
         _write(matches, wac)
+    if summarize_only:
+        _write(matches, wac)
+        return
     if "wac" in wanted and WAC.exists():
         count = os.environ.get("MINIZERO_BENCH_POSITIONS")
         wac = win_at_chess(1.0, int(count) if count else None)
