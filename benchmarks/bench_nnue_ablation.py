@@ -15,7 +15,7 @@ training label. Rows:
   and the nets trained from it on data/sf-d8 with ``nnue train --init`` (``FINE_TUNED``: the
   README's commands make them), where their runs exist.
 
-The cost side: seconds per label at depths 6, 8 and 12 on the same 500 test positions.
+The cost side: seconds per label at depths 6, 8 and 12 on the same 200 test positions.
 Grades are R² and MAE in win-probability space (sigmoid(cp / 410)) of the integer net.
 Command: ``make bench BENCH=nnue_ablation`` (needs data/sf-d8, made by ``nnue data --out
 data/sf-d8 --depth 8 ...``; MINIZERO_ABLATION_SAMPLES sets the budget, default 150,000).
@@ -64,8 +64,8 @@ def grade(net_path: Path, test: Positions, teacher_d8: np.ndarray) -> dict[str, 
 
 
 def label_costs(test: Positions, stockfish: str) -> dict[str, float]:
-    """Seconds per position of a depth-6, -8 and -12 label, the same 500 positions, 1 worker."""
-    sample = test.subset(np.arange(min(500, len(test))))
+    """Seconds per position of a depth-6, -8 and -12 label, the same 200 positions, 1 worker."""
+    sample = test.subset(np.arange(min(200, len(test))))
     costs = {}
     for depth in (6, 8, 12):
         started = time.perf_counter()
@@ -146,7 +146,7 @@ def main() -> None:
         [[r["run"], f"{r['train_positions']:,}" if r["train_positions"] else "about 1.14 M",
           r["epochs"], f"{r['r2_vs_d12']:.4f}",
           f"{r['mae_vs_d12']:.4f}", f"{r['r2_vs_d8']:.4f}"] for r in results])
-    table += "\n\nSeconds per Stockfish label (1 thread, same 500 positions): " + ", ".join(
+    table += "\n\nSeconds per Stockfish label (1 thread, same 200 positions): " + ", ".join(
         f"{key.replace('_', ' ')} {value * 1000:.1f} ms" for key, value in costs.items())
     write_results("nnue_ablation", {"test_positions": len(test_d12), "budget": budget,
                                     "runs": results, "label_seconds": costs}, table)

@@ -11,7 +11,9 @@ Results are written after each match.
 
 Every row is computed from the match's PGN (benchmarks/results/nnue_match_<opponent>.pgn, one
 game appended as it ends), so a match cut short still reports the games it finished:
-MINIZERO_BENCH_SUMMARIZE=1 rebuilds the table from the PGNs without playing.
+MINIZERO_BENCH_SUMMARIZE=1 rebuilds the table from the PGNs without playing;
+MINIZERO_BENCH_MORE=1 plays MINIZERO_BENCH_GAMES more games of a match whose PGN exists (the
+openings shuffled with another seed) and appends them.
 
 Run: ``make bench BENCH=nnue_match``. Environment: MINIZERO_BENCH_GAMES (default 200),
 MINIZERO_BENCH_TC (default 10+0.1), MINIZERO_NNUE_NET (default: the engine's default net),
@@ -120,10 +122,18 @@ def main() -> None:
             continue
         if key not in wanted:
             continue
-        config = MatchConfig(games=games, base_time=base, increment=increment, concurrency=2)
+        more = os.environ.get("MINIZERO_BENCH_MORE") == "1" and pgn.exists()
+        played = summarize(pgn, ours.name, opponent.name, tc)["games"] if more else 0
+        config = MatchConfig(games=games, base_time=base, increment=increment, concurrency=2,
+                             seed=played)
         RESULTS.mkdir(parents=True, exist_ok=True)
+        part = pgn.with_name(pgn.name + ".part") if more else pgn
         run_match(ours, opponent, read_openings(OPENINGS), config,
-                  progress=sys.stderr.isatty(), pgn_path=pgn)
+                  progress=sys.stderr.isatty(), pgn_path=part)
+        if more:
+            with pgn.open("a") as handle:
+                handle.write(part.read_text())
+            part.unlink()
         matches[key] = summarize(pgn, ours.name, opponent.name, tc)
         _write(matches, wac)
     if summarize_only:
