@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from minizero.atomic import write_bytes
 
 if TYPE_CHECKING:
     from nnue.model import NnueModel
@@ -116,6 +117,11 @@ def quantize(model: NnueModel) -> QuantizedNet:
     """The integer net of a float model (weights must lie within the clipping limits)."""
     import torch
 
+    not_finite = [name for name, tensor in model.state_dict().items()
+                  if not bool(torch.isfinite(tensor).all())]
+    if not_finite:
+        raise ValueError(f"the model has NaN or infinite weights in {', '.join(not_finite)}; "
+                         "it cannot be quantized (retrain with a lower learning rate)")
     with torch.no_grad():
         def get(tensor: torch.Tensor) -> np.ndarray:
             return tensor.detach().cpu().double().numpy()
@@ -184,15 +190,8 @@ def net_bytes(net: QuantizedNet) -> bytes:
 
 
 def save_net(net: QuantizedNet, path: Path) -> None:
-    """Write ``net`` to ``path`` atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(net_bytes(net))
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    """Write ``net`` to ``path`` atomically (minizero.atomic)."""
+    write_bytes(path, net_bytes(net))
 
 
 def parse_net(data: bytes, name: str = "<bytes>") -> QuantizedNet:
