@@ -17,7 +17,8 @@ from collections.abc import Callable
 from hexapawn.agents import OPPONENTS, make_agent
 from hexapawn.game import WHITE, Hexapawn, parse_size
 from hexapawn.solve import MAX_SQUARES, solve
-from minizero.cli import positive_int, run_command
+from minizero.cli import run_command
+from minizero.options import positive_int
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -21,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from minizero.cli import fraction, non_negative_int, positive_float, positive_int
+from minizero.options import fraction, non_negative_int, positive_float, positive_int
 from nnue.features import FEATURE_SETS
 
 

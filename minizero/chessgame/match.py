@@ -364,12 +364,14 @@ def run_match(
                disable=not progress)
     with contextlib.ExitStack() as stack:
         stack.callback(bar.close)
-        pgn_file = stack.enter_context(Path(pgn_path).open("w")) if pgn_path else None
+        pgn_files: list = []  # opened at the first finished game: a failed start touches nothing
 
         def on_game(record: GameRecord, result: MatchResult) -> None:
-            if pgn_file is not None:
-                pgn_file.write(record.pgn + "\n\n")
-                pgn_file.flush()
+            if pgn_path is not None:
+                if not pgn_files:  # append: games of earlier matches in the file are kept
+                    pgn_files.append(stack.enter_context(Path(pgn_path).open("a")))
+                pgn_files[0].write(record.pgn + "\n\n")
+                pgn_files[0].flush()
             bar.set_postfix_str(f"+{result.wins}={result.draws}-{result.losses}")
             bar.update(1)
 

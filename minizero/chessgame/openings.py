@@ -38,6 +38,13 @@ def read_openings(path: str | Path) -> list[str]:
             board = chess.Board(board.fen())
         except ValueError as error:
             raise ValueError(f"{path}:{number}: not a FEN: {error}") from None
+        if not board.is_valid():  # a missing king, pawns on the back rank, ...
+            status = board.status()
+            problems = ", ".join(flag.name.lower().replace("_", " ") for flag in chess.Status
+                                 if flag and flag.name and flag in status)
+            raise ValueError(f"{path}:{number}: not a legal chess position ({problems})")
+        if board.is_game_over():
+            raise ValueError(f"{path}:{number}: the game is already over in this position")
         fens.append(board.fen())
     if not fens:
         raise ValueError(f"{path}: no openings in the file")
