@@ -190,3 +190,54 @@ def test_nnue_quantize_refuses_a_nan_model(tmp_path: Path, capsys) -> None:
     assert_refused(["nnue", "quantize", str(tmp_path / "nan.pt"), "--out", str(out)], capsys,
                    "NaN", "hidden1.weight")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["minizero", "match", "minizero", "minizero", "--nodes", "0"], "positive"),
+    (["minizero", "match", "minizero", "minizero", "--games", "-2"], "positive"),
+    (["minizero", "match", "minizero", "minizero", "--depth", "0"], "positive"),
+    (["minizero", "match", "minizero", "minizero", "--time-margin", "nan"], "finite"),
+    (["minizero", "openings", "--out", "o.fen", "--count", "0"], "positive"),
+    (["minizero", "openings", "--out", "o.fen", "--depth", "-1"], "positive"),
+])
+def test_chess_numeric_options(argv: list[str], fragment: str, capsys, tmp_path: Path,
+                               monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert_refused(argv, capsys, fragment)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_match_never_empties_an_existing_pgn(tmp_path: Path, capsys) -> None:
+    pgn = tmp_path / "games.pgn"
+    pgn.write_text("[Event \"an earlier match\"]\n\n1. e4 e5 *\n\n")
+    before = pgn.read_text()
+    assert_refused(["minizero", "match", "no-such-engine-xyz", "minizero", "--nodes", "10",
+                    "--pgn", str(pgn), "--quiet"], capsys, "no-such-engine-xyz")
+    assert pgn.read_text() == before
+    code, error = run(["minizero", "match", "minizero", "minizero", "--games", "2", "--nodes",
+                       "50", "--pgn", str(pgn), "--quiet"], capsys)
+    assert code == 0, error
+    text = pgn.read_text()
+    assert text.startswith(before) and text.count("[Event ") == 3  # appended, kept
+
+
+def test_openings_files_refuse_impossible_positions(tmp_path: Path, capsys) -> None:
+    openings = tmp_path / "openings.fen"
+    openings.write_text(f"{'rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1'}\n"
+                        "8/8/8/8/8/8/8/4K3 w - - 0 1\n")
+    assert_refused(["minizero", "match", "minizero", "minizero", "--nodes", "10", "--openings",
+                    str(openings)], capsys, "openings.fen:2", "no black king")
+
+
+def test_openings_refuse_a_stockfish_that_is_not_a_uci_engine(tmp_path: Path, capsys,
+                                                                monkeypatch) -> None:
+    import minizero.peers as peers
+
+    real = peers.check_uci_engine
+    monkeypatch.setattr(peers, "check_uci_engine", lambda path: real(path, timeout=2.0))
+    monkeypatch.setattr("minizero.chessgame.commands.check_uci_engine",
+                        lambda path: real(path, timeout=2.0))
+    out = tmp_path / "o.fen"
+    assert_refused(["minizero", "openings", "--out", str(out), "--count", "2", "--stockfish",
+                    "/bin/cat"], capsys, "not a UCI engine")
+    assert not out.exists()
