@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench peers lint clean
+.PHONY: demo test bench peers lint clean mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run $(BENCH)
+
+# Plant small bugs one at a time in the search, network, training and chess-search cores and
+# check that the tests catch each (not part of make test: about ten minutes).
+mutation: $(STAMP)
+	$(PY) -m benchmarks.mutation
 
 peers: $(STAMP)
 	# Stockfish from Debian (binary at /usr/games/stockfish) and sunfish, the Python peer
