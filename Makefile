@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench peers lint clean mutation
+.PHONY: demo test bench peers peers-if-possible lint clean mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,21 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 test: lint
+	@$(MAKE) --no-print-directory peers-if-possible
 	$(PY) -m pytest -q
+
+# What make test needs from the peers: installed where this user can (root for apt-get; the
+# venv for sunfish); where not, one line saying which tests will be skipped and the command.
+peers-if-possible: $(STAMP)
+	@if command -v stockfish >/dev/null || test -x /usr/games/stockfish; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq stockfish) >/dev/null 2>&1; then \
+	  echo "make test: installed Stockfish (apt-get install stockfish)"; \
+	else echo "make test: Stockfish is not installed, so the tests that need it will be" \
+	  "skipped; install it with: sudo apt-get install -y stockfish"; fi
+	@test -x $(VENV)/bin/sunfish-uci || $(PY) -m pip install -q --no-deps sunfish==2026.1 \
+	  >/dev/null 2>&1 || echo "make test: sunfish is not installed, so the tests against it" \
+	  "will be skipped; install it with: $(PY) -m pip install --no-deps sunfish==2026.1"
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run $(BENCH)
