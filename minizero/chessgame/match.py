@@ -29,6 +29,7 @@ import chess.pgn
 from tqdm import tqdm
 
 from minizero.elo import elo_interval, sprt_llr, sprt_verdict
+from minizero.lifeline import engine_preexec
 
 START_TIMEOUT = 10.0  # seconds an engine gets to answer 'uci' with 'uciok'
 SEARCH_GRACE = 5.0  # seconds past its clock before a silent engine is declared hung
@@ -168,7 +169,8 @@ async def start_engine(spec: EngineSpec) -> chess.engine.UciProtocol:
     """Start ``spec`` and set its options, or raise EngineStartError naming it."""
     try:
         _, engine = await asyncio.wait_for(
-            chess.engine.popen_uci(list(spec.command)), timeout=START_TIMEOUT)
+            chess.engine.popen_uci(list(spec.command), preexec_fn=engine_preexec),
+            timeout=START_TIMEOUT)
     except (OSError, asyncio.TimeoutError, chess.engine.EngineError) as error:
         reason = "no answer to 'uci'" if isinstance(error, asyncio.TimeoutError) else error
         raise EngineStartError(

@@ -19,6 +19,8 @@ import chess
 import chess.engine
 from tqdm import tqdm
 
+from minizero.lifeline import engine_preexec
+
 
 def read_openings(path: str | Path) -> list[str]:
     """FENs (or EPD lines) of a file, one a line; '#' starts a comment line."""
@@ -64,7 +66,8 @@ def generate_openings(
     kept: list[str] = []
     seen: set[str] = set()
     tries = 0
-    with chess.engine.SimpleEngine.popen_uci(stockfish) as engine, tqdm(
+    with chess.engine.SimpleEngine.popen_uci(
+            stockfish, preexec_fn=engine_preexec) as engine, tqdm(
             total=count, desc="openings", file=sys.stderr, disable=not progress) as bar:
         while len(kept) < count:
             tries += 1
