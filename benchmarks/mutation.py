@@ -25,11 +25,12 @@ from pathlib import Path
 from benchmarks.common import markdown_table, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
-PUCT_TESTS = ("tests/minizero/test_puct.py", "tests/minizero/test_mutations.py")
-NET_TESTS = ("tests/minizero/test_nn.py", "tests/minizero/test_mutations.py")
+# The quick, targeted tests first: pytest -x stops at the first failure.
+PUCT_TESTS = ("tests/minizero/test_mutations.py", "tests/minizero/test_puct.py")
+NET_TESTS = ("tests/minizero/test_mutations.py", "tests/minizero/test_nn.py")
 TRAIN_TESTS = ("tests/minizero/test_mutations.py", "tests/hexapawn/test_experiment.py")
 SELFPLAY_TESTS = ("tests/minizero/test_selfplay.py",)
-CHESS_TESTS = ("tests/minizero/test_chess_search.py", "tests/minizero/test_uci_reliability.py")
+CHESS_TESTS = ("tests/minizero/test_uci_reliability.py", "tests/minizero/test_chess_search.py")
 
 
 @dataclass(frozen=True)
