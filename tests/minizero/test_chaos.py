@@ -11,7 +11,9 @@ machine, so that kills land during start-up, self-play, training and checkpoint 
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -97,3 +99,54 @@ def test_training_survives_random_kills(tmp_path: Path) -> None:
     assert kills >= 3
     assert_same_end(tmp_path / "straight", tmp_path / "chaos", Path("checkpoints/latest.pt"))
     assert [row["epoch"] for row in metrics(tmp_path / "chaos")] == [1, 2, 3, 4]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_selfplay_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    # Two shards of 64 games: each worker is busy for a long while (an idle pool worker would
+    # also end on its own, at the end of its pipe).
+    process = subprocess.Popen([*SELFPLAY[:-3], "--workers", "2", "--games", "128",
+                                "--shard-games", "64", "--simulations", "400", "--out",
+                                str(tmp_path / "run")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180  # start-up is slow on a loaded machine
+    workers: set[int] = set()
+    while time.time() < deadline and len(workers) < 2:
+        time.sleep(0.2)
+        workers = descendants(process.pid)
+    assert len(workers) >= 2, workers
+    time.sleep(3)  # the workers take their shards and play
+    process.kill()
+    process.wait()
+    deadline = time.time() + 5
+    while time.time() < deadline and any(alive(pid) for pid in workers):
+        time.sleep(0.1)
+    survivors = [pid for pid in workers if alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, f"{len(survivors)} of {len(workers)} workers outlived their parent"
