@@ -145,3 +145,14 @@ def test_value_head_learns_the_sign_of_the_target(value_head: str) -> None:
     _, predicted = network.predict(planes, np.ones((64, 5), bool))
     assert np.all(np.sign(predicted) == value)
     assert np.mean(predicted * value) > 0.5
+
+
+def test_temperature_sharpens_and_flattens_the_visit_distribution() -> None:
+    """pi(a) ~ N(a)^(1/T): T = 0.5 squares the counts, T = 2 takes their square root."""
+    from minizero.search.puct import PUCTResult
+
+    result = PUCTResult(np.array([0, 1, 4, 16]), 0.0, 1, 1)
+    assert np.allclose(result.policy(1.0), [0, 1 / 21, 4 / 21, 16 / 21])
+    assert np.allclose(result.policy(0.5), np.array([0, 1, 16, 256]) / 273)
+    assert np.allclose(result.policy(2.0), np.array([0, 1, 2, 4]) / 7)
+    assert np.array_equal(result.policy(0), [0, 0, 0, 1])
