@@ -156,3 +156,14 @@ def test_temperature_sharpens_and_flattens_the_visit_distribution() -> None:
     assert np.allclose(result.policy(0.5), np.array([0, 1, 16, 256]) / 273)
     assert np.allclose(result.policy(2.0), np.array([0, 1, 2, 4]) / 7)
     assert np.array_equal(result.policy(0), [0, 0, 0, 1])
+
+
+def test_root_noise_is_mixed_with_weight_epsilon() -> None:
+    """Root priors = (1 - epsilon) P + epsilon Dir(alpha), the noise drawn from the search's rng."""
+    config = PUCTConfig(simulations=4, add_noise=True, dirichlet_alpha=0.3,
+                        dirichlet_epsilon=0.25)
+    search = PUCT(EndlessGame(), favour_first_move, config, np.random.default_rng(5))
+    search.search(())
+    noise = np.random.default_rng(5).dirichlet([0.3] * 4)
+    expected = 0.75 * np.array([0.7, 0.1, 0.1, 0.1]) + 0.25 * noise
+    assert np.allclose(search._root_priors, expected)
