@@ -18,11 +18,14 @@ move's changes packed into one integer (``pack_changes``), and never on nodes it
 
 Reference: Stockfish 12 ``nnue/layers/affine_transform.h`` and ``clipped_relu.h`` (the AVX2
 paths), ``nnue/nnue_feature_transformer.h``; numba's documentation on ``@njit(cache=True)``.
-Command: ``python -m pytest tests/nnue/test_nnue_kernel.py``.
+Commands: ``python -m nnue.kernel`` (compile into numba's cache now: the first compilation takes
+about 10 s of CPU time, a cached start about a second); ``python -m pytest
+tests/nnue/test_nnue_kernel.py``.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -364,3 +367,24 @@ class KernelNet:
         update_and_forward(accumulators, 0, 1, NO_CHANGES, self.ft_weight, self.halfkp, True,
                            *self.dense)
         forward(accumulators, 1, True, *self.dense)
+
+
+def compile_kernels() -> float:
+    """Compile every kernel (or load it from numba's cache); the seconds it took."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(0)
+    net = QuantizedNet(
+        feature_set="piece-square", l1=8, l2=4, l3=4,
+        ft_weight=rng.integers(-10, 10, (768, 8)).astype(np.int16),
+        ft_bias=np.zeros(8, np.int16), hidden1_weight=np.ones((4, 16), np.int8),
+        hidden1_bias=np.zeros(4, np.int32), hidden2_weight=np.ones((4, 4), np.int8),
+        hidden2_bias=np.zeros(4, np.int32), output_weight=np.ones((1, 4), np.int8),
+        output_bias=np.zeros(1, np.int32))
+    kernel_net = KernelNet(net, "<compile_kernels>")
+    kernel_net.warm_up()
+    kernel_net.evaluate_batch(np.zeros((1, 64), np.uint8), np.ones(1, np.int64))
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    print(f"nnue kernels compiled or loaded from numba's cache in {compile_kernels():.1f} s")
