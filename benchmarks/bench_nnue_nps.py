@@ -8,6 +8,10 @@ up to date at every push, as if every node were scored), which measures what the
 save. Reported: nodes per second by wall clock and by CPU time (the machine is shared: CPU time
 is the steadier figure), and for the NNUE searches the share of moves pushed whose position was
 never scored (1 - evaluations / pushes).
+A second measure takes the tree's shape out: the classical search runs once more with a "tee"
+evaluator that makes every call (reset, push, pop, evaluate) on both evaluators and returns the
+classical score, timing each call on each, so both see exactly the same calls, interleaved call
+by call: microseconds spent inside each evaluator per node.
 Positions: Bratko-Kopec when ``../shared/data`` is there, else a few of our own.
 Command: ``make bench BENCH=nnue_nps`` (MINIZERO_BENCH_SECONDS sets the time per position).
 """
@@ -49,6 +53,34 @@ class CountingNnueEvaluator(NnueEvaluator):
         return super().evaluate(board)
 
 
+class TeeEvaluator(Evaluator):
+    """Every call made on ``first`` and on ``second`` (timed apart); ``first`` gives the score."""
+
+    def __init__(self, first: Evaluator, second: Evaluator) -> None:
+        self.first, self.second = first, second
+        self.seconds = [0.0, 0.0]
+
+    def _both(self, name: str, *args: object) -> object:
+        answers = []
+        for index, evaluator in enumerate((self.first, self.second)):
+            start = time.perf_counter()
+            answers.append(getattr(evaluator, name)(*args))
+            self.seconds[index] += time.perf_counter() - start
+        return answers[0]
+
+    def reset(self, board: chess.Board) -> None:
+        self._both("reset", board)
+
+    def push(self, board: chess.Board, move: chess.Move) -> None:
+        self._both("push", board, move)
+
+    def pop(self) -> None:
+        self._both("pop")
+
+    def evaluate(self, board: chess.Board) -> int:
+        return self._both("evaluate", board)
+
+
 def search_speed(evaluator: Evaluator, fen: str, seconds: float) -> tuple[int, float, float]:
     """(nodes, wall seconds, CPU seconds) of one timed search from ``fen``."""
     searcher = Searcher(evaluator)
@@ -80,6 +112,11 @@ def main() -> None:
             total["cpu"] += cpu
             total["pushes"] += getattr(evaluator, "pushes", 0)
             total["evaluations"] += getattr(evaluator, "evaluations", 0)
+    tee_nodes, tee_seconds = 0, [0.0, 0.0]
+    for fen in fens:
+        tee = TeeEvaluator(ClassicalEvaluator(), NnueEvaluator(net))
+        tee_nodes += search_speed(tee, fen, seconds)[0]
+        tee_seconds = [total + part for total, part in zip(tee_seconds, tee.seconds)]
     classical = totals["classical"]
     rows, payload = [], {"net": SHIPPED_NET.name, "seconds_per_position": seconds,
                          "positions": len(fens)}
@@ -97,8 +134,13 @@ def main() -> None:
                      "" if unscored is None else f"{unscored:.0%}"])
     table = markdown_table(["evaluator", "nodes", "nodes/s (wall)", "vs classical",
                             "nodes/s (CPU)", "vs classical", "moves never scored"], rows)
+    per_node = [part / tee_nodes * 1e6 for part in tee_seconds]
+    payload["same_tree"] = {"nodes": tee_nodes, "classical_us_per_node": per_node[0],
+                            "nnue_us_per_node": per_node[1]}
     table += (f"\n\n{len(fens)} positions, {seconds:g} s each, interleaved position by position; "
-              f"net {SHIPPED_NET.name}")
+              f"net {SHIPPED_NET.name}.\nSame tree ({tee_nodes:,} nodes of the classical search, "
+              f"every evaluator call made on both): classical {per_node[0]:.1f} µs per node inside "
+              f"its calls, NNUE {per_node[1]:.1f} µs ({per_node[0] / per_node[1]:.2f}x).")
     write_results("nnue_nps", payload, table)
 
 
