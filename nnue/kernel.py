@@ -3,18 +3,19 @@
 Idea: the integer network of ``nnue/quantize.py`` needs nothing but small-integer arithmetic, the
 kind a CPU does many lanes at a time (Stockfish writes it with SIMD intrinsics). Here it is plain
 Python loops that numba compiles through LLVM, which vectorizes them: the accumulator update adds
-and subtracts int16 weight rows (wrapping modulo 2**16, exact, see ``nnue/evaluator.py``); the
+and subtracts int16 weight rows (wrapping modulo 2**16, exact, see ``nnue/reference.py``); the
 activations are clipped to 0..127 and stored as 8-bit integers; each hidden neuron sums 8-bit x
 8-bit products in an int32 (compiled to AVX2 ``vpmaddwd``: 16-bit products added pairwise into
 32-bit lanes), then ``(sum + 32) >> 6`` and the clip, exactly as the format documents. The numpy
-``IntegerNet`` in ``nnue/evaluator.py`` is the readable reference; the kernel equals it bit for
+twins in ``nnue/reference.py`` are the readable reference; the kernel equals them bit for
 bit (tests), and ``KernelNet`` refuses a net whose int32 sums could overflow, since compiled code
 would wrap silently where the reference computes in int64.
 
 Calling compiled code from Python costs about a microsecond per call, more than the arithmetic
 of a whole evaluation, so the incremental evaluator calls the kernel once per evaluated node
 (``update_and_forward``: bring the accumulators up to date and run the dense layers) with the
-move's changes packed into one integer (``pack_changes``), and never on nodes it does not score.
+move's changes packed into one integer (layout below, ``pack_changes``), and never on nodes it
+does not score.
 
 Reference: Stockfish 12 ``nnue/layers/affine_transform.h`` and ``clipped_relu.h`` (the AVX2
 paths), ``nnue/nnue_feature_transformer.h``; numba's documentation on ``@njit(cache=True)``.
