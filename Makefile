@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml
 	# torch first, pinned to the CPU build that lies on this machine: never a CUDA download
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m nnue.kernel  # compile the NNUE kernel into numba's cache once, not at a game's start
 	touch $(STAMP)
 
 demo: $(STAMP)

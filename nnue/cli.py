@@ -140,7 +140,8 @@ def run_train(args: argparse.Namespace) -> None:
 
 
 def run_quantize(args: argparse.Namespace) -> None:
-    from nnue.quantize import quantize, save_net
+    from nnue.model import quantize
+    from nnue.quantize import save_net
     from nnue.train import load_checkpoint
 
     if args.out.is_dir():
@@ -180,7 +181,7 @@ def run_bench(args: argparse.Namespace) -> None:
     model, net, _ = load_any(args.net)
     result = bench(model, net, games=args.games, plies=args.plies)
     for key, value in result.items():
-        print(f"{key:34s} {value:.2f}" if isinstance(value, float) else f"{key:34s} {value}")
+        print(f"{key:36s} {value:.2f}" if isinstance(value, float) else f"{key:36s} {value}")
 
 
 def main(argv: list[str] | None = None) -> int:
