@@ -14,6 +14,8 @@ Writes benchmarks/results/mutation.json and .md.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -133,7 +135,7 @@ def run_mutant(mutant: Mutant, scratch: Path, timeout: float = 600) -> tuple[str
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
              *mutant.tests], cwd=scratch, capture_output=True, text=True, timeout=timeout,
-            env={**__import__("os").environ, "PYTHONPATH": str(scratch)})
+            env={**os.environ, "PYTHONPATH": str(scratch)})
         verdict = "survived" if result.returncode == 0 else "killed"
     except subprocess.TimeoutExpired:
         verdict = "timeout"  # counted as killed: the bug made the tests hang
@@ -143,20 +145,30 @@ def run_mutant(mutant: Mutant, scratch: Path, timeout: float = 600) -> tuple[str
 
 
 def main(names: list[str]) -> None:
+    """Run the chosen mutants (default all); their records replace earlier ones of the same
+    name in benchmarks/results/mutation.json, each stamped with the commit it ran against."""
     chosen = [m for m in MUTANTS if not names or any(n in m.name for n in names)]
-    rows, records = [], []
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    results = ROOT / "benchmarks" / "results" / "mutation.json"
+    earlier = ({record["mutant"]: record for record in json.loads(results.read_text())["mutants"]}
+               if names and results.exists() else {})
     with tempfile.TemporaryDirectory(prefix="minizero-mutants-") as directory:
         scratch = Path(directory)
         scratch_copy(scratch)
         for mutant in chosen:
             verdict, seconds = run_mutant(mutant, scratch)
             print(f"{verdict:8s} {seconds:6.1f} s  {mutant.name}", flush=True)
-            records.append({"mutant": mutant.name, "file": mutant.path, "verdict": verdict,
-                            "seconds": round(seconds, 1), "tests": list(mutant.tests)})
-            rows.append([mutant.name, mutant.path, verdict, f"{seconds:.0f}"])
+            earlier[mutant.name] = {"mutant": mutant.name, "file": mutant.path,
+                                    "verdict": verdict, "seconds": round(seconds, 1),
+                                    "tests": list(mutant.tests), "commit": commit}
+    records = [earlier[m.name] for m in MUTANTS if m.name in earlier]
+    rows = [[r["mutant"], r["file"], r["verdict"], f"{r['seconds']:.0f}", r["commit"]]
+            for r in records]
     killed = sum(record["verdict"] != "survived" for record in records)
     score = f"{killed}/{len(records)} mutants killed ({killed / max(1, len(records)):.0%})"
-    table = markdown_table(["mutant", "file", "verdict", "test s"], rows) + f"\n\n{score}\n"
+    table = markdown_table(["mutant", "file", "verdict", "test s", "commit"], rows)
+    table += f"\n\n{score}\n"
     write_results("mutation", {"score": score, "killed": killed, "total": len(records),
                                "mutants": records}, table)
 
