@@ -163,7 +163,7 @@ def main(names: list[str]) -> None:
                                     "verdict": verdict, "seconds": round(seconds, 1),
                                     "tests": list(mutant.tests), "commit": commit}
     records = [earlier[m.name] for m in MUTANTS if m.name in earlier]
-    rows = [[r["mutant"], r["file"], r["verdict"], f"{r['seconds']:.0f}", r["commit"]]
+    rows = [[r["mutant"], r["file"], r["verdict"], f"{r['seconds']:.0f}", r.get("commit", "")]
             for r in records]
     killed = sum(record["verdict"] != "survived" for record in records)
     score = f"{killed}/{len(records)} mutants killed ({killed / max(1, len(records)):.0%})"
