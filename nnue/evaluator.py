@@ -9,9 +9,10 @@ from the last ply that was computed, adding the weight rows of the features each
 and subtracting those it turned off, and runs the dense layers. The work is lazy: a node the
 search never scores (a transposition-table cut, a repetition, a PV or in-check node) costs only
 the Python of ``push``. A null move changes no piece: its accumulators are the parent's, carried
-over. Under halfkp a king move changes every feature of its own perspective (under king-buckets
-it may: a change of bucket), which is then recomputed from the board at the push (the other
-perspective is still updated incrementally).
+over. Under halfkp a king move changes every feature of its own perspective, which is then
+recomputed from the board at the push (the other perspective is still updated incrementally);
+under king-buckets only a change of bucket does, but the evaluator refreshes at every own-king
+move alike, which is always right and costs little (king moves are few in a search).
 
 The arithmetic runs in the compiled kernel (``nnue/kernel.py``); ``kernel=False`` runs the same
 steps through the numpy reference (``nnue/reference.py``). ``check=True`` compares, at every
