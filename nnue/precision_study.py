@@ -25,6 +25,7 @@ from minizero.precision.report import (
     markdown_table,
     open_study,
     progress_bar,
+    progress_iter,
     pyplot,
     run_studies,
     save_figure,
@@ -132,7 +133,7 @@ def run(net_path: Path, out: Path, config: NnuePrecisionConfig, openings: list[s
 
     def multipliers() -> dict[str, Any]:
         rows = []
-        for name in progress_bar_iter(config.multipliers, "multipliers", quiet):
+        for name in progress_iter(config.multipliers, "multipliers", quiet):
             scores = integer_scores(net, pieces, side_to_move, name).astype(np.float64)
             child_scores = integer_scores(net, child_pieces, child_side, name).astype(np.float64)
             rows.append({"multiplier": name, **multiplier_error(name),
@@ -183,14 +184,6 @@ def run(net_path: Path, out: Path, config: NnuePrecisionConfig, openings: list[s
     (out / "results.md").write_text(tables(results) + "\n")
     plot(results, out)
     return results
-
-
-def progress_bar_iter(items: tuple[str, ...], description: str, quiet: bool):
-    bar = progress_bar(len(items), description, quiet)
-    for item in items:
-        yield item
-        bar.update()
-    bar.close()
 
 
 def tables(results: dict[str, Any]) -> str:

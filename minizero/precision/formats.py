@@ -15,8 +15,8 @@ The formats (``parse_format`` reads their names):
 * ``fixedI.F``: two's complement with a sign bit, I integer and F fraction bits (1 + I + F bits
   in all): values k 2^-F for k in [-2^(I+F), 2^(I+F) - 1], so range [-2^I, 2^I - 2^-F], step 2^-F.
 * ``intB`` / ``intB-channel``: symmetric integers q in [-(2^(B-1) - 1), 2^(B-1) - 1] times one
-  scale per tensor (or per output channel) chosen as max|x| / (2^(B-1) - 1), so the largest
-  weight is representable and step = scale. ``int8``, ``int4`` are the usual ones.
+  scale per tensor (or per output channel; a vector such as a bias keeps one scale) chosen as
+  max|x| / (2^(B-1) - 1), so the largest weight is representable and step = scale.
 * ``ternary``: {-a, 0, a}. Nearest is the ternary-weight-network rule (Li & Liu 2016): zero
   where |x| <= 0.7 mean |x|, else sign(x) a, with a = mean |x| over those kept; stochastic
   rounds x / a (clipped to [-1, 1]) up or down on the grid {-1, 0, 1}, unbiased within range.
@@ -158,7 +158,7 @@ def _channel_reduce(magnitude: np.ndarray, per_channel: bool, channel_axis: int,
                     reduce: str) -> np.ndarray | float:
     """max or mean of |x| per tensor, or per channel along ``channel_axis`` (kept for broadcast)."""
     function = np.max if reduce == "max" else np.mean
-    if not per_channel or magnitude.ndim == 0:
+    if not per_channel or magnitude.ndim <= 1:  # a vector (a bias) gets one scale
         return float(function(magnitude)) if magnitude.size else 0.0
     axes = tuple(axis for axis in range(magnitude.ndim) if axis != channel_axis % magnitude.ndim)
     return function(magnitude, axis=axes, keepdims=True)
@@ -170,7 +170,7 @@ def _ternary_scale(magnitude: np.ndarray, per_channel: bool, channel_axis: int
         _channel_reduce(magnitude, per_channel, channel_axis, "mean"))
     large = magnitude > threshold
     total = np.where(large, magnitude, 0.0)
-    if per_channel and magnitude.ndim:
+    if per_channel and magnitude.ndim > 1:
         axes = tuple(a for a in range(magnitude.ndim) if a != channel_axis % magnitude.ndim)
         return total.sum(axis=axes, keepdims=True) / np.maximum(
             large.sum(axis=axes, keepdims=True), 1)
@@ -211,7 +211,8 @@ def quantize(values: np.ndarray, fmt: NumberFormat | str, rounding: str = "neare
     scale = np.where(np.asarray(scale, dtype=np.float64) > 0, scale, 1.0)  # all-zero -> 1
     units = x / scale
     top = fmt.largest()
-    saturated = int(np.count_nonzero(np.abs(units) > top))
+    # The largest value divided by its own scale may land a rounding error above ``top``.
+    saturated = int(np.count_nonzero(np.abs(units) > top * (1 + 1e-9)))
     units = np.clip(units, -top, top)
     if fmt.kind == "binary":
         if check_rounding(rounding) == "nearest":

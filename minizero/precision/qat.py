@@ -20,7 +20,7 @@ folded into the preceding convolution). Command: ``hexapawn precision --size 3x3
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +28,8 @@ import torch
 from torch import nn
 
 from minizero.precision.formats import NumberFormat, parse_format, quantize
+from minizero.replay import Samples
+from minizero.train import Trainer
 
 QUANTIZED_MODULES = (nn.Conv2d, nn.Linear, nn.Embedding, nn.EmbeddingBag)
 
@@ -137,3 +139,40 @@ def rounded_activations(model: nn.Module, fmt: NumberFormat | str | None,
 def parameter_count(model: nn.Module) -> dict[str, int]:
     """Values per quantized parameter tensor (for memory budgets)."""
     return {name: parameter.numel() for name, parameter in quantized_parameters(model).items()}
+
+
+TRAINING_MODES = ("straight-through", "storage")
+
+
+def train_steps(trainer: Trainer, samples: Samples, steps: int, fmt: NumberFormat | str | None,
+                rounding: str = "nearest", rng: np.random.Generator | None = None,
+                mode: str = "straight-through") -> float:
+    """``steps`` minibatch updates of ``trainer`` (minizero.train) in a number format; the mean
+    loss. ``straight-through``: forward and backward with rounded weights, the update applied to
+    the float masters (QAT). ``storage``: plain steps, then the weights themselves rounded into
+    ``fmt`` (no master copy: fixed-point training). ``fmt=None``: plain float32 steps. Batches
+    are drawn as ``Trainer.train_steps`` draws them (seed, step)."""
+    if mode not in TRAINING_MODES:
+        raise ValueError(f"unknown training mode {mode!r}: choose {', '.join(TRAINING_MODES)}")
+    network = trainer.network
+    network.train()
+    planes, policy, value = (torch.from_numpy(array) for array in
+                             (samples.planes, samples.policy, samples.value))
+    total = 0.0
+    for _ in range(steps):
+        batch_rng = np.random.default_rng([trainer.seed, trainer.step])
+        batch = torch.from_numpy(batch_rng.integers(0, len(samples), trainer.config.batch_size))
+        for group in trainer.optimizer.param_groups:
+            group["lr"] = trainer.learning_rate(trainer.step)
+        straight = fmt is not None and mode == "straight-through"
+        with rounded_weights(network, fmt, rounding, rng) if straight else nullcontext():
+            loss, _ = trainer.loss(planes[batch], policy[batch], value[batch])
+            trainer.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+        trainer.optimizer.step()
+        if fmt is not None and mode == "storage":
+            round_parameters_(network, fmt, rounding, rng)
+        trainer.step += 1
+        total += loss.item() / steps
+    return total
+

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from tqdm import tqdm
 
 from minizero.rundir import check_same_config, write_json
+
+T = TypeVar("T")
 
 
 def open_study(out: Path, config: dict[str, Any], resume: bool) -> None:
@@ -92,3 +94,13 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def progress_iter(items: Iterable[T], description: str, quiet: bool = False) -> Iterator[T]:
+    """Iterate ``items`` with a progress bar (see ``progress_bar``)."""
+    items = list(items)
+    bar = progress_bar(len(items), description, quiet)
+    for item in items:
+        yield item
+        bar.update()
+    bar.close()
