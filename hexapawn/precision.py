@@ -151,11 +151,15 @@ def run(size: tuple[int, int], out: Path, config: HexapawnPrecisionConfig,
     # Networks this small run fastest on one thread (see hexapawn.experiment.compare).
     torch.set_num_threads(1)
     game = Hexapawn(*size)
+    network = None
+    if net_path is not None:  # read before the run directory is made: a bad file leaves none
+        if Path(net_path).suffix == ".nnue":
+            raise ValueError(f"{net_path}: an NNUE net, not a Hexapawn network checkpoint")
+        network = load_network(str(net_path), game.input_shape, game.action_size)
     open_study(out, {"size": game.size, "net": str(net_path) if net_path else None,
                      **dataclasses.asdict(config)}, resume)
-    if net_path is not None:
-        network = load_network(str(net_path), game.input_shape, game.action_size)
-        grader, samples = Grader(solve(*size)), None
+    if network is not None:
+        grader = Grader(solve(*size))
         samples = supervised_samples(grader.solution)
     else:
         network, grader, samples = train_float(size, config, out, quiet)

@@ -33,7 +33,7 @@ import numpy as np
 from nnue.evaluator import IntegerNet
 from nnue.features import move_deltas
 from nnue.model import NnueModel
-from nnue.precision import encode, format_scores, integer_scores, random_positions
+from nnue.precision import FloatNet, encode, integer_scores, random_positions
 
 NON_KING = (chess.PAWN, chess.KNIGHT, chess.BISHOP, chess.ROOK, chess.QUEEN)
 
@@ -55,10 +55,12 @@ def gap_function(model: NnueModel, net: IntegerNet, multiplier: str = "exact"
                  ) -> Callable[[Sequence[chess.Board]], tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """boards -> (|integer - float| cp, integer cp, float cp), the integer path through
     ``multiplier``."""
+    float_net = FloatNet(model)
+
     def gap(boards: Sequence[chess.Board]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pieces, side_to_move = encode(boards)
         integer = integer_scores(net, pieces, side_to_move, multiplier).astype(np.float64)
-        floating, _ = format_scores(model, pieces, side_to_move, "float32")
+        floating, _ = float_net.scores(pieces, side_to_move)
         return np.abs(integer - floating), integer, floating
     return gap
 
@@ -170,7 +172,7 @@ def check_relations(model: NnueModel, net: IntegerNet, board: chess.Board) -> di
     flipped = board.mirror()
     pieces, side_to_move = encode([board, flipped])
     integer = integer_scores(net, pieces, side_to_move)
-    floating, _ = format_scores(model, pieces, side_to_move, "float32")
+    floating, _ = FloatNet(model).scores(pieces, side_to_move)
     incremental_ok = True
     for move in board.legal_moves:
         deltas = move_deltas(board, move, net.features)

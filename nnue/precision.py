@@ -1,9 +1,9 @@
-"""What every bit of the NNUE costs: number formats, approximate multipliers, Monte Carlo arithmetic.
+"""What each bit of an NNUE costs: formats, approximate multipliers, Monte Carlo arithmetic.
 
 Three harnesses around one float net and its integer twin, each graded against the untouched
 float network on the same positions (centipawns from the side to move):
 
-* **formats** (``format_scores``): the float forward pass with every weight and bias rounded into
+* **formats** (``FloatNet``): the float forward pass with every weight and bias rounded into
   a number format of ``minizero.precision.formats``; for float and fixed-point formats the
   accumulators and layer sums are rounded too (arithmetic stays float32). Through ``float32`` it
   is the untouched network, bit for bit.
@@ -41,7 +41,7 @@ from minizero.precision.report import error_statistics
 from nnue.data import encode_board
 from nnue.evaluator import IntegerNet
 from nnue.features import batch_features
-from nnue.model import NnueConfig, NnueModel
+from nnue.model import NnueModel
 from nnue.quantize import (
     ACTIVATION_ONE,
     FT_SCALE,
@@ -131,74 +131,82 @@ def effective_weights(model: NnueModel) -> dict[str, np.ndarray]:
     return arrays
 
 
-def format_model(model: NnueModel, formats: dict[str, NumberFormat], rounding: str = "nearest",
-                 rng: np.random.Generator | None = None) -> tuple[NnueModel, dict[str, int]]:
-    """A plain float copy of ``model`` whose parameters named in ``formats`` (keys of
-    ``PARAMETERS``) are rounded into their format, and the saturated values per parameter."""
-    config = model.config
-    copy = NnueModel(NnueConfig(config.feature_set, config.l1, config.l2, config.l3,
-                                quantization_aware=False))
-    saturated = {}
-    with torch.no_grad():
-        for name, values in effective_weights(model).items():
-            path, _, axis = PARAMETERS[name]
+class FloatNet:
+    """The float network's weights (read once from the model) and its forward pass in torch,
+    with any parameters and (for float and fixed formats) the sums rounded into a format."""
+
+    def __init__(self, model: NnueModel) -> None:
+        self.features = model.features
+        self.weights = effective_weights(model)
+
+    def rounded_weights(self, formats: dict[str, NumberFormat], rounding: str,
+                        rng: np.random.Generator | None) -> tuple[dict[str, torch.Tensor],
+                                                                  dict[str, int]]:
+        """float32 tensors with the parameters named in ``formats`` rounded (the feature
+        transformer with its zero padding row appended), and the saturated values of each."""
+        tensors, saturated = {}, {}
+        for name, values in self.weights.items():
             if name in formats:
-                result = quantize(values, formats[name], rounding, rng, channel_axis=axis)
+                result = quantize(values, formats[name], rounding, rng,
+                                  channel_axis=PARAMETERS[name][2])
                 values, saturated[name] = result.values.astype(np.float32), result.saturated
-            target = copy.get_parameter(path)
             if name == "ft_weight":
-                target[:-1].copy_(torch.from_numpy(values))
-                target[-1].zero_()
-            else:
-                target.copy_(torch.from_numpy(values))
-    return copy, saturated
+                values = np.vstack([values, np.zeros((1, values.shape[1]), np.float32)])
+            tensors[name] = torch.from_numpy(values)
+        return tensors, saturated
+
+    def scores(self, pieces: np.ndarray, side_to_move: np.ndarray,
+               fmt: NumberFormat | str = "float32", rounding: str = "nearest", seed: int = 0,
+               weight_formats: dict[str, NumberFormat] | None = None, batch_size: int = 8192
+               ) -> tuple[np.ndarray, dict[str, int]]:
+        """Centipawns (float64, side to move) with every weight and bias, and for float and
+        fixed formats the accumulators and layer sums, rounded into ``fmt``; and the saturation
+        counts. ``weight_formats`` (parameter name -> format) replaces ``fmt`` for the weights."""
+        fmt = parse_format(fmt) if isinstance(fmt, str) else fmt
+        rng = np.random.default_rng(seed)
+        if weight_formats is None:
+            weight_formats = dict.fromkeys(PARAMETERS, fmt)
+        tensors, saturated = self.rounded_weights(weight_formats, rounding, rng)
+        round_sums = fmt.kind in ("float", "fixed") and fmt.name != "float32"
+
+        def activation(tensor: torch.Tensor) -> torch.Tensor:
+            if not round_sums:
+                return tensor
+            result = quantize(tensor.numpy(), fmt, rounding, rng)
+            saturated["activations"] = saturated.get("activations", 0) + result.saturated
+            return torch.from_numpy(result.values.astype(np.float32))
+
+        scores = []
+        with torch.no_grad():
+            for start in range(0, len(pieces), batch_size):
+                stm, nstm = batch_features(pieces[start:start + batch_size],
+                                           side_to_move[start:start + batch_size], self.features)
+                output = _forward(tensors, torch.from_numpy(stm), torch.from_numpy(nstm),
+                                  self.features.num_features, activation)
+                scores.append(output.double().numpy() * NET_TO_CP)
+        return (np.concatenate(scores) if scores else np.zeros(0)), saturated
 
 
 def format_scores(model: NnueModel, pieces: np.ndarray, side_to_move: np.ndarray,
-                  fmt: NumberFormat | str = "float32", rounding: str = "nearest",
-                  seed: int = 0, weight_formats: dict[str, NumberFormat] | None = None,
-                  batch_size: int = 8192) -> tuple[np.ndarray, dict[str, int]]:
-    """Centipawns (float64, side to move) with every weight and bias, and for float and fixed
-    formats the accumulators and layer sums, rounded into ``fmt``; and the saturation counts.
-    ``weight_formats`` (parameter name -> format) replaces ``fmt`` for the parameters."""
-    fmt = parse_format(fmt) if isinstance(fmt, str) else fmt
-    rng = np.random.default_rng(seed)
-    if weight_formats is None:
-        weight_formats = dict.fromkeys(PARAMETERS, fmt)
-    copy, saturated = format_model(model, weight_formats, rounding, rng)
-    round_sums = fmt.kind in ("float", "fixed") and fmt.name != "float32"
-
-    def activation(tensor: torch.Tensor) -> torch.Tensor:
-        if not round_sums:
-            return tensor
-        result = quantize(tensor.numpy(), fmt, rounding, rng)
-        saturated["activations"] = saturated.get("activations", 0) + result.saturated
-        return torch.from_numpy(result.values.astype(np.float32))
-
-    scores = []
-    with torch.no_grad():
-        for start in range(0, len(pieces), batch_size):
-            stm, nstm = batch_features(pieces[start:start + batch_size],
-                                       side_to_move[start:start + batch_size], copy.features)
-            output = _forward(copy, torch.from_numpy(stm), torch.from_numpy(nstm), activation)
-            scores.append(output.double().numpy() * NET_TO_CP)
-    return (np.concatenate(scores) if scores else np.zeros(0)), saturated
+                  *args: Any, **kwargs: Any) -> tuple[np.ndarray, dict[str, int]]:
+    """``FloatNet(model).scores(...)``, for one-off use (a loop should keep the FloatNet)."""
+    return FloatNet(model).scores(pieces, side_to_move, *args, **kwargs)
 
 
-def _forward(model: NnueModel, stm: torch.Tensor, nstm: torch.Tensor, activation: Any
-             ) -> torch.Tensor:
-    """``NnueModel.forward`` op for op (plain float weights), with ``activation`` applied to the
-    accumulators and to every layer's sum."""
+def _forward(weights: dict[str, torch.Tensor], stm: torch.Tensor, nstm: torch.Tensor,
+             padding: int, activation: Any) -> torch.Tensor:
+    """``NnueModel.forward`` op for op, with ``activation`` applied to the accumulators and to
+    every layer's sum. Through the identity it computes exactly what the model computes."""
     batch = stm.shape[0]
     both = torch.nn.functional.embedding_bag(
-        torch.cat([stm, nstm]), model.feature_transformer.weight, mode="sum",
-        padding_idx=model.features.num_features) + model.ft_bias
+        torch.cat([stm, nstm]), weights["ft_weight"], mode="sum",
+        padding_idx=padding) + weights["ft_bias"]
     x = torch.clamp(activation(torch.cat([both[:batch], both[batch:]], dim=1)), 0.0, 1.0)
-    for layer in (model.hidden1, model.hidden2):
-        x = torch.clamp(activation(torch.nn.functional.linear(x, layer.weight, layer.bias)),
-                        0.0, 1.0)
+    for layer in ("hidden1", "hidden2"):
+        x = torch.clamp(activation(torch.nn.functional.linear(
+            x, weights[f"{layer}_weight"], weights[f"{layer}_bias"])), 0.0, 1.0)
     return activation(torch.nn.functional.linear(
-        x, model.output.weight, model.output.bias)).squeeze(1)
+        x, weights["output_weight"], weights["output_bias"])).squeeze(1)
 
 
 # ----------------------------------------------------------------------------- integer path

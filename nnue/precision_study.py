@@ -40,10 +40,10 @@ from nnue.divergence import (
 )
 from nnue.precision import (
     PARAMETERS,
+    FloatNet,
     children,
     compare,
     encode,
-    format_scores,
     integer_scores,
     load_float_and_integer,
     mca_study,
@@ -108,8 +108,9 @@ def run(net_path: Path, out: Path, config: NnuePrecisionConfig, openings: list[s
     move_boards = boards[:config.move_positions]
     child_boards, offsets = children(move_boards)
     child_pieces, child_side = encode(child_boards)
-    reference, _ = format_scores(model, pieces, side_to_move, "float32")
-    child_reference, _ = format_scores(model, child_pieces, child_side, "float32")
+    float_net = FloatNet(model)
+    reference, _ = float_net.scores(pieces, side_to_move)
+    child_reference, _ = float_net.scores(child_pieces, child_side)
 
     def grade(scores: np.ndarray, child_scores: np.ndarray) -> dict[str, float]:
         return compare(scores, reference, child_scores, child_reference, offsets)
@@ -119,10 +120,10 @@ def run(net_path: Path, out: Path, config: NnuePrecisionConfig, openings: list[s
         bar = progress_bar(len(config.formats) * len(config.roundings), "formats", quiet)
         for name in config.formats:
             for rounding in config.roundings:
-                scores, saturated = format_scores(model, pieces, side_to_move, name, rounding,
-                                                  config.seed)
-                child_scores, _ = format_scores(model, child_pieces, child_side, name, rounding,
-                                                config.seed)
+                scores, saturated = float_net.scores(pieces, side_to_move, name, rounding,
+                                                     config.seed)
+                child_scores, _ = float_net.scores(child_pieces, child_side, name, rounding,
+                                                   config.seed)
                 rows.append({"format": name, "rounding": rounding,
                              "describe": parse_format(name).describe(),
                              "saturated": int(sum(saturated.values())),
@@ -148,7 +149,7 @@ def run(net_path: Path, out: Path, config: NnuePrecisionConfig, openings: list[s
 
         def score(bits: dict[str, int]) -> float:
             formats = {name: parse_format(f"int{width}-channel") for name, width in bits.items()}
-            scores, _ = format_scores(model, pieces, side_to_move, weight_formats=formats)
+            scores, _ = float_net.scores(pieces, side_to_move, weight_formats=formats)
             return -float(np.abs(scores - reference).mean())
 
         int8 = sum(sizes.values()) * 8
@@ -210,13 +211,14 @@ def tables(results: dict[str, Any]) -> str:
                           for r in results["multipliers"]["rows"]]))
     if "mixed" in results:
         mixed = results["mixed"]
+        share = mixed["budget_bits"] / mixed["int8_bits"]
         parts.append(f"Mixed precision (per-channel integer weights), budget "
-                     f"{mixed['budget_bits']:,} bits = {mixed['budget_bits'] / mixed['int8_bits']:.0%}"
-                     " of int8\n\n" + markdown_table(
+                     f"{mixed['budget_bits']:,} bits = {share:.0%} of int8\n\n" + markdown_table(
                          ["bits per layer", "memory bits", "mean cp"],
-                         [[" ".join(f"{k.removesuffix('_weight')}:{v}" for k, v in s["bits"].items()),
-                           f"{s['memory_bits']:,}", f"{s['mean_abs_cp']:.2f}"]
-                          for s in mixed["path"]]))
+                         [[" ".join(f"{name.removesuffix('_weight')}:{bits}"
+                                    for name, bits in step["bits"].items()),
+                           f"{step['memory_bits']:,}", f"{step['mean_abs_cp']:.2f}"]
+                          for step in mixed["path"]]))
     if "mca" in results:
         mca = results["mca"]
         parts.append(
