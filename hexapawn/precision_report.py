@@ -16,6 +16,11 @@ def _percent(value: float) -> str:
     return f"{value:.1%}"
 
 
+def _weakest(layer_bits: dict[str, float]) -> str:
+    name = min(layer_bits, key=layer_bits.get)
+    return f"{name} {layer_bits[name]:.1f}"
+
+
 def tables(results: dict[str, Any], size: str) -> str:
     """Every study of one board size as markdown."""
     parts = [f"Hexapawn {size}: float32 network accuracy {_percent(results['float_accuracy'])}; "
@@ -60,11 +65,10 @@ def tables(results: dict[str, Any], size: str) -> str:
                      f"fewest virtual bits keeping the float accuracy in every sample: "
                      f"{mca['fewest_bits_keeping_accuracy']}\n\n" + markdown_table(
                          ["t", "accuracy mean", "accuracy min", "argmax agreement",
-                          "median significant bits over layers"],
+                          "least-determined layer (p10 significant bits)"],
                          [[r["virtual_precision"], _percent(r["accuracy_mean"]),
                            _percent(r["accuracy_min"]), _percent(r["agreement_mean"]),
-                           f"{sorted(r['layer_bits'].values())[len(r['layer_bits']) // 2]:.1f}"]
-                          for r in mca["rows"]]))
+                           _weakest(r["layer_bits_p10"])] for r in mca["rows"]]))
     return "\n\n".join(parts)
 
 
@@ -87,15 +91,21 @@ def plot(results: dict[str, Any], out: Path, size: str) -> None:
         save_figure(figure, out / "accuracy_vs_bits.png")
     if "fixed_training" in results:
         study = results["fixed_training"]
-        figure, axis = plt.subplots(figsize=(6.5, 4))
+        figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
         for label, curve in study["curves"].items():
-            axis.plot([p["step"] for p in curve], [p["accuracy"] for p in curve], "-o",
-                      markersize=3, label=label if label == "float32" else
-                      f"{study['format']}, {label}")
-        axis.set_xlabel("SGD steps")
-        axis.set_ylabel("optimal-move accuracy (solver)")
-        axis.set_title(f"Hexapawn {size}: 16-bit fixed-point weights, rounding of updates")
-        axis.legend()
+            name = label if label == "float32" else f"{study['format']}, {label}"
+            left.plot([p["step"] for p in curve], [p["accuracy"] for p in curve], "-o",
+                      markersize=3, label=name)
+            right.plot([p["step"] for p in curve[1:]], [p["loss"] for p in curve[1:]], "-o",
+                       markersize=3, label=name)
+        left.set_ylabel("optimal-move accuracy (solver)")
+        right.set_ylabel("training loss (mean over the interval)")
+        right.set_yscale("log")
+        for axis in (left, right):
+            axis.set_xlabel("SGD steps")
+            axis.legend()
+        figure.suptitle(f"Hexapawn {size}: weights stored in {study['format']}, "
+                        "updates rounded to nearest or stochastically")
         save_figure(figure, out / "fixed_training.png")
     if "mca" in results:
         rows = results["mca"]["rows"]
