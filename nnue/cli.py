@@ -108,6 +108,8 @@ def _add_precision(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--move-positions", type=int, default=defaults.move_positions)
     parser.add_argument("--budget", type=int, default=defaults.budget,
                         help="positions evaluated by each divergence-search method")
+    parser.add_argument("--divergence-multiplier", default=defaults.divergence_multiplier,
+                        help="integer-path multiplier whose gap to the float net is searched")
     parser.add_argument("--mca-positions", type=int, default=defaults.mca_positions)
     parser.add_argument("--mca-samples", type=int, default=defaults.mca_samples)
     parser.add_argument("--openings", type=Path, help="FEN file to start random positions from")
@@ -211,6 +213,7 @@ def run_precision(args: argparse.Namespace) -> None:
         positions=args.positions, move_positions=args.move_positions,
         formats=tuple(args.formats), multipliers=tuple(args.multipliers),
         mca_positions=args.mca_positions, mca_samples=args.mca_samples, budget=args.budget,
+        divergence_multiplier=args.divergence_multiplier,
         studies=tuple(args.study), seed=args.seed)
     openings = None
     if args.openings is not None:

@@ -11,7 +11,8 @@ reported (if the search finds no larger gap than sampling, the report says so).
 Every position reported is checked with relations that must hold exactly:
 
 * colour flip (ranks mirrored, colours and side to move swapped): the same integer score and
-  the same float score, since both perspectives' features are the same;
+  the same float score, since both perspectives' features are the same (each float score
+  computed alone: in a batch, float32 sums can depend on the row's place in the batch);
 * incremental == refresh: for every legal move, the accumulators updated by the move's feature
   deltas equal those recomputed from scratch (int16, bit for bit);
 * file mirror (a <-> h), where no castling rights forbid it: chess is symmetric under it but the
@@ -41,7 +42,8 @@ NON_KING = (chess.PAWN, chess.KNIGHT, chess.BISHOP, chess.ROOK, chess.QUEEN)
 @dataclass(frozen=True)
 class DivergenceConfig:
     """budget: positions evaluated by each method; mutants: lambda, per step; patience: steps
-    without a strict improvement before a restart; keep: how many worst positions to report."""
+    without a strict improvement before a restart; keep: how many worst positions to report;
+    multiplier: the integer path's multiplier (``nnue.precision.multiplier_table``)."""
 
     budget: int = 2000
     mutants: int = 16
@@ -172,7 +174,10 @@ def check_relations(model: NnueModel, net: IntegerNet, board: chess.Board) -> di
     flipped = board.mirror()
     pieces, side_to_move = encode([board, flipped])
     integer = integer_scores(net, pieces, side_to_move)
-    floating, _ = FloatNet(model).scores(pieces, side_to_move)
+    # One position per float call: a batched float32 product may sum a row in a different
+    # order depending on where the row sits in the batch, which would blur the comparison.
+    float_net = FloatNet(model)
+    floating = [float_net.scores(pieces[i:i + 1], side_to_move[i:i + 1])[0][0] for i in (0, 1)]
     incremental_ok = True
     for move in board.legal_moves:
         deltas = move_deltas(board, move, net.features)
