@@ -3,7 +3,7 @@
 1. ``nnue precision`` on the shipped net: 2,000 random-playout positions from the shared opening
    set, best moves of 200; formats, approximate multipliers, mixed precision, Monte Carlo
    arithmetic, and the divergence search against random sampling at 3,000 evaluations each.
-2. ``hexapawn precision`` on 3x3 and 4x4 with the default study sizes.
+2. ``hexapawn precision`` on 3x3 with the default study sizes, on 4x4 with smaller ones.
 
 Each study is kept in ``runs/bench-precision/`` and skipped when done, so a killed benchmark
 resumes where it was. Writes benchmarks/results/precision.json and .md.
@@ -60,8 +60,12 @@ def main() -> None:
     for size in ((3, 3), (4, 4)):
         began = time.perf_counter()
         name = f"{size[0]}x{size[1]}"
-        settings = hexapawn_precision.HexapawnPrecisionConfig(
-            train_steps=4000 if size == (3, 3) else 12000)
+        settings = hexapawn_precision.HexapawnPrecisionConfig(train_steps=4000)
+        if size == (4, 4):  # a network 7x larger on 40x the positions: smaller studies
+            settings = hexapawn_precision.HexapawnPrecisionConfig(
+                train_steps=8000, qat_steps=150, draws=3, fixed_steps=1000,
+                qat_formats=("int4-channel", "int3-channel", "int2-channel", "binary-channel"),
+                mca_samples=4)
         results = hexapawn_precision.run(size, RUNS / f"hexapawn-{name}", settings, resume=True)
         payload[f"hexapawn_{name}"] = results
         payload[f"hexapawn_{name}_seconds"] = time.perf_counter() - began

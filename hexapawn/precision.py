@@ -282,7 +282,8 @@ def run(size: tuple[int, int], out: Path, config: HexapawnPrecisionConfig,
 
 def fewest_bits(results: dict[str, Any]) -> dict[str, float | None]:
     """Per study and rounding: the fewest bits per weight at which accuracy stays 100%
-    (stochastic: in every draw) over the integer, ternary and binary formats graded."""
+    (stochastic: in every draw) over the integer, ternary and binary formats graded; and for
+    the mixed-precision path, the memory per weight of its smallest perfect step."""
     best: dict[str, float | None] = {}
     for study in ("ptq", "qat"):
         for row in results.get(study, {}).get("rows", []):
@@ -293,5 +294,9 @@ def fewest_bits(results: dict[str, Any]) -> dict[str, float | None]:
             best.setdefault(key, None)
             if row["accuracy_min"] == 1.0 and (best[key] is None or row["bits"] < best[key]):
                 best[key] = row["bits"]
+    if "mixed" in results:  # memory per weight (scales included) of the smallest perfect step
+        weights = sum(results["mixed"]["sizes"].values())
+        perfect = [s["memory_bits"] for s in results["mixed"]["path"] if s["accuracy"] == 1.0]
+        best["mixed_nearest"] = round(min(perfect) / weights, 2) if perfect else None
     return best
 

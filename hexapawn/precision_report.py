@@ -16,6 +16,13 @@ def _percent(value: float) -> str:
     return f"{value:.1%}"
 
 
+def _milestones(path: list[dict], float_accuracy: float) -> list[dict]:
+    """The first step, the smallest keeping the float accuracy, and the last."""
+    keeping = [step for step in path if step["accuracy"] >= float_accuracy]
+    chosen = [path[0], *(keeping[-1:]), path[-1]]
+    return [step for index, step in enumerate(chosen) if step not in chosen[:index]]
+
+
 def _weakest(layer_bits: dict[str, float]) -> str:
     name = min(layer_bits, key=layer_bits.get)
     return f"{name} {layer_bits[name]:.1f}"
@@ -23,8 +30,11 @@ def _weakest(layer_bits: dict[str, float]) -> str:
 
 def tables(results: dict[str, Any], size: str) -> str:
     """Every study of one board size as markdown."""
+    fewest = ", ".join(f"{key.replace('_', ' ')} " + ("not reached" if bits is None
+                                                       else f"{bits:.2f}")
+                       for key, bits in results["fewest_bits"].items())
     parts = [f"Hexapawn {size}: float32 network accuracy {_percent(results['float_accuracy'])}; "
-             f"fewest bits per weight keeping 100%: {results['fewest_bits']}"]
+             f"fewest bits per weight keeping 100%: {fewest}"]
     if "ptq" in results:
         parts.append("Post-training rounding (stochastic: mean over draws, min in brackets)\n\n" +
                      markdown_table(
@@ -58,7 +68,7 @@ def tables(results: dict[str, Any], size: str) -> str:
                          [[" ".join(f"{name.removesuffix('.weight')}:{bits}"
                                     for name, bits in step["bits"].items()),
                            f"{step['memory_bits']:,}", _percent(step["accuracy"])]
-                          for step in (mixed["path"][0], mixed["path"][-1])]))
+                          for step in _milestones(mixed["path"], results["float_accuracy"])]))
     if "mca" in results:
         mca = results["mca"]
         parts.append(f"Monte Carlo arithmetic on layer outputs ({mca['samples']} samples); "
