@@ -34,7 +34,7 @@ def tables(results: dict[str, Any], size: str) -> str:
                                                        else f"{bits:.2f}")
                        for key, bits in results["fewest_bits"].items())
     parts = [f"Hexapawn {size}: float32 network accuracy {_percent(results['float_accuracy'])}; "
-             f"fewest bits per weight keeping 100%: {fewest}"]
+             f"fewest bits per weight keeping that accuracy: {fewest}"]
     if "ptq" in results:
         parts.append("Post-training rounding (stochastic: mean over draws, min in brackets)\n\n" +
                      markdown_table(
