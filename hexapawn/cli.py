@@ -4,6 +4,7 @@
     hexapawn play --size 3x3 --opponent solver|alphabeta|mcts|random [--color black]
     hexapawn compare --size 3x3 [--out runs/compare-3x3]
     hexapawn dataset --size 3x3 --out solver-3x3.npz
+    hexapawn precision --size 3x3 [--out runs/hexapawn-precision-3x3]
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from hexapawn.agents import OPPONENTS, make_agent
 from hexapawn.game import WHITE, Hexapawn, parse_size
@@ -127,6 +129,25 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_precision(args: argparse.Namespace) -> int:
+    from hexapawn.precision import HexapawnPrecisionConfig, run
+    from hexapawn.precision_report import tables
+
+    width, height = args.size
+    out = Path(args.out or f"runs/hexapawn-precision-{width}x{height}")
+    defaults = HexapawnPrecisionConfig()
+    config = HexapawnPrecisionConfig(
+        train_steps=args.train_steps, qat_steps=args.qat_steps, draws=args.draws,
+        formats=tuple(args.formats or defaults.formats),
+        qat_formats=tuple(args.qat_formats or defaults.qat_formats),
+        fixed_steps=args.fixed_steps, studies=tuple(args.study or defaults.studies),
+        seed=args.seed)
+    results = run((width, height), out, config, args.net, args.resume, args.quiet)
+    print(tables(results, f"{width}x{height}"))
+    print(f"\nresults: {out}/results.md, JSON and PNG plots in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hexapawn", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -167,6 +188,28 @@ def build_parser() -> argparse.ArgumentParser:
     dataset_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
     dataset_parser.add_argument("--out", required=True, help="npz file to write")
     dataset_parser.set_defaults(run=cmd_dataset)
+
+    precision_parser = commands.add_parser(
+        "precision", help="what each bit costs: formats, QAT, fixed-point training, MCA")
+    precision_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
+    precision_parser.add_argument("--out", help="run directory (default "
+                                  "runs/hexapawn-precision-SIZE)")
+    precision_parser.add_argument("--net", type=Path, help="a trained network checkpoint "
+                                  "(default: train one from the solver)")
+    precision_parser.add_argument("--study", nargs="+", help="ptq qat fixed_training mixed mca "
+                                  "(default all)")
+    precision_parser.add_argument("--formats", nargs="+", help="formats of the post-training "
+                                  "study, e.g. float16 fixed3.8 int4-channel ternary binary")
+    precision_parser.add_argument("--qat-formats", nargs="+")
+    precision_parser.add_argument("--train-steps", type=positive_int, default=4000)
+    precision_parser.add_argument("--qat-steps", type=positive_int, default=300)
+    precision_parser.add_argument("--fixed-steps", type=positive_int, default=1500)
+    precision_parser.add_argument("--draws", type=positive_int, default=5,
+                                  help="stochastic-rounding draws averaged")
+    precision_parser.add_argument("--seed", type=int, default=0)
+    precision_parser.add_argument("--resume", action="store_true")
+    precision_parser.add_argument("--quiet", action="store_true")
+    precision_parser.set_defaults(run=cmd_precision)
     return parser
 
 
