@@ -1,7 +1,7 @@
 """The ``hexapawn`` command: solve a board exactly, or play against an engine in the terminal.
 
     hexapawn solve --size 4x4 [--out solution.npz]
-    hexapawn play --size 3x3 --opponent solver|alphabeta|mcts|random [--color black]
+    hexapawn play --size 3x3 --opponent solver|alphabeta|mcts|random|net:PATH [--color black]
     hexapawn compare --size 3x3 [--out runs/compare-3x3]
     hexapawn dataset --size 3x3 --out solver-3x3.npz
 """
@@ -14,10 +14,10 @@ import sys
 import time
 from collections.abc import Callable
 
-from hexapawn.agents import OPPONENTS, make_agent
+from hexapawn.agents import NETWORK_PREFIX, OPPONENTS, make_agent
 from hexapawn.game import WHITE, Hexapawn, parse_size
 from hexapawn.solve import solve
-from minizero.cli import positive_int, run_command
+from minizero.cli import non_negative_int, positive_int, run_command
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -25,6 +25,13 @@ def _size(text: str) -> tuple[int, int]:
         return parse_size(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _opponent(text: str) -> str:
+    if text in OPPONENTS or text.startswith(NETWORK_PREFIX):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is none of {', '.join(OPPONENTS)}, {NETWORK_PREFIX}PATH")
 
 
 def peak_memory_mib() -> float:
@@ -53,7 +60,8 @@ def cmd_play(
     write: Callable[[str], None] = print,
 ) -> int:
     game = Hexapawn(*args.size)
-    engine = make_agent(args.opponent, game, seed=args.seed, iterations=args.iterations)
+    engine = make_agent(args.opponent, game, seed=args.seed, iterations=args.iterations,
+                        simulations=args.simulations)
     human = WHITE if args.color == "white" else 1 - WHITE
     position = game.initial_state()
     write(f"You play {args.color} against {args.opponent}. Moves look like a1a2 or b2xc3; "
@@ -123,10 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     play_parser = commands.add_parser("play", help="play against an engine in the terminal")
     play_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
-    play_parser.add_argument("--opponent", choices=OPPONENTS, default="solver")
+    play_parser.add_argument(
+        "--opponent", type=_opponent, default="solver",
+        help=f"{', '.join(OPPONENTS)}, or {NETWORK_PREFIX}PATH: a trained network's checkpoint "
+             "(e.g. from hexapawn compare: OUT/selfplay/checkpoints/latest.pt)")
     play_parser.add_argument("--color", choices=("white", "black"), default="white")
     play_parser.add_argument("--iterations", type=positive_int, default=2000,
                              help="MCTS iterations per move")
+    play_parser.add_argument("--simulations", type=non_negative_int, default=0,
+                             help="PUCT simulations per move for a net: opponent (0: the raw "
+                                  "policy, no search)")
     play_parser.add_argument("--seed", type=int, default=0)
     play_parser.set_defaults(run=cmd_play)
 
