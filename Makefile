@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench peers lint clean
+.PHONY: demo test bench peers lint docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run $(BENCH)
+
+# the site lands in build/site; it needs the docs extra and names it when missing
+docs: $(STAMP)
+	$(PY) docs/build_site.py
 
 peers: $(STAMP)
 	# Stockfish from Debian (binary at /usr/games/stockfish) and sunfish, the Python peer
