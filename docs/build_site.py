@@ -41,8 +41,10 @@ API_PAGES = {
     "Networks and training": ["minizero.nn.blocks", "minizero.nn.network", "minizero.train",
                               "minizero.selfplay", "minizero.replay", "minizero.checkpoint"],
     "Hexapawn": ["hexapawn.game", "hexapawn.solve", "hexapawn.agents", "hexapawn.experiment"],
-    "Chess engine": ["minizero.chessgame.evaluator", "minizero.chessgame.search", "minizero.uci",
-                     "minizero.arena"],
+    "Chess engine": ["minizero.chessgame.evaluator", "minizero.chessgame.classical",
+                     "minizero.chessgame.protocol", "minizero.chessgame.engine",
+                     "minizero.chessgame.search", "minizero.chessgame.uci",
+                     "minizero.chessgame.match", "minizero.elo"],
     "NNUE": ["nnue.features", "nnue.model", "nnue.quantize", "nnue.evaluator", "nnue.train"],
 }
 FIGURE_TAG = "minizero_figure"  # output metadata set by minizero.tutorial.show_file
