@@ -118,17 +118,19 @@ def execute_tutorial(path: Path, pages: Path, work: Path) -> dict[str, Any]:
         raise SystemExit(f"{path.name} failed while building the docs:\n{error}") from None
     seconds = time.perf_counter() - began
 
-    figure_dir = pages / "tutorials" / "figures"
+    figure_dir = pages / "tutorials" / "figures" / path.stem
     figure_dir.mkdir(parents=True, exist_ok=True)
     shown = []
     for cell in notebook.cells:
         for index, output in enumerate(cell.get("outputs", [])):
-            name = output.get("metadata", {}).get(FIGURE_TAG)
+            metadata = output.get("metadata", {})
+            name = metadata.get(FIGURE_TAG)
             if not name:
                 continue
-            shutil.copyfile(figures_out / name, figure_dir / name)
+            shutil.copyfile(metadata.get("minizero_path") or figures_out / name, figure_dir / name)
             cell.outputs[index] = nbformat.v4.new_output(
-                "display_data", data={"text/markdown": f"![{name}](figures/{name})"})
+                "display_data",
+                data={"text/markdown": f"![{name}](figures/{path.stem}/{name})"})
             shown.append(name)
     saved = sorted(p.name for p in figures_out.glob("*.png"))
     unshown = sorted(set(saved) - set(shown))

@@ -66,4 +66,5 @@ def show_file(path: str | Path) -> None:
     except ImportError:
         return
     if get_ipython() is not None:
-        display(Image(filename=str(path)), metadata={"minizero_figure": Path(path).name})
+        display(Image(filename=str(path)), metadata={"minizero_figure": Path(path).name,
+                                                     "minizero_path": str(Path(path).resolve())})

@@ -41,7 +41,7 @@ def test_site_builds_strict_with_every_tutorial_figure(tmp_path: Path) -> None:
         figures = sorted(p.name for p in (work / "figures" / path.stem).glob("*.png"))
         for name in figures:
             assert f'alt="{name}"' in page, f"{path.stem}: {name} missing from its page"
-            assert (site / "tutorials" / "figures" / name).is_file()
+            assert (site / "tutorials" / "figures" / path.stem / name).is_file()
         images = re.findall(r"<img [^>]*>", page)
         assert len(images) >= len(figures) >= 1, path.stem
     cli = (site / "cli" / "index.html").read_text()
