@@ -45,17 +45,17 @@ def output_dir() -> Path:
     return out
 
 
-def save_figure(figure: Any, name: str) -> Path:
+def save_figure(figure: Any, name: str) -> None:
     """Save a matplotlib figure as ``name`` in the figures folder; show it inside a notebook.
 
     In a notebook (and in the documentation build, which executes the tutorials as notebooks)
     the saved PNG itself is displayed, tagged with its name, so the page shows exactly the file
-    on disk. Run as a script, the file is only written.
+    on disk. Run as a script, the file is only written. Returns nothing, so that a notebook
+    cell ending with it shows the figure and no path.
     """
     path = output_dir() / name
     figure.savefig(path, dpi=110)
     show_file(path)
-    return path
 
 
 def show_file(path: str | Path) -> None:

@@ -152,8 +152,8 @@ axis.set_ylim(0, 1.05)
 axis.set_title("UCT on 3x3 Hexapawn converges to the solver's moves")
 axis.legend()
 figure.tight_layout()
-plot_path = save_figure(figure, "03_mcts_convergence.png")
-print(f"plot written to {plot_path}")
+save_figure(figure, "03_mcts_convergence.png")
+print(f"plot written to {OUT / '03_mcts_convergence.png'}")
 
 # %% [markdown]
 # The most visited move becomes reliable long before the visit distribution concentrates:

@@ -33,8 +33,8 @@ from minizero.tutorial import output_dir, show_file, small_mode
 
 SMALL = small_mode()
 OUT = output_dir()
-torch.set_num_threads(1)
 torch.manual_seed(0)
+torch.set_num_threads(1)
 
 # %% [markdown]
 # ## The network

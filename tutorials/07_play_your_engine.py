@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import matplotlib
@@ -194,7 +195,11 @@ config = MatchConfig(games=games, base_time=2.0 if SMALL else 4.0, increment=0.0
                      concurrency=2, resign_score=600, resign_moves=3, draw_score=20,
                      draw_moves=8, draw_after=40, time_margin=1.0, seed=1)
 began = time.perf_counter()
-result = run_match(EngineSpec.parse("minizero"), opponent, openings, config)
+# run_match drives both engines with asyncio; a thread keeps it apart from the event loop a
+# notebook kernel already runs
+with ThreadPoolExecutor(max_workers=1) as pool:
+    result = pool.submit(run_match, EngineSpec.parse("minizero"), opponent, openings,
+                         config).result()
 summary = result.summary()
 print(f"minizero vs {opponent.name}: +{summary['wins']} ={summary['draws']} -{summary['losses']}"
       f" in {time.perf_counter() - began:.0f} s, score {summary['score']:.3f}, "
