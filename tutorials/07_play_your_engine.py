@@ -190,8 +190,9 @@ else:
 # the package's 50 balanced openings (from a source checkout), else the start position
 openings_file = Path(minizero.__file__).resolve().parent.parent / "benchmarks" / "openings.fen"
 openings = read_openings(openings_file) if openings_file.exists() else [chess.STARTING_FEN]
-games = 4 if SMALL else 16
-config = MatchConfig(games=games, base_time=2.0 if SMALL else 4.0, increment=0.05,
+games = 4 if SMALL else 12
+# sunfish thinks at least 0.1-0.2 s a move, so shorter clocks than this turn into time losses
+config = MatchConfig(games=games, base_time=6.0 if SMALL else 8.0, increment=0.1,
                      concurrency=2, resign_score=600, resign_moves=3, draw_score=20,
                      draw_moves=8, draw_after=40, time_margin=1.0, seed=1)
 began = time.perf_counter()
@@ -210,7 +211,7 @@ for game in result.games:
 
 # %% [markdown]
 # The claims, as code: every game was played to a result, minizero never made an illegal move,
-# and the Elo estimate lies inside its interval. In the full version (16 games) against
+# and the Elo estimate lies inside its interval. In the full version (12 games) against
 # sunfish the score must also be above one half: the README's 100-game match at 10+0.1 puts
 # minizero about 350 Elo above it.
 
