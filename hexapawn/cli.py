@@ -13,6 +13,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from hexapawn.agents import NETWORK_PREFIX, OPPONENTS, make_agent
 from hexapawn.game import WHITE, Hexapawn, parse_size
@@ -64,7 +65,10 @@ def cmd_play(
                         simulations=args.simulations)
     human = WHITE if args.color == "white" else 1 - WHITE
     position = game.initial_state()
-    write(f"You play {args.color} against {args.opponent}. Moves look like a1a2 or b2xc3; "
+    opponent = args.opponent
+    if opponent.startswith(NETWORK_PREFIX):  # the file name is enough to say who plays
+        opponent = NETWORK_PREFIX + Path(opponent[len(NETWORK_PREFIX):]).name
+    write(f"You play {args.color} against {opponent}. Moves look like a1a2 or b2xc3; "
           "'quit' ends the game.")
     while (winner := game.winner(position)) is None:
         write("\n" + game.render(position))
@@ -83,10 +87,10 @@ def cmd_play(
                 continue
         else:
             action = engine(position)
-            write(f"{args.opponent} plays {game.action_to_string(position, action)}")
+            write(f"{opponent} plays {game.action_to_string(position, action)}")
         position = game.apply(position, action)
     write("\n" + game.render(position))
-    write("You win!" if winner == human else f"{args.opponent} wins.")
+    write("You win!" if winner == human else f"{opponent} wins.")
     return 0
 
 

@@ -110,7 +110,7 @@ def test_play_against_a_trained_network_that_wins_as_black(tmp_path) -> None:
 
         args = build_parser().parse_args(["play", "--opponent", f"net:{checkpoint}"])
         assert args.run(args, read=read, write=lines.append) == 0
-        assert lines[-1] == f"net:{checkpoint} wins.", "\n".join(lines)
+        assert lines[-1] == "net:net.pt wins.", "\n".join(lines)
 
 
 def test_net_opponent_with_a_bad_file_is_a_one_line_error(tmp_path, capsys) -> None:
