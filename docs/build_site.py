@@ -19,6 +19,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import logging
 import os
 import re
 import shutil
@@ -230,9 +231,17 @@ def build(site: Path, work: Path, only: list[str] | None = None) -> dict[str, An
            {"Benchmarks": "benchmarks.md"}, {"API": api_nav}]
     generated = time.perf_counter() - began
 
+    from mkdocs.exceptions import Abort
+
+    handler = logging.StreamHandler(sys.stderr)  # mkdocs' warnings are what strict mode counts
+    handler.setLevel(logging.WARNING)
+    logging.getLogger("mkdocs").addHandler(handler)
     config = load_config(str(ROOT / "mkdocs.yml"), docs_dir=str(pages), site_dir=str(site),
                          strict=True, nav=nav)
-    mkdocs_build(config)
+    try:
+        mkdocs_build(config)
+    except Abort as error:
+        raise SystemExit(f"docs build failed: {error}") from None
     timings = {"tutorials": runs, "generate_seconds": round(generated, 1),
                "total_seconds": round(time.perf_counter() - began, 1)}
     (work / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")

@@ -24,6 +24,27 @@ def test_a_missing_dependency_names_what_to_install(monkeypatch) -> None:
     assert "no-such-package" in message and "pip install -e '.[docs]'" in message
 
 
+NEEDS_DOCS = pytest.mark.skipif(
+    bool(build_site.missing_dependencies()),
+    reason="the docs extra is not installed (pip install -e '.[docs]'); missing "
+           f"{', '.join(build_site.missing_dependencies())}")
+
+
+@NEEDS_DOCS
+def test_the_site_config_is_strict_about_broken_links(tmp_path: Path) -> None:
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "index.md").write_text("# Home\n\nSee [the tutorial](tutorials/missing.md).\n")
+    config = load_config(str(ROOT / "mkdocs.yml"), docs_dir=str(pages),
+                         site_dir=str(tmp_path / "site"), nav=[{"Home": "index.md"}])
+    with pytest.raises(Abort, match="strict"):
+        build(config)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(bool(build_site.missing_dependencies()),
                     reason="the docs extra is not installed (pip install -e '.[docs]'); "
