@@ -24,6 +24,5 @@ def test_tutorial_runs(path: Path, tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    assert list(figures.glob(f"{path.stem[:2]}_*.png")) or path.stem.startswith("05"), \
-        "the tutorial saved no figure"
+    assert list(figures.rglob("*.png")), "the tutorial saved no figure"
     assert not list(tmp_path.glob("*.png")), "figures belong in the figures folder, not the cwd"
