@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -57,9 +58,13 @@ def test_site_builds_strict_with_every_tutorial_figure(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-4000:]
     home = (site / "index.html").read_text()
     assert "Hexapawn" in home and "tutorials/" in home
+    shown = {run["tutorial"]: run["figures"]
+             for run in json.loads((work / "timings.json").read_text())["tutorials"]}
     for path in TUTORIALS:
         page = (site / "tutorials" / path.stem / "index.html").read_text()
-        figures = sorted(p.name for p in (work / "figures" / path.stem).glob("*.png"))
+        saved = {p.name for p in (work / "figures" / path.stem).glob("*.png")}
+        figures = shown[path.stem]
+        assert saved <= set(figures), f"{path.stem}: saved but not shown {saved - set(figures)}"
         for name in figures:
             assert f'alt="{name}"' in page, f"{path.stem}: {name} missing from its page"
             assert (site / "tutorials" / "figures" / path.stem / name).is_file()
