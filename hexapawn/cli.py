@@ -1,7 +1,7 @@
 """The ``hexapawn`` command: solve a board exactly, or play against an engine in the terminal.
 
     hexapawn solve --size 4x4 [--out solution.npz]
-    hexapawn play --size 3x3 --opponent solver|alphabeta|mcts|random [--color black]
+    hexapawn play --size 3x3 --opponent solver|alphabeta|mcts|random|net:PATH [--color black]
     hexapawn compare --size 3x3 [--out runs/compare-3x3]
     hexapawn dataset --size 3x3 --out solver-3x3.npz
     hexapawn precision --size 3x3 [--out runs/hexapawn-precision-3x3]
@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hexapawn.agents import OPPONENTS, make_agent
+from hexapawn.agents import NETWORK_PREFIX, OPPONENTS, make_agent
 from hexapawn.game import WHITE, Hexapawn, parse_size
 from hexapawn.solve import MAX_SQUARES, solve
 from minizero.cli import run_command
-from minizero.options import positive_int
+from minizero.options import non_negative_int, positive_int
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -28,6 +28,13 @@ def _size(text: str) -> tuple[int, int]:
         return parse_size(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _opponent(text: str) -> str:
+    if text in OPPONENTS or text.startswith(NETWORK_PREFIX):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is none of {', '.join(OPPONENTS)}, {NETWORK_PREFIX}PATH")
 
 
 def peak_memory_mib() -> float:
@@ -71,10 +78,14 @@ def cmd_play(
     write: Callable[[str], None] = print,
 ) -> int:
     game = Hexapawn(*args.size)
-    engine = make_agent(args.opponent, game, seed=args.seed, iterations=args.iterations)
+    engine = make_agent(args.opponent, game, seed=args.seed, iterations=args.iterations,
+                        simulations=args.simulations)
     human = WHITE if args.color == "white" else 1 - WHITE
     position = game.initial_state()
-    write(f"You play {args.color} against {args.opponent}. Moves look like a1a2 or b2xc3; "
+    opponent = args.opponent
+    if opponent.startswith(NETWORK_PREFIX):  # the file name is enough to say who plays
+        opponent = NETWORK_PREFIX + Path(opponent[len(NETWORK_PREFIX):]).name
+    write(f"You play {args.color} against {opponent}. Moves look like a1a2 or b2xc3; "
           "'quit' ends the game.")
     while (winner := game.winner(position)) is None:
         write("\n" + game.render(position))
@@ -93,10 +104,10 @@ def cmd_play(
                 continue
         else:
             action = engine(position)
-            write(f"{args.opponent} plays {game.action_to_string(position, action)}")
+            write(f"{opponent} plays {game.action_to_string(position, action)}")
         position = game.apply(position, action)
     write("\n" + game.render(position))
-    write("You win!" if winner == human else f"{args.opponent} wins.")
+    write("You win!" if winner == human else f"{opponent} wins.")
     return 0
 
 
@@ -162,10 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     play_parser = commands.add_parser("play", help="play against an engine in the terminal")
     play_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
-    play_parser.add_argument("--opponent", choices=OPPONENTS, default="solver")
+    play_parser.add_argument(
+        "--opponent", type=_opponent, default="solver",
+        help=f"{', '.join(OPPONENTS)}, or {NETWORK_PREFIX}PATH: a trained network's checkpoint "
+             "(e.g. from hexapawn compare: OUT/selfplay/checkpoints/latest.pt)")
     play_parser.add_argument("--color", choices=("white", "black"), default="white")
     play_parser.add_argument("--iterations", type=positive_int, default=2000,
                              help="MCTS iterations per move")
+    play_parser.add_argument("--simulations", type=non_negative_int, default=0,
+                             help="PUCT simulations per move for a net: opponent (0: the raw "
+                                  "policy, no search)")
     play_parser.add_argument("--seed", type=int, default=0)
     play_parser.set_defaults(run=cmd_play)
 
