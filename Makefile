@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench peers peers-if-possible lint clean mutation
+.PHONY: demo test bench peers peers-if-possible lint docs clean mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: $(STAMP)
 # check that the tests catch each (not part of make test: about ten minutes).
 mutation: $(STAMP)
 	$(PY) -m benchmarks.mutation
+
+# the site lands in build/site; it needs the docs extra and names it when missing
+docs: $(STAMP)
+	$(PY) docs/build_site.py
 
 peers: $(STAMP)
 	# Stockfish from Debian (binary at /usr/games/stockfish) and sunfish, the Python peer

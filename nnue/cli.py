@@ -13,6 +13,7 @@ Commands (each has ``--help``)::
     nnue quantize runs/nnue/checkpoint.pt --out nets/piece-square-256.nnue
     nnue check nets/piece-square-256.nnue --data data/sf
     nnue bench nets/piece-square-256.nnue
+    nnue precision nets/piece-square-256.nnue --out runs/nnue-precision
 """
 
 from __future__ import annotations
@@ -107,6 +108,32 @@ def _add_net_commands(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--plies", type=positive_int, default=80)
 
 
+def _add_precision(sub: argparse._SubParsersAction) -> None:
+    from nnue.precision_study import STUDIES, NnuePrecisionConfig
+
+    defaults = NnuePrecisionConfig()
+    parser = sub.add_parser("precision", help="number formats, approximate multipliers, Monte "
+                            "Carlo arithmetic, divergence search (run directory)")
+    parser.add_argument("net", type=Path, help=".nnue file or training checkpoint .pt")
+    parser.add_argument("--out", type=Path, required=True, help="run directory")
+    parser.add_argument("--study", nargs="+", default=list(defaults.studies),
+                        help=f"studies to run (default all): {' '.join(STUDIES)}")
+    parser.add_argument("--formats", nargs="+", default=list(defaults.formats))
+    parser.add_argument("--multipliers", nargs="+", default=list(defaults.multipliers))
+    parser.add_argument("--positions", type=int, default=defaults.positions)
+    parser.add_argument("--move-positions", type=int, default=defaults.move_positions)
+    parser.add_argument("--budget", type=int, default=defaults.budget,
+                        help="positions evaluated by each divergence-search method")
+    parser.add_argument("--divergence-multiplier", default=defaults.divergence_multiplier,
+                        help="integer-path multiplier whose gap to the float net is searched")
+    parser.add_argument("--mca-positions", type=int, default=defaults.mca_positions)
+    parser.add_argument("--mca-samples", type=int, default=defaults.mca_samples)
+    parser.add_argument("--openings", type=Path, help="FEN file to start random positions from")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--quiet", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nnue", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -115,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_relabel(sub)
     _add_train(sub)
     _add_net_commands(sub)
+    _add_precision(sub)
     return parser
 
 
@@ -207,10 +235,32 @@ def run_bench(args: argparse.Namespace) -> None:
         print(f"{key:36s} {value:.2f}" if isinstance(value, float) else f"{key:36s} {value}")
 
 
+def run_precision(args: argparse.Namespace) -> None:
+    from nnue.precision_study import NnuePrecisionConfig, run, tables
+
+    config = NnuePrecisionConfig(
+        positions=args.positions, move_positions=args.move_positions,
+        formats=tuple(args.formats), multipliers=tuple(args.multipliers),
+        mca_positions=args.mca_positions, mca_samples=args.mca_samples, budget=args.budget,
+        divergence_multiplier=args.divergence_multiplier,
+        studies=tuple(args.study), seed=args.seed)
+    openings = None
+    if args.openings is not None:
+        try:
+            openings = [line.split(";")[0].strip() for line in args.openings.read_text()
+                        .splitlines() if line.strip()]
+        except OSError as error:
+            raise ValueError(f"{args.openings}: cannot read ({error.strerror})") from None
+    results = run(args.net, args.out, config, openings, args.resume, args.quiet)
+    print(tables(results))
+    print(f"\nresults: {args.out}/results.md, JSON and PNG plots in {args.out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"data": run_data, "relabel": run_relabel, "train": run_train,
-                "quantize": run_quantize, "check": run_check, "bench": run_bench}
+                "quantize": run_quantize, "check": run_check, "bench": run_bench,
+                "precision": run_precision}
     try:
         handlers[args.command](args)
     except (ValueError, OSError, RuntimeError) as error:

@@ -127,3 +127,16 @@ def test_check_extension_sees_a_mate_in_two_at_depth_two(fen: str, mate: str) ->
     result = Searcher(ClassicalEvaluator()).search(chess.Board(fen), Limits(depth=2))
     assert result.best_move == chess.Move.from_uci(mate)
     assert result.score >= MATE_BOUND
+
+
+def test_quiescence_stands_pat_at_once_when_already_above_beta() -> None:
+    """Stand pat: a side whose static score already beats beta may decline every capture, so
+    the quiescence search returns without looking at any (one node), captures on the board or
+    not. Without the cut-off the values would be the same, only the search slower."""
+    fen = "r1bqkb1r/pppp1ppp/2n2n2/4p3/2B1P3/5N2/PPPP1PPP/RNBQK2R w KQkq - 4 4"
+    searcher = Searcher(ClassicalEvaluator())
+    searcher.search(chess.Board(fen), Limits(depth=1))  # sets up the root board and evaluator
+    static = searcher.evaluator.evaluate(searcher.board)
+    searcher.nodes = 0
+    assert searcher._quiescence(static - 200, static - 100, 0) == static
+    assert searcher.nodes == 1
