@@ -165,7 +165,7 @@ def run(size: tuple[int, int], out: Path, config: HexapawnPrecisionConfig,
             raise ValueError(f"{net_path}: an NNUE net, not a Hexapawn network checkpoint")
         network = load_network(str(net_path), game.input_shape, game.action_size)
     open_study(out, {"size": game.size, "net": str(net_path) if net_path else None,
-                     **dataclasses.asdict(config)}, resume)
+                     **dataclasses.asdict(config)}, resume, "hexapawn precision")
     if network is not None:
         grader = Grader(solve(*size))
         samples = supervised_samples(grader.solution)

@@ -31,10 +31,10 @@ from typing import Any
 import chess
 import numpy as np
 
-from nnue.evaluator import IntegerNet
 from nnue.features import move_deltas
 from nnue.model import NnueModel
 from nnue.precision import FloatNet, encode, integer_scores, random_positions
+from nnue.reference import IntegerNet
 
 NON_KING = (chess.PAWN, chess.KNIGHT, chess.BISHOP, chess.ROOK, chess.QUEEN)
 

@@ -39,7 +39,6 @@ from minizero.precision import mca
 from minizero.precision.formats import NumberFormat, parse_format, quantize
 from minizero.precision.report import error_statistics
 from nnue.data import encode_board
-from nnue.evaluator import IntegerNet
 from nnue.features import batch_features
 from nnue.model import NnueModel
 from nnue.quantize import (
@@ -53,6 +52,7 @@ from nnue.quantize import (
     OUTPUT_SCALE,
     OUTPUT_WEIGHT_SCALE,
 )
+from nnue.reference import IntegerNet
 
 HIDDEN_ROUNDING = 1 << (HIDDEN_WEIGHT_SCALE_BITS - 1)
 OUTPUT_SHIFT = OUTPUT_SCALE.bit_length() - 1
@@ -247,7 +247,8 @@ def multiplier_error(name: str) -> dict[str, float]:
 def accumulators(net: IntegerNet, pieces: np.ndarray, side_to_move: np.ndarray) -> np.ndarray:
     """(N, 2 L1) int16 accumulators, side to move first, exactly as ``IntegerNet`` sums them."""
     stm, nstm = batch_features(pieces, side_to_move, net.features)
-    halves = [net.ft_weight[index].sum(axis=1, dtype=np.int32) + net.ft_bias
+    padded = np.vstack([net.ft_weight, np.zeros((1, net.net.l1), np.int16)])  # padding index
+    halves = [padded[index].sum(axis=1, dtype=np.int32) + net.ft_bias
               for index in (stm, nstm)]
     return np.concatenate(halves, axis=1).astype(np.int16)
 
@@ -362,7 +363,8 @@ def load_float_and_integer(path: Path) -> tuple[NnueModel, IntegerNet, str]:
     if path.suffix not in (".nnue", ".pt"):
         raise ValueError(f"{path}: expected a .nnue net or an NNUE training checkpoint (.pt)")
     try:
-        return load_any(path)
+        model, kernel_net, what = load_any(path)
+        return model, IntegerNet(kernel_net.net), what
     except (KeyError, TypeError) as error:
         raise ValueError(f"{path}: not an NNUE checkpoint ({type(error).__name__}: "
                          f"{error})") from None

@@ -102,7 +102,7 @@ def run(net_path: Path, out: Path, config: NnuePrecisionConfig, openings: list[s
     model, net, what = load_float_and_integer(net_path)
     openings = openings or []
     open_study(out, {"net": str(net_path), "float_model": what, "openings": len(openings),
-                     **dataclasses.asdict(config)}, resume)
+                     **dataclasses.asdict(config)}, resume, "nnue precision")
     rng = np.random.default_rng(config.seed)
     boards = random_positions(config.positions, rng, openings)
     pieces, side_to_move = encode(boards)

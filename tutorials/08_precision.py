@@ -33,9 +33,10 @@ from hexapawn import precision as hexapawn_precision
 from hexapawn.precision_report import tables as hexapawn_tables
 from minizero.precision.formats import parse_format, quantize
 from nnue import precision_study
-from nnue.evaluator import IntegerNet
+from nnue.model import dequantize
 from nnue.precision import encode, format_scores, integer_scores, random_positions
-from nnue.quantize import dequantize, load_net
+from nnue.quantize import load_net
+from nnue.reference import IntegerNet
 
 SMALL = os.environ.get("MINIZERO_TUTORIAL_SMALL") == "1"
 OUT = Path(os.environ.get("MINIZERO_TUTORIAL_OUT", "runs/tutorials"))

@@ -16,24 +16,15 @@ from typing import Any, TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from minizero.rundir import check_same_config, write_json
+from minizero.rundir import open_run, write_json
 
 T = TypeVar("T")
 
 
-def open_study(out: Path, config: dict[str, Any], resume: bool) -> None:
-    """Create ``out`` with its config, or with ``resume`` check that the config is the same."""
-    config_path = out / "config.json"
-    if config_path.exists():
-        if not resume:
-            raise ValueError(f"{out} already holds a study; pass --resume to continue it or "
-                             "choose another --out")
-        check_same_config(config_path, config)
-        return
-    if out.exists() and any(out.iterdir()):
-        raise ValueError(f"{out} exists and is not a study directory; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(config_path, config)
+def open_study(out: Path, config: dict[str, Any], resume: bool, kind: str) -> None:
+    """Create ``out`` with its config or, with ``resume``, check it: the package's one
+    run-directory implementation (``minizero.rundir.open_run``) for a ``kind`` study."""
+    open_run(out, config, resume, kind)
 
 
 def run_studies(out: Path, studies: dict[str, Callable[[], dict[str, Any]]],

@@ -19,8 +19,8 @@ from nnue.divergence import (
     mutate,
     random_sampling,
 )
-from nnue.evaluator import IntegerNet
-from nnue.model import NnueConfig, NnueModel
+from nnue.kernel import KernelNet
+from nnue.model import NnueConfig, NnueModel, dequantize, quantize
 from nnue.precision import (
     encode,
     format_scores,
@@ -29,7 +29,8 @@ from nnue.precision import (
     multiplier_table,
     random_positions,
 )
-from nnue.quantize import dequantize, load_net, quantize, save_net
+from nnue.quantize import load_net, save_net
+from nnue.reference import IntegerNet
 
 SHIPPED = Path(__file__).resolve().parents[2] / "nnue" / "nets" / "piece-square-256.nnue"
 
@@ -73,6 +74,7 @@ def test_int8_path_equals_the_nnue_evaluator_bit_for_bit(shipped, boards, tmp_pa
     for net in nets:
         ours = integer_scores(net, pieces, side_to_move)
         assert np.array_equal(ours, net.evaluate_batch(pieces, side_to_move))
+        assert np.array_equal(ours, KernelNet(net.net).evaluate_batch(pieces, side_to_move))
         assert [int(v) for v in ours[:20]] == [net.evaluate_board(b) for b in boards[:20]]
 
 
