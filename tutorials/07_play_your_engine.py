@@ -137,8 +137,8 @@ assert nnue_play.move == chess.Move.from_uci("f3f7")
 # ## 3. In a GUI: the exact settings
 #
 # The engine is the console script `minizero-uci` (or `nnue-uci`) in the virtual environment:
-# give the GUI its full path (on Linux and macOS `/path/to/minizero/.venv/bin/minizero-uci`; on Windows
-# `C:\path\to\minizero\.venv\Scripts\minizero-uci.exe`). It takes no arguments and needs no
+# give the GUI its full path (on Linux and macOS `/path/to/minizero/.venv/bin/minizero-uci`; on
+# Windows `C:\path\to\minizero\.venv\Scripts\minizero-uci.exe`). It takes no arguments and needs no
 # working directory.
 #
 # **Cute Chess** (GUI): *Tools > Settings > Engines > +*. Name `minizero`, Command: the full
