@@ -34,8 +34,9 @@ from minizero.precision.formats import parse_format, quantize
 from minizero.tutorial import output_dir, show_file, small_mode
 from nnue import precision_study
 from nnue.evaluator import IntegerNet
+from nnue.model import dequantize
 from nnue.precision import encode, format_scores, integer_scores, random_positions
-from nnue.quantize import dequantize, load_net
+from nnue.quantize import load_net
 
 SMALL = small_mode()
 OUT = output_dir()

@@ -20,7 +20,7 @@ from nnue.divergence import (
     random_sampling,
 )
 from nnue.evaluator import IntegerNet
-from nnue.model import NnueConfig, NnueModel
+from nnue.model import NnueConfig, NnueModel, dequantize, quantize
 from nnue.precision import (
     encode,
     format_scores,
@@ -29,7 +29,7 @@ from nnue.precision import (
     multiplier_table,
     random_positions,
 )
-from nnue.quantize import dequantize, load_net, quantize, save_net
+from nnue.quantize import load_net, save_net
 
 SHIPPED = Path(__file__).resolve().parents[2] / "nnue" / "nets" / "piece-square-256.nnue"
 
