@@ -124,11 +124,21 @@ print(f"plays {puzzle.san(play.move)}")
 assert play.move == chess.Move.from_uci("f3f7") and analysis["score"].white().mate() == 1
 
 # %% [markdown]
+# The NNUE engine of tutorial 6, `nnue-uci` (the same alpha-beta search with the shipped int8
+# network as its evaluation), is driven the same way; only the command differs:
+
+# %%
+with chess.engine.SimpleEngine.popen_uci([sys.executable, "-m", "nnue.engine"]) as nnue_engine:
+    nnue_play = nnue_engine.play(puzzle, chess.engine.Limit(depth=3))
+    print(f"{nnue_engine.id.get('name')} plays {puzzle.san(nnue_play.move)}")
+assert nnue_play.move == chess.Move.from_uci("f3f7")
+
+# %% [markdown]
 # ## 3. In a GUI: the exact settings
 #
-# The engine is the console script `minizero-uci` in the virtual environment: give the GUI its
-# full path (on Linux and macOS `/path/to/minizero/.venv/bin/minizero-uci`; on Windows
-# `C:\path\to\minizero\.venv\Scripts\minizero-uci.exe`). It takes no arguments and needs no
+# The engine is the console script `minizero-uci` (or `nnue-uci`) in the virtual environment:
+# give the GUI its full path (on Linux and macOS `/path/to/minizero/.venv/bin/minizero-uci`; on
+# Windows `C:\path\to\minizero\.venv\Scripts\minizero-uci.exe`). It takes no arguments and needs no
 # working directory.
 #
 # **Cute Chess** (GUI): *Tools > Settings > Engines > +*. Name `minizero`, Command: the full

@@ -22,7 +22,6 @@
 # `make bench BENCH=precision`.
 
 # %%
-import os
 from pathlib import Path
 
 import chess
@@ -32,15 +31,15 @@ import torch
 from hexapawn import precision as hexapawn_precision
 from hexapawn.precision_report import tables as hexapawn_tables
 from minizero.precision.formats import parse_format, quantize
+from minizero.tutorial import output_dir, show_file, small_mode
 from nnue import precision_study
 from nnue.model import dequantize
 from nnue.precision import encode, format_scores, integer_scores, random_positions
 from nnue.quantize import load_net
 from nnue.reference import IntegerNet
 
-SMALL = os.environ.get("MINIZERO_TUTORIAL_SMALL") == "1"
-OUT = Path(os.environ.get("MINIZERO_TUTORIAL_OUT", "runs/tutorials"))
-OUT.mkdir(parents=True, exist_ok=True)
+SMALL = small_mode()
+OUT = output_dir()
 SUFFIX = "-small" if SMALL else ""
 torch.set_num_threads(1)
 
@@ -114,11 +113,11 @@ print("fewest bits per weight keeping 100%:", results["fewest_bits"])
 # The figures: accuracy against bits per weight, and the fixed-point training curves (left:
 # accuracy, right: loss). With round-to-nearest an update below half a step is lost every time;
 # stochastic rounding keeps it on average, so its curve follows float32 more closely.
-#
-# ![accuracy vs bits](../runs/tutorials/08_hexapawn_3x3/accuracy_vs_bits.png)
-# ![fixed-point training](../runs/tutorials/08_hexapawn_3x3/fixed_training.png)
+# (They are written to `runs/tutorials/08_hexapawn_3x3/`; a notebook shows them here.)
 
 # %%
+for figure_name in ("accuracy_vs_bits.png", "fixed_training.png"):
+    show_file(OUT / f"08_hexapawn_3x3{SUFFIX}" / figure_name)
 curves = results["fixed_training"]["curves"]
 for label, curve in curves.items():
     print(f"{label:10s} final loss {curve[-1]['loss']:.3f}, accuracy {curve[-1]['accuracy']:.1%}")
