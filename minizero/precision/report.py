@@ -16,15 +16,16 @@ from typing import Any, TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from minizero.rundir import open_run, write_json
+from minizero.rundir import CONFIG_NAME, open_run, write_json
 
 T = TypeVar("T")
 
 
 def open_study(out: Path, config: dict[str, Any], resume: bool, kind: str) -> None:
     """Create ``out`` with its config or, with ``resume``, check it: the package's one
-    run-directory implementation (``minizero.rundir.open_run``) for a ``kind`` study."""
-    open_run(out, config, resume, kind)
+    run-directory implementation (``minizero.rundir.open_run``) for a ``kind`` study. A study
+    asked to resume where nothing was started yet simply starts."""
+    open_run(out, config, resume and (Path(out) / CONFIG_NAME).exists(), kind)
 
 
 def run_studies(out: Path, studies: dict[str, Callable[[], dict[str, Any]]],
