@@ -200,9 +200,7 @@ def trial_uci() -> dict:
             process.stdin.write(script)
             process.stdin.flush()
             time.sleep(3.0)  # the bounded searches end on their own within this
-            process.stdin.write("quit\n")
-            process.stdin.close()
-            output, error = process.communicate(timeout=30)
+            output, error = process.communicate("quit\n", timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             output, error = process.communicate()
