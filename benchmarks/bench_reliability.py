@@ -207,7 +207,8 @@ def trial_uci() -> dict:
         answers = [ln for ln in output.splitlines() if ln.startswith("bestmove")]
         legal = bool(answers) and chess.Move.from_uci(answers[-1].split()[1]) in set(
             chess.Board().legal_moves)
-        ok = (output.count("readyok") == 2 and legal and "Traceback" not in error
+        # at least two readyok: "isready now" is rightly answered too
+        ok = (output.count("readyok") >= 2 and legal and "Traceback" not in error
               and process.returncode == 0)
         held += ok
         if not ok:
