@@ -123,12 +123,14 @@ class StockfishNet:
 class _Reader:
     """Reads little-endian fields from ``data``, naming ``source`` in every error."""
 
-    def __init__(self, data: bytes | memoryview, offset: int, source: str, total: int) -> None:
-        self.data, self.offset, self.source, self.total = data, offset, source, total
+    def __init__(self, data: bytes | memoryview, offset: int, source: str) -> None:
+        self.data, self.offset, self.source = data, offset, source
+        self.start, self.total = offset, 12
 
     def truncated(self) -> ValueError:
-        return ValueError(f"{self.source}: truncated Stockfish 15.1 net: {len(self.data)} bytes "
-                          f"from the header on, expected {self.total}")
+        found = len(self.data) - self.start
+        return ValueError(f"{self.source}: truncated Stockfish 15.1 net: {found} bytes from its "
+                          f"header on, expected {self.total}")
 
     def uint32(self) -> int:
         if self.offset + 4 > len(self.data):
@@ -155,7 +157,7 @@ class _Reader:
 
 def _parse(data: bytes | memoryview, start: int, source: str, whole_file: bool) -> StockfishNet:
     """Read a net whose header begins at ``start``; ``whole_file``: nothing may follow it."""
-    reader = _Reader(data, start, source, 0)
+    reader = _Reader(data, start, source)
     version = reader.uint32()
     if version != VERSION:
         raise ValueError(f"{source}: NNUE version 0x{version:08X}, expected Stockfish 15.1's "

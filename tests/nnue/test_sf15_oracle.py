@@ -1,0 +1,77 @@
+"""Stockfish 15.1 is the oracle: its own ``eval`` text, NNUE part, equals ours on 2,400
+positions, character for character. Skipped (with the reason) where Stockfish is absent."""
+
+from __future__ import annotations
+
+import collections
+import difflib
+import subprocess
+import sys
+from pathlib import Path
+
+import chess
+import pytest
+
+from nnue.sf15.net import load_stockfish_net
+from nnue.sf15.oracle import nnue_part, oracle_positions, stockfish_eval_outputs
+from nnue.sf15.trace import eval_text
+
+SPECIAL_KINDS = [f"castling {side} {color}" for side in ("kingside", "queenside")
+                 for color in ("white", "black")] + [
+    "en passant white", "en passant black", "king move white", "king move black"] + [
+    f"promotion {piece}" for piece in ("queen", "rook", "bishop", "knight")]
+
+
+@pytest.fixture(scope="module")
+def installed_net(stockfish_path: str):
+    return load_stockfish_net("stockfish", stockfish_path)
+
+
+@pytest.fixture(scope="module")
+def positions() -> list[tuple[str, str]]:
+    return oracle_positions(count=2400, seed=1)
+
+
+def test_the_positions_cover_what_the_oracle_must_see(positions: list[tuple[str, str]]) -> None:
+    kinds = collections.Counter(kind for _, kind in positions)
+    assert len(positions) >= 2000
+    for kind in SPECIAL_KINDS:
+        assert kinds[kind] >= 10, (kind, kinds)
+    assert sum(count for kind, count in kinds.items() if "capture" in kind and "promotion" in
+               kind) >= 5
+    assert kinds["endgame"] >= 300 and kinds["opening"] >= 50
+    boards = [chess.Board(fen) for fen, _ in positions]
+    black_to_move = sum(board.turn == chess.BLACK for board in boards)
+    assert 0.35 < black_to_move / len(boards) < 0.65
+    assert sum(board.is_check() for board in boards) >= 50
+    piece_counts = collections.Counter((chess.popcount(board.occupied) - 1) // 4
+                                       for board in boards)
+    assert all(piece_counts[bucket] >= 40 for bucket in range(8)), piece_counts
+
+
+def test_eval_text_equals_stockfish_on_every_position(stockfish_path: str, installed_net,
+                                                      positions: list[tuple[str, str]]) -> None:
+    fens = [fen for fen, _ in positions]
+    outputs = stockfish_eval_outputs(stockfish_path, fens)
+    mismatches = []
+    for (fen, kind), output in zip(positions, outputs):
+        theirs, ours = nnue_part(output), eval_text(installed_net, chess.Board(fen))
+        if theirs != ours:
+            mismatches.append((fen, kind, "".join(difflib.unified_diff(
+                theirs.splitlines(True), ours.splitlines(True), "stockfish", "ours"))))
+    assert not mismatches, f"{len(mismatches)} of {len(fens)} differ; first: {mismatches[0]}"
+
+
+def test_nnue_eval_cli_prints_the_same_text(tmp_path: Path, stockfish_path: str,
+                                            positions: list[tuple[str, str]]) -> None:
+    fens = [fen for fen, kind in positions if kind in ("opening", "endgame")][:6]
+    fens.append("4k3/8/8/8/8/8/8/R3K2r w Q - 0 1")  # in check
+    epd = tmp_path / "positions.epd"
+    epd.write_text("".join(chess.Board(fen).epd() + "\n" for fen in fens))
+    completed = subprocess.run([sys.executable, "-m", "nnue.cli", "eval", "stockfish",
+                                "--stockfish", stockfish_path, "--epd", str(epd)],
+                               capture_output=True, text=True, check=True)
+    expected = "\n".join(nnue_part(output) for output in
+                         stockfish_eval_outputs(stockfish_path, fens))
+    assert completed.stdout == expected
+    assert completed.stdout.endswith("Final evaluation: none (in check)\n")
