@@ -110,5 +110,3 @@ def test_pop_without_push_is_refused(synthetic) -> None:
     evaluator.reset(chess.Board())
     with pytest.raises(ValueError):
         evaluator.pop()
-
-
