@@ -46,17 +46,22 @@ def _truncate(numerator: int, denominator: int) -> int:
     return -quotient if numerator < 0 else quotient
 
 
-def search_score(material: int, positional: int, board: chess.Board) -> int:
-    """Centipawns, side to move, from the net's two terms (1/16 Value units): steps 1-5 of the
-    module docstring."""
+def search_value(material: int, positional: int, board: chess.Board) -> int:
+    """Stockfish's internal Value, side to move, from the net's two terms (1/16 Value units):
+    steps 1-4 of the module docstring. Stockfish's ``eval`` prints it (White's view, divided
+    by 361) as its "Final evaluation" wherever the net decides."""
     non_pawn = sum(MIDDLEGAME_VALUES[piece_type] * chess.popcount(board.pieces_mask(piece_type,
                    chess.WHITE) | board.pieces_mask(piece_type, chess.BLACK))
                    for piece_type in (chess.KNIGHT, chess.BISHOP, chess.ROOK, chess.QUEEN))
     delta = 24 - non_pawn // 9560
     nnue = _truncate((1024 - delta) * material + (1024 + delta) * positional, 1024 * OUTPUT_SCALE)
     value = _truncate(nnue * (1064 + 106 * non_pawn // 5120), 1024)
-    value = _truncate(value * (195 - board.halfmove_clock), 211)
-    return _truncate(value * 100, NORMALIZE_TO_PAWN)
+    return _truncate(value * (195 - board.halfmove_clock), 211)
+
+
+def search_score(material: int, positional: int, board: chess.Board) -> int:
+    """Centipawns, side to move: ``search_value`` * 100 / 361 (step 5)."""
+    return _truncate(search_value(material, positional, board) * 100, NORMALIZE_TO_PAWN)
 
 
 def move_changes(board: chess.Board, move: chess.Move) -> list[tuple[int, int, int]]:

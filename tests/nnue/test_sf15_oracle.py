@@ -12,6 +12,7 @@ from pathlib import Path
 import chess
 import pytest
 
+from nnue.sf15.evaluator import StockfishNnueEvaluator, search_value
 from nnue.sf15.net import load_stockfish_net
 from nnue.sf15.oracle import nnue_part, oracle_positions, stockfish_eval_outputs
 from nnue.sf15.trace import eval_text
@@ -75,3 +76,24 @@ def test_nnue_eval_cli_prints_the_same_text(tmp_path: Path, stockfish_path: str,
                          stockfish_eval_outputs(stockfish_path, fens))
     assert completed.stdout == expected
     assert completed.stdout.endswith("Final evaluation: none (in check)\n")
+
+
+def test_search_value_is_stockfishs_final_evaluation_where_the_net_decides(
+        stockfish_path: str, installed_net, positions: list[tuple[str, str]]) -> None:
+    """With at most 7 pieces Stockfish 15.1 always evaluates with the net, and its ``eval``
+    prints Eval::evaluate with optimism 0 as "Final evaluation": the evaluator's scaling."""
+    boards = [chess.Board(fen) for fen, _ in positions]
+    few = [board for board in boards
+           if chess.popcount(board.occupied) <= 7 and not board.is_check()]
+    boards = ([board for board in few if board.halfmove_clock > 0][:150]  # fifty-move damping
+              + [board for board in few if board.halfmove_clock == 0][:150])
+    assert len(boards) == 300
+    outputs = stockfish_eval_outputs(stockfish_path, [board.fen() for board in boards])
+    evaluator = StockfishNnueEvaluator(installed_net)
+    for board, output in zip(boards, outputs):
+        evaluator.reset(board)
+        value = search_value(*evaluator.terms(board), board)
+        white_view = value if board.turn == chess.WHITE else -value
+        line = next(line for line in output.splitlines() if line.startswith("Final evaluation"))
+        assert line.startswith(f"Final evaluation       {white_view / 361:+.2f} (white side)"), (
+            board.fen(), line, white_view)
