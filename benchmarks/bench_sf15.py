@@ -27,9 +27,13 @@ import chess
 import chess.pgn
 
 from benchmarks.common import RESULTS, markdown_table, write_results
-from minizero.arena import EngineSpec, MatchConfig, elo_interval, read_openings, run_match
-from minizero.chessgame.evaluator import ClassicalEvaluator, Evaluator
-from minizero.chessgame.search import Limits, Searcher
+from minizero.chessgame.classical import ClassicalEvaluator
+from minizero.chessgame.evaluator import Evaluator
+from minizero.chessgame.match import EngineSpec, MatchConfig, run_match
+from minizero.chessgame.openings import read_openings
+from minizero.chessgame.protocol import Limits
+from minizero.chessgame.search import Searcher
+from minizero.elo import elo_interval
 from minizero.peers import find_stockfish
 
 ROOT = Path(__file__).resolve().parents[1]

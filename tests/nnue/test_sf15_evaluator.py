@@ -10,7 +10,8 @@ import chess
 import numpy as np
 import pytest
 
-from minizero.chessgame.search import Limits, Searcher
+from minizero.chessgame.protocol import Limits
+from minizero.chessgame.search import Searcher
 from nnue.sf15 import kernel
 from nnue.sf15.evaluator import StockfishNnueEvaluator, search_score
 from nnue.sf15.net import load_stockfish_net
