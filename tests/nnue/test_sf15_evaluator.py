@@ -16,7 +16,6 @@ from nnue.sf15 import kernel
 from nnue.sf15.evaluator import StockfishNnueEvaluator, search_score
 from nnue.sf15.net import load_stockfish_net
 from nnue.sf15.trace import board_pieces, bucket_of
-from tests.nnue.sf15_synthetic import write_synthetic_net
 
 POSITIONS = [
     chess.STARTING_FEN,
@@ -52,8 +51,8 @@ class CheckingEvaluator(StockfishNnueEvaluator):
 
 
 @pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory):
-    return load_stockfish_net(write_synthetic_net(tmp_path_factory.mktemp("sf15") / "s.nnue"))
+def synthetic(sf15_synthetic_file):
+    return load_stockfish_net(sf15_synthetic_file)
 
 
 def _search_every_position(net, nodes: int) -> int:

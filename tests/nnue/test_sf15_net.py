@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import chess
@@ -14,26 +12,19 @@ import pytest
 from nnue.sf15 import net as sf
 from nnue.sf15.net import load_stockfish_net
 from nnue.sf15.trace import board_pieces, nnue_value
-from tests.nnue.sf15_synthetic import DESCRIPTION, synthetic_net_bytes
+from tests.nnue.sf15_synthetic import DESCRIPTION
 
 SHIPPED_NET = Path(__file__).resolve().parents[2] / "nnue" / "nets" / "piece-square-256.nnue"
 
 
 @pytest.fixture(scope="module")
-def net_bytes() -> bytes:
-    return synthetic_net_bytes(seed=7)
+def net_bytes(sf15_synthetic_file: Path) -> bytes:
+    return sf15_synthetic_file.read_bytes()
 
 
 @pytest.fixture(scope="module")
-def net_file(tmp_path_factory: pytest.TempPathFactory, net_bytes: bytes) -> Path:
-    path = tmp_path_factory.mktemp("sf15") / "synthetic.nnue"
-    path.write_bytes(net_bytes)
-    return path
-
-
-@pytest.fixture(scope="module")
-def synthetic(net_file: Path) -> sf.StockfishNet:
-    return load_stockfish_net(net_file)
+def synthetic(sf15_synthetic_file: Path) -> sf.StockfishNet:
+    return load_stockfish_net(sf15_synthetic_file)
 
 
 def test_the_architecture_hash_is_stockfish_15_1s() -> None:
@@ -113,9 +104,10 @@ def test_mirror_and_colour_flip_give_the_same_score(synthetic: sf.StockfishNet, 
     assert nnue_value(synthetic, board_pieces(flipped), 0 if flipped.turn else 1) == score
 
 
-def test_cli_refuses_a_bad_net_in_one_line(tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "nnue.cli", "eval", str(SHIPPED_NET), "--fen",
-         chess.STARTING_FEN], capture_output=True, text=True)
-    assert completed.returncode == 1 and completed.stdout == ""
-    assert completed.stderr.count("\n") == 1 and "not a Stockfish 15.1 net" in completed.stderr
+def test_cli_refuses_a_bad_net_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from nnue.cli import main
+
+    assert main(["eval", str(SHIPPED_NET), "--fen", chess.STARTING_FEN]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "not a Stockfish 15.1 net" in captured.err

@@ -15,10 +15,9 @@ from tests.nnue.sf15_synthetic import write_synthetic_net
 
 
 @pytest.fixture(scope="module")
-def nets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("sf15uci")
-    return (write_synthetic_net(folder / "a.nnue", seed=1),
-            write_synthetic_net(folder / "b.nnue", seed=2))
+def nets(tmp_path_factory: pytest.TempPathFactory, sf15_synthetic_file: Path) -> tuple[Path, Path]:
+    return sf15_synthetic_file, write_synthetic_net(tmp_path_factory.mktemp("sf15") / "b.nnue",
+                                                    seed=2)
 
 
 def test_evalfile_switches_nets_and_keeps_the_old_one_on_a_bad_file(nets, tmp_path: Path) -> None:
