@@ -149,7 +149,8 @@ def run_train(args: argparse.Namespace) -> None:
 
 
 def run_quantize(args: argparse.Namespace) -> None:
-    from nnue.quantize import quantize, save_net
+    from nnue.model import quantize
+    from nnue.quantize import save_net
     from nnue.train import load_checkpoint
 
     model, _ = load_checkpoint(args.checkpoint)
@@ -187,7 +188,7 @@ def run_bench(args: argparse.Namespace) -> None:
     model, net, _ = load_any(args.net)
     result = bench(model, net, games=args.games, plies=args.plies)
     for key, value in result.items():
-        print(f"{key:34s} {value:.2f}" if isinstance(value, float) else f"{key:34s} {value}")
+        print(f"{key:36s} {value:.2f}" if isinstance(value, float) else f"{key:36s} {value}")
 
 
 def _read_positions(path: Path) -> list:

@@ -7,7 +7,9 @@ embedding-bag sum over feature indices (never a dense 41,024-wide product). The 
 vectors are concatenated side to move first, so the net always reads the position from the side
 to move. Every activation is a clipped ReLU, clamp(x, 0, 1), whose range is what lets the
 integer evaluator store activations in int8. Weights are clipped after every step to the ranges
-the integer format can hold (constants in ``nnue/quantize.py``).
+the integer format can hold (constants in ``nnue/quantize.py``); ``quantize`` turns a trained
+model into that integer net and ``dequantize`` back (this module imports ``nnue.quantize``, never
+the other way round).
 
 The output ``y`` is in "network units": ``y * NET_TO_CP`` is centipawns from the side to move,
 and ``sigmoid(cp / WDL_SCALE)`` the expected score (win probability, draws counting half).
@@ -31,10 +33,13 @@ from nnue.quantize import (
     HIDDEN_BIAS_SCALE,
     HIDDEN_WEIGHT_LIMIT,
     HIDDEN_WEIGHT_SCALE,
+    INT8_MAX,
+    INT16_MAX,
     NET_TO_CP,
     OUTPUT_BIAS_SCALE,
     OUTPUT_WEIGHT_LIMIT,
     OUTPUT_WEIGHT_SCALE,
+    QuantizedNet,
 )
 
 WDL_SCALE = 410.0  # centipawns -> expected score: sigmoid(cp / 410), Stockfish trainers' scale
@@ -156,3 +161,62 @@ def r_squared(predicted: np.ndarray, target: np.ndarray) -> float:
     residual = np.sum((target - predicted) ** 2)
     total = np.sum((target - np.mean(target)) ** 2)
     return float(1.0 - residual / total) if total > 0 else float("nan")
+
+
+# ------------------------------------------ float model <-> integer net (nnue/quantize.py)
+
+
+def _to_int(values: np.ndarray, scale: float, dtype: type, limit: int) -> np.ndarray:
+    """round(values * scale), checked to fit: clipping during training guarantees it does."""
+    scaled = np.round(np.asarray(values, dtype=np.float64) * scale)
+    if np.abs(scaled).max(initial=0) > limit:
+        raise ValueError(f"a weight needs {np.abs(scaled).max():.0f} > {limit} after scaling:"
+                         " the model was not trained with weight clipping")
+    return scaled.astype(dtype)
+
+
+def quantize(model: NnueModel) -> QuantizedNet:
+    """The integer net of a float model (weights must lie within the clipping limits)."""
+    with torch.no_grad():
+        def get(tensor: torch.Tensor) -> np.ndarray:
+            return tensor.detach().cpu().double().numpy()
+
+        int32_max = np.iinfo(np.int32).max
+        config = model.config
+        return QuantizedNet(
+            feature_set=config.feature_set, l1=config.l1, l2=config.l2, l3=config.l3,
+            ft_weight=_to_int(get(model.feature_transformer.weight)[:-1], FT_SCALE, np.int16,
+                              INT16_MAX),
+            ft_bias=_to_int(get(model.ft_bias), FT_SCALE, np.int16, INT16_MAX),
+            hidden1_weight=_to_int(get(model.hidden1.weight), HIDDEN_WEIGHT_SCALE, np.int8,
+                                   INT8_MAX),
+            hidden1_bias=_to_int(get(model.hidden1.bias), HIDDEN_BIAS_SCALE, np.int32, int32_max),
+            hidden2_weight=_to_int(get(model.hidden2.weight), HIDDEN_WEIGHT_SCALE, np.int8,
+                                   INT8_MAX),
+            hidden2_bias=_to_int(get(model.hidden2.bias), HIDDEN_BIAS_SCALE, np.int32, int32_max),
+            output_weight=_to_int(get(model.output.weight), OUTPUT_WEIGHT_SCALE, np.int8,
+                                  INT8_MAX),
+            output_bias=_to_int(get(model.output.bias), OUTPUT_BIAS_SCALE, np.int32, int32_max),
+        )
+
+
+def dequantize(net: QuantizedNet, quantization_aware: bool = True) -> NnueModel:
+    """A float model whose weights are exactly the integer net's weights divided by the scales.
+
+    Its weights already lie on the grid, so ``quantization_aware=False`` computes the same
+    function with a plain (faster) float forward pass.
+    """
+    model = NnueModel(NnueConfig(net.feature_set, net.l1, net.l2, net.l3, quantization_aware))
+    with torch.no_grad():
+        def put(tensor: torch.Tensor, values: np.ndarray, scale: float) -> None:
+            tensor.copy_(torch.from_numpy(values.astype(np.float64) / scale))
+
+        put(model.feature_transformer.weight[:-1], net.ft_weight, FT_SCALE)
+        put(model.ft_bias, net.ft_bias, FT_SCALE)
+        put(model.hidden1.weight, net.hidden1_weight, HIDDEN_WEIGHT_SCALE)
+        put(model.hidden1.bias, net.hidden1_bias, HIDDEN_BIAS_SCALE)
+        put(model.hidden2.weight, net.hidden2_weight, HIDDEN_WEIGHT_SCALE)
+        put(model.hidden2.bias, net.hidden2_bias, HIDDEN_BIAS_SCALE)
+        put(model.output.weight, net.output_weight, OUTPUT_WEIGHT_SCALE)
+        put(model.output.bias, net.output_bias, OUTPUT_BIAS_SCALE)
+    return model

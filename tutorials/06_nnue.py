@@ -34,10 +34,11 @@ import numpy as np
 
 from minizero.peers import find_stockfish
 from nnue.data import GenerateConfig, Positions, encode_board, generate, load_positions
-from nnue.evaluator import Evaluator, IntegerNet
+from nnue.evaluator import NnueEvaluator
 from nnue.features import HALF_KP, PIECE_SQUARE, active_features, move_deltas
-from nnue.model import NnueConfig, win_probability
-from nnue.quantize import quantize
+from nnue.kernel import KernelNet
+from nnue.model import NnueConfig, quantize, win_probability
+from nnue.reference import IntegerNet
 from nnue.train import TrainConfig, load_checkpoint, train
 
 SMALL = os.environ.get("MINIZERO_TUTORIAL_SMALL") == "1"
@@ -158,41 +159,56 @@ for aware in (True, False):
 # %% [markdown]
 # ## 4. The accumulator and its incremental update
 #
-# The evaluator keeps the first layer's output (int16, one vector per perspective) on a stack:
-# `push(move)` copies the top and adds/subtracts the changed rows, `pop()` drops the top. The
-# incremental result must equal a recomputation from scratch *exactly*, and it does.
+# The evaluator keeps the first layer's output (int16, one vector per perspective) on a stack,
+# one entry per ply, and follows the search's board: `push(board, move)` just before the search
+# plays a move, `pop()` just after it takes it back, `evaluate(board)` at a node the search
+# scores. Only then are the accumulators brought up to date, by adding and subtracting the
+# changed weight rows, and the small dense layers run, both in a compiled integer kernel
+# (`nnue/kernel.py`, numba). The incremental result must equal a recomputation from scratch
+# *exactly*, and the kernel the readable numpy reference (`nnue/reference.py`): `check=True`
+# compares both at every evaluated node and raises on any difference.
 
 # %%
 model, _ = load_checkpoint(runs[True] / "checkpoint.pt")
-net = IntegerNet(quantize(model))
-evaluator = Evaluator(net)
+kernel_net = KernelNet(quantize(model))
+net = IntegerNet(kernel_net.net)  # the numpy reference of the same integers
+evaluator = NnueEvaluator(kernel_net, check=True)
 rng = random.Random(1)
-trace, refresh_equal = [], True
+board = chess.Board()
+evaluator.reset(board)
+trace = []
 for _ in range(60):
-    if evaluator.board.is_game_over():
+    if board.is_game_over():
         break
-    evaluator.push(rng.choice(list(evaluator.board.legal_moves)))
-    refresh_equal &= evaluator.evaluate() == net.evaluate_board(evaluator.board)
-    white_view = evaluator.evaluate() * (1 if evaluator.board.turn == chess.WHITE else -1)
-    trace.append(white_view)
-print("incremental == refresh after every move:", refresh_equal)
+    move = rng.choice(list(board.legal_moves))
+    evaluator.push(board, move)
+    board.push(move)
+    score = evaluator.evaluate(board)  # checked against a refresh and the numpy reference
+    trace.append(score * (1 if board.turn == chess.WHITE else -1))  # White's view
+print("incremental == refresh and kernel == numpy reference after every move")
 
-lines = [list(evaluator.board.move_stack)]
-start = time.perf_counter()
-for _ in range(20):
-    replay = Evaluator(net)
-    for move in lines[0]:
-        replay.push(move)
-        replay.evaluate()
-incremental_us = (time.perf_counter() - start) / (20 * len(lines[0])) * 1e6
+line = list(board.move_stack)
+timings = {}
+for name, replay_evaluator in (("kernel", NnueEvaluator(kernel_net)),
+                               ("numpy reference", NnueEvaluator(kernel_net, compiled=False))):
+    start = time.perf_counter()
+    for _ in range(20):
+        replay = chess.Board()
+        replay_evaluator.reset(replay)
+        for move in line:
+            replay_evaluator.push(replay, move)
+            replay.push(move)
+            replay_evaluator.evaluate(replay)
+    timings[name] = (time.perf_counter() - start) / (20 * len(line)) * 1e6
 start = time.perf_counter()
 for _ in range(20):
     replay = chess.Board()
-    for move in lines[0]:
+    for move in line:
         replay.push(move)
         net.evaluate_board(replay)
-refresh_us = (time.perf_counter() - start) / (20 * len(lines[0])) * 1e6
-print(f"incremental push+evaluate {incremental_us:.1f} µs, refresh+evaluate {refresh_us:.1f} µs")
+timings["numpy full refresh"] = (time.perf_counter() - start) / (20 * len(line)) * 1e6
+print("push + evaluate per move: " + ", ".join(f"{name} {us:.1f} µs"
+                                               for name, us in timings.items()))
 
 plt.figure(figsize=(6, 3))
 plt.plot(trace)
@@ -212,8 +228,8 @@ plt.savefig("06_game_trace.png")
 figure, axes = plt.subplots(1, 2, figsize=(9, 3.5))
 for axis, aware in zip(axes, (True, False), strict=True):
     float_model, _ = load_checkpoint(runs[aware] / "checkpoint.pt")
-    integer = IntegerNet(quantize(float_model)).evaluate_batch(positions.pieces,
-                                                               positions.side_to_move)
+    integer = KernelNet(quantize(float_model)).evaluate_batch(positions.pieces,
+                                                              positions.side_to_move)
     floating = float_model.evaluate_cp(positions.pieces, positions.side_to_move)
     error = np.abs(integer - floating)
     label = "quantization-aware" if aware else "plain float, rounded after"
@@ -231,7 +247,7 @@ figure.savefig("06_int_vs_float.png")
 
 # %%
 teacher = win_probability(positions.score.astype(np.float64))
-predicted = win_probability(net.evaluate_batch(positions.pieces, positions.side_to_move))
+predicted = win_probability(kernel_net.evaluate_batch(positions.pieces, positions.side_to_move))
 r2 = 1 - np.sum((teacher - predicted) ** 2) / np.sum((teacher - teacher.mean()) ** 2)
 print(f"integer net vs teacher on all {len(positions)} positions: R² = {r2:.3f}")
 

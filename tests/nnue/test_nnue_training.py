@@ -72,7 +72,7 @@ def test_cli_pipeline(tiny_run: Path, labelled_dir: Path, tmp_path: Path,
     assert main(["bench", str(net), "--games", "2", "--plies", "20"]) == 0
     model, integer, _ = load_any(net)
     result = bench(model, integer, games=2, plies=10, batch_size=64, repeats=1)
-    assert result["incremental_update_and_eval_us"] > 0
+    assert result["kernel_push_evaluate_pop_us"] > 0
 
 
 def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
