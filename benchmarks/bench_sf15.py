@@ -6,7 +6,7 @@ same positions for the same node budget, interleaved position by position in one
 figure is nodes per CPU second of this process (CPU time, not wall time: the machine is
 shared). Positions: Bratko-Kopec when ``../shared/data`` is there, else a few of our own.
 
-Strength: ``python -m nnue.sf15.uci`` against Stockfish 15.1 with ``UCI_LimitStrength``,
+Strength: ``nnue-uci --net stockfish`` against Stockfish 15.1 with ``UCI_LimitStrength``,
 ``UCI_Elo`` 1800 / 2000 and ``Move Overhead`` 300, colour-swapped openings from
 benchmarks/openings.fen, one game at a time (MINIZERO_BENCH_MATCHES picks them, default none;
 MINIZERO_BENCH_GAMES, default 100). A match played by ``minizero match --pgn FILE`` can be
@@ -28,7 +28,6 @@ import chess.pgn
 
 from benchmarks.common import RESULTS, markdown_table, write_results
 from minizero.chessgame.classical import ClassicalEvaluator
-from minizero.chessgame.evaluator import Evaluator
 from minizero.chessgame.match import EngineSpec, MatchConfig, run_match
 from minizero.chessgame.openings import read_openings
 from minizero.chessgame.protocol import Limits
@@ -46,35 +45,7 @@ OWN_POSITIONS = [
     "r2q1rk1/pp2bppp/2n1pn2/3p4/3P4/2NBPN2/PP3PPP/R2Q1RK1 w - - 0 10",
     "8/5k2/3p4/1p1Pp2p/pP2Pp1P/P4P1K/8/8 b - - 0 1",
 ]
-OUR_ENGINE = f"{sys.executable} -m nnue.sf15.uci"
-
-
-class OwnNetEvaluator(Evaluator):
-    """Our piece-square NNUE (nnue.evaluator.Evaluator) under the search's contract; the null
-    move repeats the accumulators. Stopgap until the NNUE engine's own adapter is merged."""
-
-    def __init__(self) -> None:
-        from nnue.evaluator import Evaluator as IntegerEvaluator
-        from nnue.evaluator import IntegerNet
-        from nnue.quantize import load_net
-
-        self.inner = IntegerEvaluator(IntegerNet(load_net(OWN_NET)))
-
-    def reset(self, board: chess.Board) -> None:
-        self.inner.reset(board)
-
-    def push(self, board: chess.Board, move: chess.Move) -> None:
-        if move:
-            self.inner.push(move)
-        else:
-            self.inner.stack.append(self.inner.stack[-1])
-            self.inner.board.push(move)
-
-    def pop(self) -> None:
-        self.inner.pop()
-
-    def evaluate(self, board: chess.Board) -> int:
-        return self.inner.evaluate()
+OUR_ENGINE = f"{sys.executable} -m nnue.engine --net stockfish"
 
 
 def positions() -> list[str]:
@@ -86,13 +57,17 @@ def positions() -> list[str]:
 
 
 def speed(nodes: int) -> dict[str, dict[str, float]]:
-    from nnue.sf15.evaluator import StockfishNnueEvaluator
+    from nnue.evaluator import NnueEvaluator
+    from nnue.kernel import load_kernel_net
+    from nnue.sf15.evaluator import StockfishNnueEvaluator, warm_up
     from nnue.sf15.net import load_stockfish_net
-    from nnue.sf15.uci import warm_up
 
     net = load_stockfish_net("stockfish")
     warm_up(net)
-    makers = {"classical": ClassicalEvaluator, "own piece-square-256 NNUE": OwnNetEvaluator,
+    own = load_kernel_net(OWN_NET)
+    own.warm_up()
+    makers = {"classical": ClassicalEvaluator,
+              "own piece-square-256 NNUE": lambda: NnueEvaluator(own),
               "Stockfish 15.1 net": lambda: StockfishNnueEvaluator(net)}
     totals = {name: [0, 0.0] for name in makers}
     for fen in positions():

@@ -182,3 +182,14 @@ class StockfishNnueEvaluator(Evaluator):
         """Centipawns from the side to move (module docstring, steps 1-5)."""
         material, positional = self.terms(board)
         return search_score(material, positional, board)
+
+
+def warm_up(net: StockfishNet) -> None:
+    """Load the compiled kernels now (numba's cache), not inside the first timed search."""
+    board = chess.Board()
+    evaluator = StockfishNnueEvaluator(net)
+    evaluator.reset(board)
+    for move in (chess.Move.from_uci("e2e4"), chess.Move.from_uci("e8e7")):
+        evaluator.push(board, move)
+        board.push(move)
+        evaluator.evaluate(board)

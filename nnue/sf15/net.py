@@ -201,6 +201,22 @@ def header_bytes() -> bytes:
     return struct.pack("<II", VERSION, ARCHITECTURE_HASH)
 
 
+EXECUTABLE_MAGICS = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
+
+
+def names_stockfish_net(source: str | Path) -> bool:
+    """Whether ``source`` is meant as a Stockfish net: ``stockfish`` (the installed binary), a
+    file that starts with Stockfish's NNUE version, or an executable that may embed a net."""
+    if str(source) == "stockfish":
+        return True
+    try:
+        with Path(source).open("rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return False
+    return head == struct.pack("<I", VERSION) or head.startswith(EXECUTABLE_MAGICS)
+
+
 def load_stockfish_net(source: str | Path, stockfish: str | None = None) -> StockfishNet:
     """Load a Stockfish 15.1 net from a ``.nnue`` file, from a Stockfish binary that embeds one,
     or (``source == "stockfish"``) from the installed Stockfish (``stockfish`` overrides where
@@ -208,7 +224,10 @@ def load_stockfish_net(source: str | Path, stockfish: str | None = None) -> Stoc
     if str(source) == "stockfish":
         from minizero.peers import find_stockfish
 
-        source = find_stockfish(stockfish)
+        try:
+            source = find_stockfish(stockfish)
+        except FileNotFoundError as error:
+            raise ValueError(f"stockfish: {error}") from None
     path = Path(source)
     if not path.is_file():
         raise ValueError(f"{path}: no such file (expected a Stockfish 15.1 .nnue net, a Stockfish "
@@ -217,8 +236,7 @@ def load_stockfish_net(source: str | Path, stockfish: str | None = None) -> Stoc
     if data.startswith(b"MINIZERO-NNUE"):
         raise ValueError(f"{path}: a minizero .nnue net, not a Stockfish 15.1 net (expected "
                          f"version 0x{VERSION:08X} and hash 0x{ARCHITECTURE_HASH:08X} first)")
-    if data.startswith(b"\x7fELF") or data.startswith(b"MZ") or data[:4] in (
-            b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe"):
+    if data.startswith(EXECUTABLE_MAGICS):
         start = data.find(header_bytes())
         if start < 0:
             raise ValueError(f"{path}: an executable with no embedded Stockfish 15.1 net (looked "

@@ -1,4 +1,4 @@
-"""The Stockfish-net engine over UCI: EvalFile takes Stockfish 15.1 nets, a bad file is refused
+"""nnue-uci with Stockfish 15.1 nets: EvalFile takes Stockfish 15.1 nets, a bad file is refused
 with ``info string`` and the previous net stays (synthetic nets: no Stockfish needed)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import chess
 import pytest
 
 from minizero.chessgame.uci import UciServer
-from nnue.sf15.uci import StockfishNetEngine
+from nnue.engine import NnueEngine
 from tests.minizero.test_uci import Lines, bestmove
 from tests.nnue.sf15_synthetic import write_synthetic_net
 
@@ -23,7 +23,7 @@ def nets(tmp_path_factory: pytest.TempPathFactory, sf15_synthetic_file: Path) ->
 def test_evalfile_switches_nets_and_keeps_the_old_one_on_a_bad_file(nets, tmp_path: Path) -> None:
     first, second = nets
     sink = Lines()
-    engine = StockfishNetEngine(str(first))
+    engine = NnueEngine(str(first))
     server = UciServer(engine, output=sink)
     server.handle("uci")
     declared = sink.wait_for("option name EvalFile")
@@ -40,14 +40,21 @@ def test_evalfile_switches_nets_and_keeps_the_old_one_on_a_bad_file(nets, tmp_pa
     server.handle("isready")
     sink.wait_for("readyok")
     assert engine.net is not loaded and engine.eval_file == str(second)
+    server.handle("setoption name EvalFile value")  # back to our shipped net, then Stockfish's
+    server.handle("isready")
+    sink.wait_for("readyok")
+    assert not isinstance(engine.net, type(loaded))
+    server.handle(f"setoption name EvalFile value {second}")
     server.handle("position startpos moves e2e4")
     server.handle("go depth 3")
     assert bestmove(server, sink) in chess.Board("rnbqkbnr/pppppppp/8/8/4P3/8/PPPP1PPP/RNBQKBNR "
                                                  "b KQkq - 0 1").legal_moves
 
 
-def test_a_bad_first_net_is_reported_at_isready(tmp_path: Path) -> None:
+def test_a_missing_stockfish_is_reported_at_isready(tmp_path: Path) -> None:
     sink = Lines()
-    server = UciServer(StockfishNetEngine(str(tmp_path / "missing.nnue")), output=sink)
+    engine = NnueEngine("stockfish", stockfish=str(tmp_path / "no-stockfish"))
+    server = UciServer(engine, output=sink)
     server.handle("isready")
-    assert "no such file" in sink.wait_for("info string")
+    assert "Stockfish not found at" in sink.wait_for("info string")
+    assert engine.net is None
