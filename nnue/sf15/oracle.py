@@ -5,11 +5,12 @@ fen``, ``eval``, ``isready`` for each; the ``readyok`` lines cut the output into
 position) and ``nnue_part`` keeps the lines that belong to the net: the derived piece values,
 the bucket table and the "NNUE evaluation" line, or the single in-check line.
 
-``oracle_positions`` makes a varied, seeded set of positions: random playouts, playouts that
-prefer captures (they reach endgames, as real games do), continuations of the project's balanced
-openings, random endgames of 2 to 7 pieces, and every special move (both castlings of both
-colours, en passant, each promotion, capturing promotions, king moves of both colours) with the
-position right after it; both sides to move, checks included.
+``stockfish_game_positions`` collects the positions of a few games Stockfish plays against
+itself. ``oracle_positions`` makes a varied, seeded set of positions: random playouts, playouts
+that prefer captures (they reach endgames), continuations of the project's balanced openings,
+random endgames of 2 to 7 pieces, and every special move (both castlings of both colours, en
+passant, each promotion, capturing promotions, king moves of both colours) with the position
+right after it; both sides to move, checks included.
 Command: ``python -m pytest tests/nnue/test_sf15_oracle.py``.
 """
 
@@ -92,6 +93,32 @@ def _playout_positions(rng: random.Random, start: chess.Board, plies: int, prefe
             found.setdefault(board.fen(), "capture playout" if prefer_captures else "playout")
 
 
+def stockfish_game_positions(stockfish: str, games: int = 6, depth: int = 4,
+                             max_plies: int = 200) -> list[tuple[str, str]]:
+    """Every position of ``games`` games Stockfish plays against itself at ``depth`` from the
+    project's balanced openings (deterministic: one thread, a fixed depth)."""
+    import chess.engine
+
+    openings = _openings() or [chess.STARTING_FEN]
+    found: dict[str, str] = {}
+    with chess.engine.SimpleEngine.popen_uci(stockfish) as engine:
+        engine.configure({"Threads": 1})
+        for game in range(games):
+            board = chess.Board(openings[game % len(openings)])
+            engine.protocol.send_line("ucinewgame")
+            while not board.is_game_over(claim_draw=True) and board.ply() < max_plies:
+                board.push(engine.play(board, chess.engine.Limit(depth=depth)).move)
+                found.setdefault(board.fen(), "stockfish game")
+    return list(found.items())
+
+
+def _openings() -> list[str]:
+    if not OPENINGS.exists():
+        return []
+    return [line.split(";")[0].strip() for line in OPENINGS.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
 def _random_endgame(rng: random.Random) -> chess.Board | None:
     board = chess.Board(None)
     squares = rng.sample(chess.SQUARES, 7)
@@ -111,8 +138,7 @@ def oracle_positions(count: int = 2400, seed: int = 1) -> list[tuple[str, str]]:
     rng = random.Random(seed)
     found: dict[str, str] = {}
     specials: dict[str, int] = {}
-    openings = [line.split(";")[0].strip() for line in OPENINGS.read_text().splitlines()
-                if line.strip() and not line.startswith("#")] if OPENINGS.exists() else []
+    openings = _openings()
     for fen in openings:
         found.setdefault(chess.Board(fen).fen(), "opening")
     endgames = 0

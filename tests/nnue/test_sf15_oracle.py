@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import collections
 import difflib
-import subprocess
-import sys
 from pathlib import Path
 
 import chess
@@ -14,7 +12,12 @@ import pytest
 
 from nnue.sf15.evaluator import StockfishNnueEvaluator, search_value
 from nnue.sf15.net import load_stockfish_net
-from nnue.sf15.oracle import nnue_part, oracle_positions, stockfish_eval_outputs
+from nnue.sf15.oracle import (
+    nnue_part,
+    oracle_positions,
+    stockfish_eval_outputs,
+    stockfish_game_positions,
+)
 from nnue.sf15.trace import eval_text
 
 SPECIAL_KINDS = [f"castling {side} {color}" for side in ("kingside", "queenside")
@@ -52,6 +55,8 @@ def test_the_positions_cover_what_the_oracle_must_see(positions: list[tuple[str,
 
 def test_eval_text_equals_stockfish_on_every_position(stockfish_path: str, installed_net,
                                                       positions: list[tuple[str, str]]) -> None:
+    positions = positions + stockfish_game_positions(stockfish_path, games=6)
+    assert len(positions) >= 2800
     fens = [fen for fen, _ in positions]
     outputs = stockfish_eval_outputs(stockfish_path, fens)
     mismatches = []
@@ -64,18 +69,20 @@ def test_eval_text_equals_stockfish_on_every_position(stockfish_path: str, insta
 
 
 def test_nnue_eval_cli_prints_the_same_text(tmp_path: Path, stockfish_path: str,
-                                            positions: list[tuple[str, str]]) -> None:
+                                            positions: list[tuple[str, str]],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from nnue.cli import main
+
     fens = [fen for fen, kind in positions if kind in ("opening", "endgame")][:6]
     fens.append("4k3/8/8/8/8/8/8/R3K2r w Q - 0 1")  # in check
     epd = tmp_path / "positions.epd"
     epd.write_text("".join(chess.Board(fen).epd() + "\n" for fen in fens))
-    completed = subprocess.run([sys.executable, "-m", "nnue.cli", "eval", "stockfish",
-                                "--stockfish", stockfish_path, "--epd", str(epd)],
-                               capture_output=True, text=True, check=True)
+    assert main(["eval", "stockfish", "--stockfish", stockfish_path, "--epd", str(epd)]) == 0
+    printed = capsys.readouterr().out
     expected = "\n".join(nnue_part(output) for output in
                          stockfish_eval_outputs(stockfish_path, fens))
-    assert completed.stdout == expected
-    assert completed.stdout.endswith("Final evaluation: none (in check)\n")
+    assert printed == expected
+    assert printed.endswith("Final evaluation: none (in check)\n")
 
 
 def test_search_value_is_stockfishs_final_evaluation_where_the_net_decides(
