@@ -102,6 +102,12 @@ def _summarise_pgn(path: Path) -> dict[str, object]:
 
 
 def matches(games: int, wanted: list[str]) -> dict[str, dict[str, object]]:
+    from nnue.sf15.evaluator import warm_up
+    from nnue.sf15.net import load_stockfish_net
+
+    # The engine runs these same files: fill numba's cache now, or the first game's isready
+    # (timed by the match as part of the first move) compiles the kernels and flags.
+    warm_up(load_stockfish_net("stockfish"))
     ours = EngineSpec.parse(OUR_ENGINE)
     played = {}
     for key in wanted:
