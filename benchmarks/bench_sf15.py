@@ -83,11 +83,13 @@ def speed(nodes: int) -> dict[str, dict[str, float]]:
 
 
 def _summarise_pgn(path: Path) -> dict[str, object]:
-    wins = draws = losses = 0
+    wins = draws = losses = our_forfeits = 0
     with path.open() as handle:
         while (game := chess.pgn.read_game(handle)) is not None:
             result = game.headers["Result"]
             ours_white = "stockfish" not in game.headers["White"]
+            termination = game.headers.get("Termination", "")
+            our_forfeits += "forfeit" in termination and not termination.startswith("stockfish")
             if result == "1/2-1/2":
                 draws += 1
             elif (result == "1-0") == ours_white and result in ("1-0", "0-1"):
@@ -98,7 +100,8 @@ def _summarise_pgn(path: Path) -> dict[str, object]:
     elo, low, high = elo_interval(wins, draws, losses)
     return {"games": games, "wins": wins, "draws": draws, "losses": losses,
             "score": (wins + 0.5 * draws) / games if games else None,
-            "elo": elo, "elo_low": low, "elo_high": high, "pgn": str(path)}
+            "elo": elo, "elo_low": low, "elo_high": high, "our_time_forfeits": our_forfeits,
+            "pgn": str(path)}
 
 
 def matches(games: int, wanted: list[str]) -> dict[str, dict[str, object]]:
@@ -128,10 +131,11 @@ def _table(payload: dict) -> str:
     if payload.get("matches"):
         rows = [[key, row.get("tc", "10+0.1"), row["games"],
                  f"{row['wins']}/{row['draws']}/{row['losses']}", f"{row['score']:.3f}",
-                 f"{row['elo']:+.0f} [{row['elo_low']:+.0f}, {row['elo_high']:+.0f}]"]
+                 f"{row['elo']:+.0f} [{row['elo_low']:+.0f}, {row['elo_high']:+.0f}]",
+                 row.get("our_time_forfeits", "")]
                 for key, row in payload["matches"].items()]
         text += "\n\n" + markdown_table(["opponent", "tc", "games", "W/D/L", "score",
-                                         "Elo (95%)"], rows)
+                                         "Elo (95%)", "our time forfeits"], rows)
     return text
 
 
