@@ -16,8 +16,9 @@ from collections.abc import Callable
 
 from hexapawn.agents import OPPONENTS, make_agent
 from hexapawn.game import WHITE, Hexapawn, parse_size
-from hexapawn.solve import solve
-from minizero.cli import positive_int, run_command
+from hexapawn.solve import MAX_SQUARES, solve
+from minizero.cli import run_command
+from minizero.options import positive_int
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -32,8 +33,23 @@ def peak_memory_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# Measured here (benchmarks/results/hexapawn_solve.md): 5x5 has 3.2 million positions, solved in
+# about 5 s at 440 MiB; each extra row or column multiplies that by a hundred or more.
+LARGEST_QUICK_SQUARES = 25
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     width, height = args.size
+    if args.out and Path(args.out).exists() and not args.force:
+        raise ValueError(f"{args.out} exists; pass --force to overwrite it")
+    if LARGEST_QUICK_SQUARES < width * height <= MAX_SQUARES and not args.force:
+        raise ValueError(
+            f"{width}x{height} has {width * height} squares: 5x5 (25) already has 3.2 million "
+            "positions (about 5 s and 440 MiB here) and each extra row or column multiplies "
+            "time and memory by a hundred or more (minutes, gigabytes); pass --force to solve "
+            "it anyway")
     solution = solve(width, height, progress=not args.quiet and sys.stderr.isatty())
     summary = solution.summary()
     print(f"Hexapawn {summary['size']}: {summary['winner']} wins "
@@ -119,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     solve_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 4x4")
     solve_parser.add_argument("--out", help="save the solution (.npz) to this file")
     solve_parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    solve_parser.add_argument("--force", action="store_true",
+                              help="overwrite --out, and solve boards beyond 25 squares")
     solve_parser.set_defaults(run=cmd_solve)
 
     play_parser = commands.add_parser("play", help="play against an engine in the terminal")

@@ -22,6 +22,7 @@ import json
 import sys
 from pathlib import Path
 
+from minizero.options import fraction, non_negative_int, positive_float, positive_int
 from nnue.features import FEATURE_SETS
 
 
@@ -35,14 +36,15 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
                         help="import 'fen | score | result' lines instead of generating")
     parser.add_argument("--on-bad-line", choices=["reject", "skip"], default="reject",
                         help="a malformed imported line: reject the file (default) or skip it")
-    parser.add_argument("--positions", type=int, default=defaults.positions)
-    parser.add_argument("--depth", type=int, default=defaults.depth)
-    parser.add_argument("--nodes", type=int, default=None, help="node limit instead of depth")
-    parser.add_argument("--workers", type=int, default=defaults.workers)
-    parser.add_argument("--shard-size", type=int, default=defaults.shard_size)
-    parser.add_argument("--random-plies", type=int, nargs=2, metavar=("MIN", "MAX"),
+    parser.add_argument("--positions", type=positive_int, default=defaults.positions)
+    parser.add_argument("--depth", type=positive_int, default=defaults.depth)
+    parser.add_argument("--nodes", type=positive_int, default=None,
+                        help="node limit instead of depth")
+    parser.add_argument("--workers", type=positive_int, default=defaults.workers)
+    parser.add_argument("--shard-size", type=positive_int, default=defaults.shard_size)
+    parser.add_argument("--random-plies", type=non_negative_int, nargs=2, metavar=("MIN", "MAX"),
                         default=(defaults.random_plies_min, defaults.random_plies_max))
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--seed", type=non_negative_int, default=defaults.seed)
     parser.add_argument("--stockfish", help="path of the Stockfish binary")
     parser.add_argument("--quiet", action="store_true")
 
@@ -57,18 +59,19 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="run directory")
     parser.add_argument("--feature-set", default=model.feature_set,
                         help=f"one of {sorted(FEATURE_SETS)}")
-    parser.add_argument("--l1", type=int, default=model.l1)
-    parser.add_argument("--l2", type=int, default=model.l2)
-    parser.add_argument("--l3", type=int, default=model.l3)
+    parser.add_argument("--l1", type=positive_int, default=model.l1)
+    parser.add_argument("--l2", type=positive_int, default=model.l2)
+    parser.add_argument("--l3", type=positive_int, default=model.l3)
     parser.add_argument("--no-quantization-aware", action="store_true",
                         help="train plain float weights (rounded only when quantizing)")
-    parser.add_argument("--epochs", type=int, default=train.epochs)
-    parser.add_argument("--batch-size", type=int, default=train.batch_size)
-    parser.add_argument("--lr", type=float, default=train.learning_rate)
-    parser.add_argument("--lambda", dest="lambda_", type=float, default=train.lambda_,
+    parser.add_argument("--epochs", type=positive_int, default=train.epochs)
+    parser.add_argument("--batch-size", type=positive_int, default=train.batch_size)
+    parser.add_argument("--lr", type=positive_float, default=train.learning_rate)
+    parser.add_argument("--lambda", dest="lambda_", type=fraction, default=train.lambda_,
                         help="weight of the teacher score against the game result")
-    parser.add_argument("--validation-fraction", type=float, default=train.validation_fraction)
-    parser.add_argument("--seed", type=int, default=train.seed)
+    parser.add_argument("--validation-fraction", type=fraction,
+                        default=train.validation_fraction)
+    parser.add_argument("--seed", type=non_negative_int, default=train.seed)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--quiet", action="store_true")
 
@@ -81,15 +84,15 @@ def _add_net_commands(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("check", help="integer vs float vs teacher on held-out positions")
     parser.add_argument("net", type=Path, help=".nnue file or training checkpoint .pt")
     parser.add_argument("--data", type=Path, nargs="+", required=True)
-    parser.add_argument("--positions", type=int, default=10_000)
-    parser.add_argument("--validation-fraction", type=float, default=0.05,
+    parser.add_argument("--positions", type=positive_int, default=10_000)
+    parser.add_argument("--validation-fraction", type=fraction, default=0.05,
                         help="the held-out share used in training (its games are checked)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     parser = sub.add_parser("bench", help="incremental vs refresh vs torch; batched speed")
     parser.add_argument("net", type=Path, help=".nnue file or training checkpoint .pt")
-    parser.add_argument("--games", type=int, default=20)
-    parser.add_argument("--plies", type=int, default=80)
+    parser.add_argument("--games", type=positive_int, default=20)
+    parser.add_argument("--plies", type=positive_int, default=80)
 
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:
@@ -114,18 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_data(args: argparse.Namespace) -> None:
-    from minizero.peers import find_stockfish
+    from minizero.peers import check_uci_engine, find_stockfish
     from nnue.data import GenerateConfig, generate, import_text
 
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {args.out} is a file; a dataset is a directory of shards")
     if args.import_path is not None:
+        if args.import_path.is_dir():
+            raise ValueError(f"--import {args.import_path} is a directory; give a text file")
         written, skipped = import_text(args.import_path, args.out, args.on_bad_line == "skip")
         print(f"imported {written} positions into {args.out} ({skipped} lines skipped)")
         return
-    if args.positions < 1 or args.workers < 1 or args.shard_size < 1:
-        raise ValueError("--positions, --workers and --shard-size must be positive")
-    if args.nodes is None and args.depth < 1:
-        raise ValueError("--depth must be positive")
-    stockfish = find_stockfish(args.stockfish)
+    stockfish = check_uci_engine(find_stockfish(args.stockfish))
     config = GenerateConfig(
         positions=args.positions, depth=args.depth, nodes=args.nodes, workers=args.workers,
         random_plies_min=args.random_plies[0], random_plies_max=args.random_plies[1],
@@ -153,6 +156,8 @@ def run_quantize(args: argparse.Namespace) -> None:
     from nnue.quantize import save_net
     from nnue.train import load_checkpoint
 
+    if args.out.is_dir():
+        raise ValueError(f"--out {args.out} is a directory; give the .nnue file to write")
     model, _ = load_checkpoint(args.checkpoint)
     save_net(quantize(model), args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
@@ -233,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
                 "check": run_check, "bench": run_bench, "eval": run_eval}
     try:
         handlers[args.command](args)
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, OSError, RuntimeError) as error:
         print(f"nnue {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import queue
 import random
 import subprocess
@@ -43,6 +44,9 @@ from pathlib import Path
 
 import chess
 import numpy as np
+
+from minizero.atomic import atomic_write
+from minizero.lifeline import engine_preexec, start_worker
 
 SHARD_FORMAT = b"minizero-nnue-positions"
 SHARD_VERSION = 1
@@ -108,15 +112,11 @@ class Positions:
 
 def write_shard(path: Path, positions: Positions) -> None:
     """Write a shard atomically (temp file + rename): a reader never sees half a shard."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     arrays = {name: np.ascontiguousarray(getattr(positions, name), dtype=dtype)
               for name, dtype in SHARD_ARRAYS.items()}
-    with open(tmp, "wb") as handle:
+    with atomic_write(path) as handle:
         np.savez_compressed(handle, format=np.array(SHARD_FORMAT),
                             version=np.array(SHARD_VERSION, np.int32), **arrays)
-    tmp.replace(path)
 
 
 def read_shard(path: Path) -> Positions:
@@ -143,8 +143,11 @@ def read_shard(path: Path) -> Positions:
         if arrays[name].dtype != dtype or arrays[name].shape != expected_shape:
             raise ValueError(f"{path}: array {name} has {arrays[name].dtype}{arrays[name].shape},"
                              f" expected {np.dtype(dtype)}{expected_shape}")
-    if count and (arrays["pieces"].max() > 12 or np.abs(arrays["result"]).max() > 1):
-        raise ValueError(f"{path}: piece codes or results out of range")
+    for name, limit in (("pieces", 12), ("result", 1), ("score", SCORE_LIMIT)):
+        outside = np.abs(arrays[name].astype(np.int64)) > limit
+        if outside.any():
+            row = int(np.flatnonzero(outside.reshape(count, -1).any(axis=1))[0])
+            raise ValueError(f"{path}: row {row}: {name} out of range (|{name}| <= {limit})")
     return Positions(**arrays)
 
 
@@ -255,9 +258,9 @@ class UciEngine:
     """
 
     def __init__(self, path: str, hash_mb: int = 16) -> None:
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # killed with the process that started it
             [path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, bufsize=1,
+            text=True, bufsize=1, preexec_fn=engine_preexec,
         )
         self._send("uci")
         self._read_until("uciok")
@@ -331,6 +334,22 @@ class GenerateConfig:
     shard_size: int = 10_000  # positions per shard (kill -9 loses at most one shard per worker)
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        for name in ("positions", "depth", "workers", "max_plies", "shard_size",
+                     "adjudicate_plies"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.nodes is not None and self.nodes < 1:  # "go nodes 0" or less searches forever
+            raise ValueError(f"nodes must be positive, got {self.nodes}")
+        if not 0 <= self.random_plies_min <= self.random_plies_max:
+            raise ValueError("random plies need 0 <= MIN <= MAX, got "
+                             f"{self.random_plies_min} {self.random_plies_max}")
+        for name in ("random_move_probability", "keep_probability"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+
 
 def play_game(engine: UciEngine, config: GenerateConfig, rng: random.Random
               ) -> list[tuple[np.ndarray, int, int, int]]:
@@ -385,8 +404,9 @@ def play_game(engine: UciEngine, config: GenerateConfig, rng: random.Random
 
 
 def _worker(worker: int, config: GenerateConfig, stockfish: str, out: Path,
-            progress: multiprocessing.Queue) -> None:
+            progress: multiprocessing.Queue, parent: int) -> None:
     """Play games until this worker's share of positions is on disk, shard by shard."""
+    start_worker(parent)
     share = config.positions // config.workers + (worker < config.positions % config.workers)
     existing = sorted(out.glob(f"sf-w{worker:02d}-*.npz"))
     done = sum(len(read_shard(path)) for path in existing)
@@ -426,6 +446,8 @@ def generate(config: GenerateConfig, stockfish: str, out: Path, quiet: bool = Fa
     from tqdm import tqdm
 
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file; a dataset is a directory of shards")
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(out.glob("sf-w*.npz")):  # a damaged shard stops us here, named
         read_shard(path)
@@ -434,7 +456,8 @@ def generate(config: GenerateConfig, stockfish: str, out: Path, quiet: bool = Fa
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     progress: multiprocessing.Queue = context.Queue()
-    processes = [context.Process(target=_worker, args=(w, config, stockfish, out, progress),
+    processes = [context.Process(target=_worker, args=(w, config, stockfish, out, progress,
+                                                             os.getpid()),
                                  daemon=True) for w in range(config.workers)]
     for process in processes:
         process.start()

@@ -160,13 +160,16 @@ class NnueEvaluator(Evaluator):
 
     def evaluate(self, board: chess.Board) -> int:
         """Centipawns from the side to move of ``board``, the search's current position."""
-        ply, net = self.ply, self.net
+        ply = self.ply
+        weights, biases, l2 = self.net.dense
         if self.computed == ply:
-            score = self._forward(self.accumulators, ply, board.turn, *net.dense)
+            score = self._forward(self.accumulators, ply, board.turn, weights, biases, l2)
         else:
-            self._catch_up(ply - 1)
+            if self.computed < ply - 1:  # the parent was never scored either
+                self._catch_up(ply - 1)
             score = self._update_and_forward(self.accumulators, ply - 1, ply, self.changes[ply],
-                                             net.ft_weight, self.halfkp, board.turn, *net.dense)
+                                             self.net.ft_weight, self.halfkp, board.turn,
+                                             weights, biases, l2)
             self.computed = ply
         if self.reference is not None:
             self._check(board, score)

@@ -3,26 +3,30 @@
 Idea: the integer network of ``nnue/quantize.py`` needs nothing but small-integer arithmetic, the
 kind a CPU does many lanes at a time (Stockfish writes it with SIMD intrinsics). Here it is plain
 Python loops that numba compiles through LLVM, which vectorizes them: the accumulator update adds
-and subtracts int16 weight rows (wrapping modulo 2**16, exact, see ``nnue/evaluator.py``); the
+and subtracts int16 weight rows (wrapping modulo 2**16, exact, see ``nnue/reference.py``); the
 activations are clipped to 0..127 and stored as 8-bit integers; each hidden neuron sums 8-bit x
 8-bit products in an int32 (compiled to AVX2 ``vpmaddwd``: 16-bit products added pairwise into
 32-bit lanes), then ``(sum + 32) >> 6`` and the clip, exactly as the format documents. The numpy
-``IntegerNet`` in ``nnue/evaluator.py`` is the readable reference; the kernel equals it bit for
+twins in ``nnue/reference.py`` are the readable reference; the kernel equals them bit for
 bit (tests), and ``KernelNet`` refuses a net whose int32 sums could overflow, since compiled code
 would wrap silently where the reference computes in int64.
 
 Calling compiled code from Python costs about a microsecond per call, more than the arithmetic
 of a whole evaluation, so the incremental evaluator calls the kernel once per evaluated node
 (``update_and_forward``: bring the accumulators up to date and run the dense layers) with the
-move's changes packed into one integer (``pack_changes``), and never on nodes it does not score.
+move's changes packed into one integer (layout below, ``pack_changes``), and never on nodes it
+does not score.
 
 Reference: Stockfish 12 ``nnue/layers/affine_transform.h`` and ``clipped_relu.h`` (the AVX2
 paths), ``nnue/nnue_feature_transformer.h``; numba's documentation on ``@njit(cache=True)``.
-Command: ``python -m pytest tests/nnue/test_nnue_kernel.py``.
+Commands: ``python -m nnue.kernel`` (compile into numba's cache now: the first compilation takes
+about 10 s of CPU time, a cached start about a second); ``python -m pytest
+tests/nnue/test_nnue_kernel.py``.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -184,11 +188,38 @@ def _dot(activations: np.ndarray, weights: np.ndarray, start: int) -> int:
     return total
 
 
+def pack_dense(net: QuantizedNet) -> tuple[np.ndarray, np.ndarray, int]:
+    """The dense layers as the kernel takes them: (int8 weights, int32 biases, L2).
+
+    The weights are hidden1 (L2, 2 L1), hidden2 (L3, L2) and output (L3,) one after the other,
+    row by row, in one int8 vector; the biases hidden1 (L2,), hidden2 (L3,), output (1,) in one
+    int32 vector. Two array arguments instead of six: each array costs a compiled call about
+    0.2 µs to unpack, as much as the arithmetic of a whole hidden layer.
+    """
+    weights = np.concatenate([net.hidden1_weight.ravel(), net.hidden2_weight.ravel(),
+                              net.output_weight.ravel()]).astype(np.int8)
+    biases = np.concatenate([net.hidden1_bias, net.hidden2_bias, net.output_bias]).astype(
+        np.int32)
+    return weights, biases, net.l2
+
+
 @njit(cache=True)
-def _dense_layers(x0: np.ndarray, hidden1_weight: np.ndarray, hidden1_bias: np.ndarray,
-                  hidden2_weight: np.ndarray, hidden2_bias: np.ndarray,
-                  output_weight: np.ndarray, output_bias: int) -> int:
+def unpack_dense(weights: np.ndarray, biases: np.ndarray, inputs: int, l2: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Views of ``pack_dense``'s vectors: hidden1 weight (L2, inputs) and bias, hidden2 weight
+    (L3, L2) and bias, output weight (L3,) and bias; ``inputs`` is 2 L1."""
+    l3 = biases.shape[0] - 1 - l2
+    end1, end2 = l2 * inputs, l2 * inputs + l3 * l2
+    return (weights[:end1].reshape((l2, inputs)), biases[:l2],
+            weights[end1:end2].reshape((l3, l2)), biases[l2:l2 + l3],
+            weights[end2:], biases[l2 + l3])
+
+
+@njit(cache=True)
+def _dense_layers(x0: np.ndarray, weights: np.ndarray, biases: np.ndarray, l2: int) -> int:
     """Centipawns from (2 L1,) uint8 activations, side to move first."""
+    hidden1_weight, hidden1_bias, hidden2_weight, hidden2_bias, output_weight, output_bias = (
+        unpack_dense(weights, biases, x0.shape[0], l2))
     x1 = np.empty(hidden1_weight.shape[0], np.uint8)  # (L2,)
     for j in range(x1.shape[0]):
         total = _dot(x0, hidden1_weight[j], hidden1_bias[j])
@@ -201,30 +232,26 @@ def _dense_layers(x0: np.ndarray, hidden1_weight: np.ndarray, hidden1_bias: np.n
 
 
 @njit(cache=True)
-def forward(accumulators: np.ndarray, ply: int, white_to_move: bool,
-            hidden1_weight: np.ndarray, hidden1_bias: np.ndarray, hidden2_weight: np.ndarray,
-            hidden2_bias: np.ndarray, output_weight: np.ndarray, output_bias: int) -> int:
-    """Centipawns for the side to move from accumulators[ply] (White's half at index 0)."""
+def forward(accumulators: np.ndarray, ply: int, white_to_move: bool, weights: np.ndarray,
+            biases: np.ndarray, l2: int) -> int:
+    """Centipawns for the side to move from accumulators[ply] (White's half at index 0);
+    ``weights``, ``biases``, ``l2``: the dense layers as ``pack_dense`` lays them out."""
     l1 = accumulators.shape[2]
     us = 0 if white_to_move else 1
     x0 = np.empty(2 * l1, np.uint8)  # (2 L1,) clipped activations, side to move's half first
     for i in range(l1):
         x0[i] = _clip(accumulators[ply, us, i])
         x0[l1 + i] = _clip(accumulators[ply, 1 - us, i])
-    return _dense_layers(x0, hidden1_weight, hidden1_bias, hidden2_weight, hidden2_bias,
-                         output_weight, output_bias)
+    return _dense_layers(x0, weights, biases, l2)
 
 
 @njit(cache=True)
 def update_and_forward(accumulators: np.ndarray, parent: int, child: int, changes: int,
                        ft_weight: np.ndarray, halfkp: bool, white_to_move: bool,
-                       hidden1_weight: np.ndarray, hidden1_bias: np.ndarray,
-                       hidden2_weight: np.ndarray, hidden2_bias: np.ndarray,
-                       output_weight: np.ndarray, output_bias: int) -> int:
+                       weights: np.ndarray, biases: np.ndarray, l2: int) -> int:
     """``apply_changes`` then ``forward`` in one call (one call's overhead instead of two)."""
     apply_changes(accumulators, parent, child, changes, ft_weight, halfkp)
-    return forward(accumulators, child, white_to_move, hidden1_weight, hidden1_bias,
-                   hidden2_weight, hidden2_bias, output_weight, output_bias)
+    return forward(accumulators, child, white_to_move, weights, biases, l2)
 
 
 @njit(cache=True)
@@ -242,17 +269,15 @@ def accumulate_batch(features: np.ndarray, ft_weight: np.ndarray,
 
 
 @njit(cache=True)
-def layers_batch(accumulators: np.ndarray, hidden1_weight: np.ndarray, hidden1_bias: np.ndarray,
-                 hidden2_weight: np.ndarray, hidden2_bias: np.ndarray,
-                 output_weight: np.ndarray, output_bias: int) -> np.ndarray:
+def layers_batch(accumulators: np.ndarray, weights: np.ndarray, biases: np.ndarray,
+                 l2: int) -> np.ndarray:
     """(B, 2 L1) int16 accumulators, side to move first -> (B,) int64 centipawns."""
     scores = np.empty(accumulators.shape[0], np.int64)
     x0 = np.empty(accumulators.shape[1], np.uint8)
     for b in range(accumulators.shape[0]):
         for i in range(x0.shape[0]):
             x0[i] = _clip(accumulators[b, i])
-        scores[b] = _dense_layers(x0, hidden1_weight, hidden1_bias, hidden2_weight,
-                                  hidden2_bias, output_weight, output_bias)
+        scores[b] = _dense_layers(x0, weights, biases, l2)
     return scores
 
 
@@ -312,14 +337,7 @@ class KernelNet:
                                  "kernel sums in int32")
         self.ft_weight = np.ascontiguousarray(net.ft_weight)  # (F, L1) int16
         self.ft_bias = np.ascontiguousarray(net.ft_bias)  # (L1,) int16
-        self.hidden1_weight = np.ascontiguousarray(net.hidden1_weight)  # (L2, 2 L1) int8
-        self.hidden1_bias = np.ascontiguousarray(net.hidden1_bias)  # (L2,) int32
-        self.hidden2_weight = np.ascontiguousarray(net.hidden2_weight)  # (L3, L2) int8
-        self.hidden2_bias = np.ascontiguousarray(net.hidden2_bias)  # (L3,) int32
-        self.output_weight = np.ascontiguousarray(net.output_weight[0])  # (L3,) int8
-        self.output_bias = int(net.output_bias[0])
-        self.dense = (self.hidden1_weight, self.hidden1_bias, self.hidden2_weight,
-                      self.hidden2_bias, self.output_weight, self.output_bias)
+        self.dense = pack_dense(net)  # (int8 weights, int32 biases, L2)
 
     def layers(self, accumulators: np.ndarray) -> np.ndarray:
         """Dense layers: (B, 2 L1) int16 accumulators (side to move first) -> (B,) int64 cp."""
@@ -346,6 +364,28 @@ class KernelNet:
         bitboards = np.zeros(8, np.int64)
         refresh(accumulators, 0, 0, bitboards, NO_CHANGES, self.ft_weight, self.ft_bias,
                 self.halfkp)
+        apply_changes(accumulators, 0, 1, NO_CHANGES, self.ft_weight, self.halfkp)
         update_and_forward(accumulators, 0, 1, NO_CHANGES, self.ft_weight, self.halfkp, True,
                            *self.dense)
         forward(accumulators, 1, True, *self.dense)
+
+
+def compile_kernels() -> float:
+    """Compile every kernel (or load it from numba's cache); the seconds it took."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(0)
+    net = QuantizedNet(
+        feature_set="piece-square", l1=8, l2=4, l3=4,
+        ft_weight=rng.integers(-10, 10, (768, 8)).astype(np.int16),
+        ft_bias=np.zeros(8, np.int16), hidden1_weight=np.ones((4, 16), np.int8),
+        hidden1_bias=np.zeros(4, np.int32), hidden2_weight=np.ones((4, 4), np.int8),
+        hidden2_bias=np.zeros(4, np.int32), output_weight=np.ones((1, 4), np.int8),
+        output_bias=np.zeros(1, np.int32))
+    kernel_net = KernelNet(net, "<compile_kernels>")
+    kernel_net.warm_up()
+    kernel_net.evaluate_batch(np.zeros((1, 64), np.uint8), np.ones(1, np.int64))
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    print(f"nnue kernels compiled or loaded from numba's cache in {compile_kernels():.1f} s")

@@ -176,7 +176,15 @@ def _to_int(values: np.ndarray, scale: float, dtype: type, limit: int) -> np.nda
 
 
 def quantize(model: NnueModel) -> QuantizedNet:
-    """The integer net of a float model (weights must lie within the clipping limits)."""
+    """The integer net of a float model (weights must lie within the clipping limits).
+
+    A model with a NaN or infinite weight (a diverged training run) is a ValueError naming it.
+    """
+    not_finite = [name for name, tensor in model.state_dict().items()
+                  if not bool(torch.isfinite(tensor).all())]
+    if not_finite:
+        raise ValueError(f"the model has NaN or infinite weights in {', '.join(not_finite)}; "
+                         "it cannot be quantized (retrain with a lower learning rate)")
     with torch.no_grad():
         def get(tensor: torch.Tensor) -> np.ndarray:
             return tensor.detach().cpu().double().numpy()

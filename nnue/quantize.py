@@ -38,13 +38,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from minizero.atomic import write_bytes
 from nnue.features import FEATURE_SETS
 
 INT8_MAX = 127
@@ -134,15 +134,8 @@ def net_bytes(net: QuantizedNet) -> bytes:
 
 
 def save_net(net: QuantizedNet, path: Path) -> None:
-    """Write ``net`` to ``path`` atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(net_bytes(net))
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    """Write ``net`` to ``path`` atomically (minizero.atomic)."""
+    write_bytes(path, net_bytes(net))
 
 
 def parse_net(data: bytes, name: str = "<bytes>") -> QuantizedNet:

@@ -36,6 +36,8 @@ from nnue.kernel import (
     NO_PIECE,
     PLACED_SHIFTS,
     REFRESHED_SHIFT,
+    pack_dense,
+    unpack_dense,
 )
 from nnue.quantize import (
     ACTIVATION_ONE,
@@ -52,19 +54,20 @@ FEATURE_SETS_BY_HALFKP = {False: feature_set_named("piece-square"),
                           True: feature_set_named("halfkp")}
 
 
-def layers(accumulators: np.ndarray, hidden1_weight: np.ndarray, hidden1_bias: np.ndarray,
-           hidden2_weight: np.ndarray, hidden2_bias: np.ndarray, output_weight: np.ndarray,
-           output_bias: int) -> np.ndarray:
+def layers(accumulators: np.ndarray, weights: np.ndarray, biases: np.ndarray,
+           l2: int) -> np.ndarray:
     """Dense layers: (B, 2 L1) int accumulators, side to move first -> (B,) int64 centipawns.
 
-    Weights as ``nnue.kernel.KernelNet`` holds them: hidden1 (L2, 2 L1), hidden2 (L3, L2) int8,
-    output (L3,) int8; biases int32 (the output bias a Python int).
+    ``weights``, ``biases``, ``l2``: the layers as ``nnue.kernel.pack_dense`` lays them out,
+    unpacked here by the same function run uncompiled.
     """
+    hidden1_weight, hidden1_bias, hidden2_weight, hidden2_bias, output_weight, output_bias = (
+        unpack_dense.py_func(weights, biases, accumulators.shape[1], l2))
     x = np.clip(accumulators.astype(np.int64), 0, ACTIVATION_ONE)  # (B, 2 L1) 0..127
     for weight, bias in ((hidden1_weight, hidden1_bias), (hidden2_weight, hidden2_bias)):
         total = x @ weight.T.astype(np.int64) + bias.astype(np.int64)  # (B, L2), then (B, L3)
         x = np.clip((total + HIDDEN_ROUNDING) >> HIDDEN_WEIGHT_SCALE_BITS, 0, ACTIVATION_ONE)
-    output = x @ output_weight.astype(np.int64) + output_bias  # (B,) 16 x centipawns
+    output = x @ output_weight.astype(np.int64) + int(output_bias)  # (B,) 16 x centipawns
     return (output + OUTPUT_ROUNDING) >> OUTPUT_SHIFT
 
 
@@ -117,21 +120,19 @@ def refresh(accumulators: np.ndarray, ply: int, perspective: int, bitboards: np.
     accumulators[ply, perspective] = total.astype(np.int16)
 
 
-def forward(accumulators: np.ndarray, ply: int, white_to_move: bool,
-            hidden1_weight: np.ndarray, hidden1_bias: np.ndarray, hidden2_weight: np.ndarray,
-            hidden2_bias: np.ndarray, output_weight: np.ndarray, output_bias: int) -> int:
+def forward(accumulators: np.ndarray, ply: int, white_to_move: bool, weights: np.ndarray,
+            biases: np.ndarray, l2: int) -> int:
     """Reference of ``nnue.kernel.forward``."""
     us, them = accumulators[ply] if white_to_move else accumulators[ply][::-1]
-    return int(layers(np.concatenate([us, them])[None, :], hidden1_weight, hidden1_bias,
-                      hidden2_weight, hidden2_bias, output_weight, output_bias)[0])
+    return int(layers(np.concatenate([us, them])[None, :], weights, biases, l2)[0])
 
 
 def update_and_forward(accumulators: np.ndarray, parent: int, child: int, changes: int,
                        ft_weight: np.ndarray, halfkp: bool, white_to_move: bool,
-                       *dense: np.ndarray | int) -> int:
+                       weights: np.ndarray, biases: np.ndarray, l2: int) -> int:
     """Reference of ``nnue.kernel.update_and_forward``."""
     apply_changes(accumulators, parent, child, changes, ft_weight, halfkp)
-    return forward(accumulators, child, white_to_move, *dense)
+    return forward(accumulators, child, white_to_move, weights, biases, l2)
 
 
 class IntegerNet:
@@ -147,8 +148,7 @@ class IntegerNet:
         if worst > INT16_MAX:
             raise ValueError(f"feature-transformer weights too large: an accumulator could reach "
                              f"{worst} > {INT16_MAX}")
-        self.dense = (net.hidden1_weight, net.hidden1_bias, net.hidden2_weight,
-                      net.hidden2_bias, net.output_weight[0], int(net.output_bias[0]))
+        self.dense = pack_dense(net)
 
     def refresh(self, board: chess.Board, perspective: chess.Color) -> np.ndarray:
         """(L1,) int16 accumulator of ``perspective`` computed from scratch."""
