@@ -14,6 +14,7 @@ Commands (each has ``--help``)::
     nnue check nets/piece-square-256.nnue --data data/sf
     nnue bench nets/piece-square-256.nnue
     nnue precision nets/piece-square-256.nnue --out runs/nnue-precision
+    nnue eval stockfish --fen FEN          # Stockfish 15.1's net: its `eval` text, NNUE part
 """
 
 from __future__ import annotations
@@ -134,6 +135,16 @@ def _add_precision(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--quiet", action="store_true")
 
 
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("eval", help="Stockfish 15.1 net: the NNUE lines of its eval command")
+    parser.add_argument("net", help="a Stockfish 15.1 .nnue file, a Stockfish binary, or "
+                        "'stockfish' for the installed one's embedded net")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--fen", help="one position")
+    where.add_argument("--epd", type=Path, help="a file of FEN or EPD lines, one position each")
+    parser.add_argument("--stockfish", help="path of the Stockfish binary (with NET stockfish)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nnue", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -143,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_net_commands(sub)
     _add_precision(sub)
+    _add_eval(sub)
     return parser
 
 
@@ -256,11 +268,49 @@ def run_precision(args: argparse.Namespace) -> None:
     print(f"\nresults: {args.out}/results.md, JSON and PNG plots in {args.out}")
 
 
+def _read_positions(path: Path) -> list:
+    import chess
+
+    boards = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            boards.append(chess.Board(line) if len(line.split()) == 6 and line.split()[4]
+                          .isdigit() else chess.Board.from_epd(line)[0])
+        except ValueError as error:
+            raise ValueError(f"{path}:{number}: not a FEN or EPD position ({error})") from None
+    return boards
+
+
+def run_eval(args: argparse.Namespace) -> None:
+    import chess
+
+    from nnue.sf15.net import load_stockfish_net
+    from nnue.sf15.trace import eval_text
+
+    if args.fen is not None:
+        try:
+            boards = [chess.Board(args.fen)]
+        except ValueError as error:
+            raise ValueError(f"bad FEN {args.fen!r}: {error}") from None
+    else:
+        boards = _read_positions(args.epd)
+    net = load_stockfish_net(args.net, args.stockfish)
+    for index, board in enumerate(boards):
+        if not board.is_valid():
+            raise ValueError(f"not a legal position: {board.fen()} ({board.status()!r})")
+        print(("\n" if index else "") + eval_text(net, board), end="", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"data": run_data, "relabel": run_relabel, "train": run_train,
                 "quantize": run_quantize, "check": run_check, "bench": run_bench,
                 "precision": run_precision}
+    handlers = {"data": run_data, "train": run_train, "quantize": run_quantize,
+                "check": run_check, "bench": run_bench, "eval": run_eval}
     try:
         handlers[args.command](args)
     except (ValueError, OSError, RuntimeError) as error:

@@ -3,18 +3,22 @@
 The same searcher and UCI server as ``minizero-uci`` (``minizero.chessgame.engine``), given an
 ``NnueEvaluator`` instead of the classical one. The network is the shipped one
 (``nnue/nets/piece-square-256.nnue``) unless the GUI sets ``EvalFile`` to another ``.nnue``
-file. Nothing is loaded at start-up, so ``uci`` answers at once: the net is read and the kernel
-compiled (or loaded from numba's cache) at ``isready`` or the first ``go``. A missing, corrupt
-or foreign ``EvalFile``, or a net the kernel cannot compute, gets ``info string <file>:
-<reason>``; the previous net stays loaded and the engine plays on. The engine only ever reads
-network files.
+file, or to a Stockfish 15.1 net: ``stockfish`` (the net embedded in the installed Stockfish
+binary; ``--stockfish PATH`` says where), a Stockfish 15.1 ``.nnue`` file or a Stockfish
+binary (``nnue.sf15``: evaluated exactly as Stockfish 15.1 does). ``nnue-uci --net stockfish``
+starts with Stockfish's net. Nothing is loaded at start-up, so ``uci`` answers at once: the net
+is read and the kernel compiled (or loaded from numba's cache) at ``isready`` or the first
+``go``. A missing, corrupt or foreign ``EvalFile``, or a net the kernel cannot compute, gets
+``info string <file>: <reason>``; the previous net stays loaded and the engine plays on. The
+engine only ever reads network files.
 
-Try it: ``nnue-uci`` (or ``python -m nnue.engine``), then ``uci``, ``isready``,
-``position startpos``, ``go depth 6``, ``quit``.
+Try it: ``nnue-uci [--net stockfish|PATH] [--stockfish PATH]`` (or ``python -m nnue.engine``),
+then ``uci``, ``isready``, ``position startpos``, ``go depth 6``, ``quit``.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -25,6 +29,8 @@ from minizero.chessgame.search import SearchConfig
 from minizero.chessgame.uci import serve
 from nnue.evaluator import NnueEvaluator
 from nnue.kernel import KernelNet, load_kernel_net
+from nnue.sf15.evaluator import StockfishNnueEvaluator, warm_up
+from nnue.sf15.net import StockfishNet, load_stockfish_net, names_stockfish_net
 
 SHIPPED_NET = Path(__file__).resolve().parent / "nets" / "piece-square-256.nnue"
 
@@ -36,12 +42,29 @@ class NnueEngine(AlphaBetaEngine):
     full refresh and the numpy reference): slow, for tests.
     """
 
-    def __init__(self, eval_file: Path = SHIPPED_NET, check: bool = False,
-                 config: SearchConfig | None = None) -> None:
+    def __init__(self, eval_file: Path | str = SHIPPED_NET, check: bool = False,
+                 config: SearchConfig | None = None, stockfish: str | None = None) -> None:
         super().__init__(self._make_evaluator, f"minizero-nnue {__version__}", config)
-        self.eval_file = Path(eval_file)  # the net to load at prepare() when none is loaded
+        self.eval_file = eval_file  # the net to load at prepare() when none is loaded
         self.check = check
-        self.net: KernelNet | None = None
+        self.stockfish = stockfish  # where ``EvalFile stockfish`` looks for the binary
+        self.net: KernelNet | StockfishNet | None = None
+
+    def _load(self, eval_file: Path | str) -> KernelNet | StockfishNet:
+        """Our own .nnue, or a Stockfish 15.1 net; ValueError "<file>: <reason>"."""
+        if names_stockfish_net(eval_file):
+            stockfish_net = load_stockfish_net(eval_file, self.stockfish)
+            warm_up(stockfish_net)
+            return stockfish_net
+        try:
+            net = load_kernel_net(eval_file)
+        except ValueError as error:
+            if "bad magic" not in str(error):
+                raise
+            raise ValueError(f"{error}, nor a Stockfish 15.1 net (no version 0x7AF32F20 first)"
+                             ) from None
+        net.warm_up()
+        return net
 
     def options(self) -> list[UciOption]:
         return [*super().options(), UciOption("EvalFile", "string", str(self.eval_file))]
@@ -50,27 +73,33 @@ class NnueEngine(AlphaBetaEngine):
         if name != "EvalFile":
             super().set_option(name, value)
             return
-        path = Path(str(value)) if value else SHIPPED_NET  # <empty>: back to the shipped net
-        net = load_kernel_net(path)  # ValueError "<file>: <reason>": the old net stays
-        net.warm_up()
+        path = str(value) if value else SHIPPED_NET  # <empty>: back to the shipped net
+        net = self._load(path)  # ValueError "<file>: <reason>": the old net stays
         self.net, self.eval_file = net, path
         self.evaluator_changed()
 
     def prepare(self) -> None:
         if self.net is None:
-            net = load_kernel_net(self.eval_file)
-            net.warm_up()
-            self.net = net
+            self.net = self._load(self.eval_file)
         super().prepare()
 
-    def _make_evaluator(self) -> NnueEvaluator:
+    def _make_evaluator(self) -> NnueEvaluator | StockfishNnueEvaluator:
         assert self.net is not None, "prepare() loads the net before the searcher is built"
+        if isinstance(self.net, StockfishNet):  # no checking mode: its tests check it
+            return StockfishNnueEvaluator(self.net)
         return NnueEvaluator(self.net, check=self.check)
 
 
 def main(argv: list[str] | None = None) -> int:
     """``nnue-uci``: the NNUE engine on stdin/stdout, for any UCI GUI."""
-    return serve(NnueEngine())
+    parser = argparse.ArgumentParser(prog="nnue-uci", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--net", default=str(SHIPPED_NET),
+                        help="the net to start with (the EvalFile option's default): our own "
+                        ".nnue, a Stockfish 15.1 .nnue or binary, or 'stockfish'")
+    parser.add_argument("--stockfish", help="the Stockfish binary that 'stockfish' means")
+    args = parser.parse_args(argv)
+    return serve(NnueEngine(args.net, stockfish=args.stockfish))
 
 
 if __name__ == "__main__":

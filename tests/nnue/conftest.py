@@ -33,3 +33,11 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, labelled_dir: Path) -> Pa
           TrainConfig(epochs=6, batch_size=128, learning_rate=1e-2, validation_fraction=0.2),
           quiet=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def sf15_synthetic_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random net in Stockfish 15.1's format (see sf15_synthetic.py), written once."""
+    from tests.nnue.sf15_synthetic import write_synthetic_net
+
+    return write_synthetic_net(tmp_path_factory.mktemp("sf15") / "synthetic.nnue", seed=7)
