@@ -21,6 +21,7 @@ from typing import Any
 
 from minizero import __version__
 from minizero import arena as chess_arena
+from minizero.chessgame import commands as chess_commands
 from minizero.games import available_games, make_game
 
 
@@ -255,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     chess_arena.add_match_parser(commands)
     chess_arena.add_openings_parser(commands)
+    chess_commands.add_parsers(commands)
     return parser
 
 
