@@ -78,6 +78,8 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="torch threads (1 is fastest for small networks)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+                        help="where training runs (auto: CUDA if present)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -144,21 +146,38 @@ def cmd_train(args: argparse.Namespace) -> int:
     from minizero.supervised import SupervisedRun
 
     torch.set_num_threads(args.threads)
+    from minizero.chessgame import training as chess_training
+    from minizero.nn.network import resolve_device
+
     game = make_game(args.game)
-    samples = Samples.concatenate([load_samples(path) for path in args.data])
-    if samples.planes.shape[1:] != tuple(game.input_shape) or (
-            samples.policy.shape[1] != game.action_size):
-        raise ValueError(f"data has planes {samples.planes.shape[1:]} and "
-                         f"{samples.policy.shape[1]} actions; {args.game} needs "
-                         f"{tuple(game.input_shape)} and {game.action_size}")
+    evaluate = None
+    if all(chess_training.is_chess_data(path) for path in args.data):
+        # Stockfish-labelled chess shards: kept bit-packed; whole games held out for grading.
+        samples, game_ids = chess_training.load_chess_data(
+            args.data, game.input_shape[0] // 14, args.eval_weight, args.limit)
+        held_mask = chess_training.validation_mask(game_ids, args.holdout)
+        held = samples.subset(held_mask)
+        samples = samples.subset(~held_mask)
+        if len(held):
+            evaluate = lambda network, record: chess_training.grade(network, held)
+    else:
+        samples = Samples.concatenate([load_samples(path) for path in args.data])
+        if samples.planes.shape[1:] != tuple(game.input_shape) or (
+                samples.policy.shape[1] != game.action_size):
+            raise ValueError(f"data has planes {samples.planes.shape[1:]} and "
+                             f"{samples.policy.shape[1]} actions; {args.game} needs "
+                             f"{tuple(game.input_shape)} and {game.action_size}")
     out = Path(args.out) if args.out else _default_out("train", args.game)
     steps = args.epochs * max(1, -(-len(samples) // args.batch_size))
     run = SupervisedRun(out, args.game, _network_config(args, game), _train_config(args, steps),
                         [str(path) for path in args.data], seed=args.seed, resume=args.resume,
-                        progress=not args.quiet and sys.stderr.isatty())
-    for record in run.run(samples, args.epochs):
+                        progress=not args.quiet and sys.stderr.isatty(),
+                        device=resolve_device(args.device))
+    for record in run.run(samples, args.epochs, evaluate=evaluate):
+        graded = (f", held-out top-1 {record['top1']:.1%}, value MAE {record['value_mae']:.3f}"
+                  if "top1" in record else "")
         print(f"epoch {record['epoch']}: loss {record['loss']:.3f} "
-              f"(policy {record['policy_loss']:.3f}, value {record['value_loss']:.3f})",
+              f"(policy {record['policy_loss']:.3f}, value {record['value_loss']:.3f}){graded}",
               flush=True)
     print(f"checkpoint: {run.latest_path}")
     return 0
@@ -242,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", nargs="+", required=True, help="npz shards of samples")
     train.add_argument("--out", help="run directory (default runs/train-GAME-TIME)")
     train.add_argument("--epochs", type=positive_int, default=50)
+    train.add_argument("--holdout", type=float, default=0.05,
+                       help="chess data: fraction of games held out for grading")
+    train.add_argument("--eval-weight", type=float, default=0.5,
+                       help="chess data: weight of Stockfish's score in the value target "
+                            "(the rest is the game result)")
+    train.add_argument("--limit", type=positive_int, help="chess data: use the first N positions")
     _network_arguments(train)
     _train_arguments(train)
     train.set_defaults(run=cmd_train)
