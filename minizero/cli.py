@@ -158,6 +158,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         held_mask = chess_training.validation_mask(game_ids, args.holdout)
         held = samples.subset(held_mask)
         samples = samples.subset(~held_mask)
+        if not len(samples):
+            raise ValueError(f"--holdout {args.holdout} holds out every game; lower it")
         if len(held):
             evaluate = lambda network, record: chess_training.grade(network, held)
     else:

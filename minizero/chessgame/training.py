@@ -43,7 +43,7 @@ def cp_to_value(cp: np.ndarray | float) -> np.ndarray:
 
 
 def value_to_cp(value: float) -> int:
-    """Value in [-1, 1] (side to move) -> centipawns: 400 atanh(value), clipped to +-10000."""
+    """Value in [-1, 1] (side to move) -> centipawns: 400 atanh(value) (+-2902 at +-1)."""
     value = max(-0.999999, min(0.999999, float(value)))
     return int(max(-MAX_CP, min(MAX_CP, round(CP_SCALE * math.atanh(value)))))
 
