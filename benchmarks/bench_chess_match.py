@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 
 from benchmarks.common import RESULTS, markdown_table, write_results
-from minizero.arena import EngineSpec, MatchConfig, read_openings, run_match
+from minizero.chessgame.match import EngineSpec, MatchConfig, run_match
+from minizero.chessgame.openings import read_openings
 from minizero.peers import find_stockfish, find_sunfish
 
 OPENINGS = Path(__file__).resolve().parent / "openings.fen"

@@ -17,7 +17,7 @@ import chess
 import chess.engine
 
 from benchmarks.common import markdown_table, write_results
-from minizero.arena import EngineSpec
+from minizero.chessgame.match import EngineSpec
 from minizero.peers import find_sunfish
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -18,7 +18,7 @@ import chess.engine
 from tqdm import tqdm
 
 from benchmarks.common import markdown_table, write_results
-from minizero.arena import EngineSpec
+from minizero.chessgame.match import EngineSpec
 from minizero.peers import find_sunfish
 
 WAC = Path(__file__).resolve().parents[2] / "shared" / "data" / "wac.epd"

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from minizero import __version__
-from minizero import arena as chess_arena
 from minizero.chessgame import commands as chess_commands
+from minizero.chessgame import zero_commands
 from minizero.games import available_games, make_game
 
 
@@ -281,9 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     arena.add_argument("--seed", type=int, default=0)
     arena.set_defaults(run=cmd_arena)
 
-    chess_arena.add_match_parser(commands)
-    chess_arena.add_openings_parser(commands)
-    chess_commands.add_parsers(commands)
+    chess_commands.add_match_parser(commands)
+    chess_commands.add_openings_parser(commands)
+    zero_commands.add_parsers(commands)
     return parser
 
 

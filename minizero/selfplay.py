@@ -37,7 +37,7 @@ from minizero.game import Game
 from minizero.nn.network import NetworkConfig, PolicyValueNet
 from minizero.replay import ReplayBuffer, Samples, save_samples
 from minizero.rundir import append_metrics, open_run
-from minizero.search.puct import PUCT, Evaluator, PUCTConfig, network_evaluator
+from minizero.search.puct import PUCT, LeafEvaluator, PUCTConfig, network_evaluator
 from minizero.train import TrainConfig, Trainer
 
 
@@ -72,7 +72,7 @@ class SelfPlayConfig:
                 raise ValueError(f"{field.name} must be positive, got {value}")
 
 
-def play_game(game: Game, evaluate: Evaluator, config: PUCTConfig,
+def play_game(game: Game, evaluate: LeafEvaluator, config: PUCTConfig,
               rng: np.random.Generator, symmetries: bool = True,
               opening_plies: int = 0) -> Samples:
     """One self-play game; every position with its visit distribution and final outcome.

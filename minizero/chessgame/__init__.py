@@ -1,19 +1,8 @@
-"""Chess in minizero: an alpha-beta searcher on python-chess with a pluggable evaluator.
+"""Chess in minizero: everything chess lives here, so the top of minizero stays generic.
 
-``search.Searcher`` is the engine's brain, ``evaluator.Evaluator`` the contract every evaluator
-(classical here, NNUE later) follows, and ``evaluator.ClassicalEvaluator`` the first one behind
-``minizero-uci``. The folder is not called ``chess`` so that ``import chess`` stays python-chess.
+``evaluator.Evaluator`` is the contract every chess evaluator follows and ``classical`` the
+first one; ``search.Searcher`` is the alpha-beta searcher, given its evaluator; ``protocol``
+says what the UCI server (``uci``) asks of an engine and ``engine.AlphaBetaEngine`` is the
+alpha-beta one; ``match`` and ``openings`` measure engines against each other. The folder is not
+called ``chess`` so that ``import chess`` stays python-chess.
 """
-
-from minizero.chessgame.evaluator import ClassicalEvaluator, Evaluator
-from minizero.chessgame.search import Limits, SearchConfig, Searcher, SearchInfo, SearchResult
-
-__all__ = [
-    "ClassicalEvaluator",
-    "Evaluator",
-    "Limits",
-    "SearchConfig",
-    "SearchInfo",
-    "SearchResult",
-    "Searcher",
-]

@@ -1,43 +1,153 @@
-"""The chess subcommands of ``minizero``: labelled data from Stockfish games.
+"""The chess commands of the ``minizero`` CLI: ``minizero match`` and ``minizero openings``.
 
-    minizero chessdata --out /work/data/az --positions 100000 --depth 8 [--workers 2]
+Argument parsing and checking only; the work is in ``match.py`` and ``openings.py``. Every user
+error surfaces as a one-line ValueError, which the CLI prints as an error and exits non-zero.
 
-(``minizero train --game chess --data DIR`` trains on it; see chessgame/training.py.)
+Try it: ``minizero match minizero sunfish-uci --games 4 --tc 5+0.05``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import chess
 
-def add_parsers(commands: argparse._SubParsersAction) -> None:
-    from minizero.chessgame import encoding
-
-    data = commands.add_parser("chessdata", help="chess positions labelled by Stockfish games")
-    data.add_argument("--out", required=True, help="directory of shards (resumed if it exists)")
-    data.add_argument("--positions", type=int, default=100_000)
-    data.add_argument("--depth", type=int, default=8, help="Stockfish depth per move")
-    data.add_argument("--workers", type=int, default=2)
-    data.add_argument("--history", type=int, default=encoding.DEFAULT_HISTORY)
-    data.add_argument("--shard-size", type=int, default=2_000)
-    data.add_argument("--seed", type=int, default=0)
-    data.add_argument("--stockfish", help="path of the Stockfish binary")
-    data.add_argument("--quiet", action="store_true")
-    data.set_defaults(run=cmd_chessdata)
+from minizero.chessgame.match import EngineSpec, MatchConfig, format_summary, run_match
+from minizero.chessgame.openings import generate_openings, read_openings
+from minizero.peers import find_stockfish
 
 
-def cmd_chessdata(args: argparse.Namespace) -> int:
-    from minizero.chessgame.data import ChessDataConfig, generate
-    from minizero.peers import find_stockfish
+def parse_time_control(text: str) -> tuple[float, float]:
+    """'10+0.1' -> (10.0, 0.1) seconds; '40' -> (40.0, 0.0)."""
+    base, _, increment = text.partition("+")
+    try:
+        values = float(base), float(increment or 0)
+    except ValueError:
+        raise ValueError(f"time control must look like 10+0.1, got '{text}'") from None
+    if values[0] <= 0 or values[1] < 0:
+        raise ValueError(f"time control needs a positive base and increment >= 0: '{text}'")
+    return values
 
-    for name in ("positions", "depth", "workers", "history", "shard_size"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be positive")
-    config = ChessDataConfig(positions=args.positions, depth=args.depth, workers=args.workers,
-                             history=args.history, shard_size=args.shard_size, seed=args.seed)
-    total = generate(config, find_stockfish(args.stockfish), Path(args.out),
-                     quiet=args.quiet or not sys.stderr.isatty())
-    print(f"{total} positions in {args.out}")
+
+def add_match_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "match", help="play a match between two UCI engines",
+        description="Play colour-swapped games between two UCI engines and report W/D/L, "
+                    "score and Elo with a 95%% interval. ENGINE is a command line "
+                    "('sunfish-uci', '/usr/games/stockfish') or 'minizero'.")
+    parser.add_argument("engine1")
+    parser.add_argument("engine2")
+    parser.add_argument("--option1", action="append", default=[], metavar="NAME=VALUE",
+                        help="UCI option for engine 1 (repeatable)")
+    parser.add_argument("--option2", action="append", default=[], metavar="NAME=VALUE",
+                        help="UCI option for engine 2, e.g. UCI_LimitStrength=true")
+    parser.add_argument("--games", type=int, default=10)
+    parser.add_argument("--tc", default=None, help="time control BASE+INC in seconds "
+                        "(default 10+0.1 unless --nodes or --depth)")
+    parser.add_argument("--nodes", type=int, default=None, help="nodes per move")
+    parser.add_argument("--depth", type=int, default=None, help="depth per move")
+    parser.add_argument("--concurrency", type=int, default=2, help="games at once")
+    parser.add_argument("--openings", default=None, help="file of FENs (default: start "
+                        "position only)")
+    parser.add_argument("--pgn", default=None, help="write every game to this PGN file")
+    parser.add_argument("--resign", default=None, metavar="CP,MOVES",
+                        help="adjudicate a loss when both engines agree for MOVES moves")
+    parser.add_argument("--draw", default=None, metavar="AFTER,CP,MOVES",
+                        help="adjudicate a draw after move AFTER when |score| <= CP for MOVES")
+    parser.add_argument("--time-margin", type=float, default=0.0,
+                        help="seconds an engine may overstep its clock")
+    parser.add_argument("--sprt", default=None, metavar="ELO0,ELO1",
+                        help="stop when the SPRT (alpha = beta = 0.05) decides")
+    parser.add_argument("--seed", type=int, default=0, help="shuffles the openings")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run_match_command)
+
+
+def _numbers(text: str, count: int, flag: str) -> list[float]:
+    parts = text.split(",")
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        values = []
+    if len(values) != count:
+        raise ValueError(f"{flag} needs {count} comma-separated numbers, got '{text}'")
+    return values
+
+
+def run_match_command(args: argparse.Namespace) -> int:
+    """``minizero match``; every user error surfaces as a one-line ValueError."""
+    try:
+        return _match_command(args)
+    except OSError as error:  # a missing openings file or PGN folder
+        raise ValueError(str(error)) from None
+
+
+def _match_command(args: argparse.Namespace) -> int:
+    engine1 = EngineSpec.parse(args.engine1, args.option1)
+    engine2 = EngineSpec.parse(args.engine2, args.option2)
+    if engine1.name == engine2.name:
+        engine2 = EngineSpec(engine2.name + "#2", engine2.command, engine2.options)
+    if args.tc is not None:
+        base, increment = parse_time_control(args.tc)
+    elif args.nodes is None and args.depth is None:
+        base, increment = 10.0, 0.1
+    else:
+        base, increment = None, 0.0
+    config = MatchConfig(
+        games=args.games, base_time=base, increment=increment, nodes=args.nodes,
+        depth=args.depth, concurrency=args.concurrency, time_margin=args.time_margin,
+        seed=args.seed,
+    )
+    if args.resign:
+        score, moves = _numbers(args.resign, 2, "--resign")
+        config = replace(config, resign_score=int(score), resign_moves=int(moves))
+    if args.draw:
+        after, score, moves = _numbers(args.draw, 3, "--draw")
+        config = replace(config, draw_after=int(after), draw_score=int(score),
+                          draw_moves=int(moves))
+    if args.sprt:
+        elo0, elo1 = _numbers(args.sprt, 2, "--sprt")
+        config = replace(config, sprt=(elo0, elo1, 0.05, 0.05))
+    openings = read_openings(args.openings) if args.openings else [chess.STARTING_FEN]
+    progress = not args.quiet and sys.stderr.isatty()
+    result = run_match(engine1, engine2, openings, config, progress=progress, pgn_path=args.pgn)
+    print(format_summary(result, config))
+    return 0
+
+
+def add_openings_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "openings", help="build a balanced opening set with Stockfish",
+        description="Random short lines from the start position, kept when Stockfish scores "
+                    "them within a window; one FEN a line.")
+    parser.add_argument("--out", required=True, help="file to write")
+    parser.add_argument("--count", type=int, default=100)
+    parser.add_argument("--plies", type=int, default=8, help="random half-moves per line")
+    parser.add_argument("--window", type=int, default=60, help="max |score| in centipawns")
+    parser.add_argument("--depth", type=int, default=10, help="Stockfish depth")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stockfish", default=None, help="Stockfish binary")
+    parser.add_argument("--quiet", action="store_true")
+    parser.set_defaults(run=run_openings_command)
+
+
+def run_openings_command(args: argparse.Namespace) -> int:
+    if args.count < 1 or args.plies < 0:
+        raise ValueError("--count must be >= 1 and --plies >= 0")
+    try:
+        stockfish = find_stockfish(args.stockfish)
+    except FileNotFoundError as error:
+        raise ValueError(str(error)) from None
+    fens = generate_openings(stockfish, args.count, args.plies, args.window, args.depth,
+                             args.seed, progress=not args.quiet and sys.stderr.isatty())
+    header = (f"# minizero openings --count {args.count} --plies {args.plies} --window "
+              f"{args.window} --depth {args.depth} --seed {args.seed}\n")
+    out = Path(args.out)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(header + "\n".join(fens) + "\n")
+    tmp.replace(out)
+    print(f"wrote {len(fens)} openings to {out}")
     return 0

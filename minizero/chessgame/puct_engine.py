@@ -8,8 +8,8 @@ chunks of one network batch so that the clock and ``stop`` are checked between n
   same size in the same order). ``go depth D``: until the principal variation is D plies long.
   Clock: stop at the soft time, at once at the hard time, or as soon as the most visited move
   cannot be overtaken by the simulations the remaining time allows (Leela's "smart pruning").
-  No limit at all (``go infinite``): until ``stop``; with ``bounded=True`` (the server sets it
-  when ``go`` had only invalid limits) a capped search of ``fallback_nodes`` simulations.
+  No limit at all (``go infinite``): until ``stop``. (A ``go`` whose only limits are invalid is
+  given a time bound by the UCI server.)
 * **Tree reuse.** When the new position continues the previous one by a few moves, the subtree
   below those moves is kept.
 * **Score.** ``score cp`` is the root's mean value Q of the most visited move mapped with
@@ -43,7 +43,7 @@ import torch
 
 from minizero.chessgame import encoding
 from minizero.chessgame.game import ChessGame, ChessState
-from minizero.chessgame.search import MATE, Limits, SearchInfo, SearchResult
+from minizero.chessgame.protocol import MATE, Engine, Limits, SearchInfo, SearchResult, UciOption
 from minizero.chessgame.training import value_to_cp
 from minizero.nn.network import PolicyValueNet, load_network, resolve_device
 from minizero.search.puct import PUCT, PUCTConfig, network_evaluator
@@ -59,21 +59,19 @@ class PuctEngineConfig:
     batch_size: leaves per network call (also the unit between clock checks).
     c_puct, fpu_reduction: PUCT's exploration constant and first-play urgency (puct.py).
     reuse_plies: keep the tree when the new position is at most this many plies further.
-    fallback_nodes: simulations of a bounded search when ``go`` gave no valid limit.
     """
 
     batch_size: int = 16
     c_puct: float = 2.0
     fpu_reduction: float = 0.3
     reuse_plies: int = 4
-    fallback_nodes: int = 400
 
     def puct(self, simulations: int) -> PUCTConfig:
         return PUCTConfig(simulations=simulations, c_puct=self.c_puct,
                           fpu_reduction=self.fpu_reduction, batch_size=self.batch_size)
 
 
-class PuctEngine:
+class PuctEngine(Engine):
     """The network-guided MCTS engine (see the module docstring); the UCI server drives it."""
 
     name = "minizero-zero"
@@ -90,6 +88,11 @@ class PuctEngine:
         self._deadline_lock = threading.Lock()
         self._soft_time: float | None = None
         self._hard_time: float | None = None
+        self._start = time.perf_counter()
+
+    def options(self) -> list[UciOption]:
+        return [UciOption("WeightsFile", "string", self.weights),
+                UciOption("LeafBatch", "spin", self.config.batch_size, 1, 256)]
 
     # ---------------------------------------------------------------- network
 
@@ -129,9 +132,11 @@ class PuctEngine:
         self._tree_line = None
 
     def extend_time(self, soft_time: float | None, hard_time: float | None) -> None:
-        """Ponderhit: from now on, search to these limits (seconds from the original start)."""
+        """Ponderhit: replace the time limits of the running search, counted from now."""
         with self._deadline_lock:
-            self._soft_time, self._hard_time = soft_time, hard_time
+            now = time.perf_counter() - self._start
+            self._soft_time = None if soft_time is None else now + soft_time
+            self._hard_time = None if hard_time is None else now + hard_time
 
     # ---------------------------------------------------------------- search
 
@@ -164,10 +169,11 @@ class PuctEngine:
 
     def search(self, board: chess.Board, limits: Limits,
                on_info: Callable[[SearchInfo], None] | None = None, multipv: int = 1,
-               start_time: float | None = None, stop_event: threading.Event | None = None,
-               bounded: bool = False) -> SearchResult:
+               start_time: float | None = None, stop_event: threading.Event | None = None
+               ) -> SearchResult:
         """Search ``board`` within ``limits``; the most visited move, its cp score, the PV."""
         start = start_time if start_time is not None else time.perf_counter()
+        self._start = start
         self.prepare()
         if board.is_game_over(claim_draw=False) or not any(board.generate_legal_moves()):
             return SearchResult(None, 0, 0, 0, time.perf_counter() - start)
@@ -177,10 +183,6 @@ class PuctEngine:
         with self._deadline_lock:
             self._soft_time, self._hard_time = limits.soft_time, limits.hard_time
         nodes_limit = limits.nodes
-        no_limit = (limits.nodes is None and limits.depth is None and limits.soft_time is None
-                    and limits.hard_time is None)
-        if bounded and no_limit:
-            nodes_limit = self.config.fallback_nodes
         with torch.inference_mode():
             torch.set_num_threads(1)
             done = 0
@@ -288,14 +290,14 @@ def build_engine(argv: list[str] | None = None) -> PuctEngine:
 
 def main(argv: list[str] | None = None) -> int:
     """``zero-uci``: the PUCT engine on stdin/stdout."""
-    from minizero.chessgame.puct_uci import serve_engine
+    from minizero.chessgame.uci import serve
 
     try:
         engine = build_engine(argv)
     except ValueError as error:
         print(f"zero-uci: error: {error}", file=sys.stderr)
         return 2
-    return serve_engine(engine)
+    return serve(engine)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ import numpy as np
 from minizero.game import Game
 
 # evaluate(states) -> (priors over each state's legal actions, values from each side to move)
-Evaluator = Callable[[Sequence[Any]], tuple[list[np.ndarray], np.ndarray]]
+LeafEvaluator = Callable[[Sequence[Any]], tuple[list[np.ndarray], np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ class PUCTResult:
 class PUCT:
     """A PUCT search tree that can be searched, advanced by a move, and searched again."""
 
-    def __init__(self, game: Game, evaluate: Evaluator, config: PUCTConfig = PUCTConfig(),
+    def __init__(self, game: Game, evaluate: LeafEvaluator, config: PUCTConfig = PUCTConfig(),
                  rng: np.random.Generator | None = None) -> None:
         self.game = game
         self.evaluate = evaluate
@@ -277,7 +277,7 @@ class PUCT:
             node.value_sum += node_value
 
 
-def uniform_evaluator(game: Game) -> Evaluator:
+def uniform_evaluator(game: Game) -> LeafEvaluator:
     """No knowledge: uniform priors and value 0 for every non-terminal leaf."""
 
     def evaluate(states: Sequence[Any]) -> tuple[list[np.ndarray], np.ndarray]:
@@ -290,7 +290,7 @@ def uniform_evaluator(game: Game) -> Evaluator:
     return evaluate
 
 
-def network_evaluator(game: Game, network: Any) -> Evaluator:
+def network_evaluator(game: Game, network: Any) -> LeafEvaluator:
     """Evaluate leaves with a `PolicyValueNet`: one batched forward pass per call."""
 
     def evaluate(states: Sequence[Any]) -> tuple[list[np.ndarray], np.ndarray]:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import chess
 import pytest
 
-from minizero.chessgame import ClassicalEvaluator, Evaluator, Limits, SearchConfig, Searcher
-from minizero.chessgame.search import MATE, TranspositionTable
+from minizero.chessgame.classical import ClassicalEvaluator
+from minizero.chessgame.evaluator import Evaluator
+from minizero.chessgame.protocol import MATE, Limits
+from minizero.chessgame.search import SearchConfig, Searcher
+from minizero.chessgame.table import TranspositionTable, position_key
+
+
+def classical(config: SearchConfig | None = None) -> Searcher:
+    return Searcher(ClassicalEvaluator(), config)
 
 
 def mates_in(board: chess.Board, moves: int) -> bool:
@@ -49,7 +59,7 @@ MATE_IN_TWO = [
 def test_mate_in_one(fen: str) -> None:
     board = chess.Board(fen)
     assert mates_in(board, 1)
-    result = Searcher().search(board, Limits(depth=3))
+    result = classical().search(board, Limits(depth=3))
     board.push(result.best_move)
     assert board.is_checkmate()
     assert result.score == MATE - 1
@@ -59,7 +69,7 @@ def test_mate_in_one(fen: str) -> None:
 def test_mate_in_two(fen: str) -> None:
     board = chess.Board(fen)
     assert mates_in(board, 2) and not mates_in(board, 1)
-    result = Searcher().search(board, Limits(depth=5))
+    result = classical().search(board, Limits(depth=5))
     assert result.score == MATE - 3
     board.push(result.best_move)
     assert all(_reply_loses(board, reply, 1) for reply in list(board.legal_moves))
@@ -68,22 +78,22 @@ def test_mate_in_two(fen: str) -> None:
 def test_being_mated_is_scored_by_distance() -> None:
     board = chess.Board("7k/8/8/8/8/8/R7/1R4K1 w - - 0 1")
     board.push_uci("a2a7")
-    result = Searcher().search(board, Limits(depth=4))
+    result = classical().search(board, Limits(depth=4))
     assert result.score == -(MATE - 2)
 
 
 def test_fifty_move_rule_is_a_draw() -> None:
     # Every White move is quiet, so each one brings the clock to 100 halfmoves.
-    drawn = Searcher().search(chess.Board("8/8/8/4k3/8/8/8/R3K3 w - - 99 80"), Limits(depth=4))
+    drawn = classical().search(chess.Board("8/8/8/4k3/8/8/8/R3K3 w - - 99 80"), Limits(depth=4))
     assert drawn.score == 0
-    fresh = Searcher().search(chess.Board("8/8/8/4k3/8/8/8/R3K3 w - - 0 80"), Limits(depth=4))
+    fresh = classical().search(chess.Board("8/8/8/4k3/8/8/8/R3K3 w - - 0 80"), Limits(depth=4))
     assert fresh.score > 300
 
 
 def test_perpetual_check_is_a_draw() -> None:
     # White is down a lot of material but checks forever from f6 and g5.
     board = chess.Board("nn3r1k/pppp1p1p/8/6Q1/8/8/5PPP/6K1 w - - 0 1")
-    result = Searcher().search(board, Limits(depth=6))
+    result = classical().search(board, Limits(depth=6))
     assert result.score == 0
     assert result.best_move == chess.Move.from_uci("g5f6")
 
@@ -94,38 +104,38 @@ def test_repetition_in_game_history_counts() -> None:
     board = chess.Board()
     for move in ["g1f3", "g8f6", "f3g1"]:
         board.push_uci(move)
-    searcher = Searcher()
+    searcher = classical()
     searcher.search(board, Limits(depth=1))
-    searcher.path_keys.append(hash(board._transposition_key()))  # as when the root moves
+    searcher.path_keys.append(position_key(board))  # as when the root moves
     board.push_uci("f6g8")
-    assert searcher._is_repetition(hash(board._transposition_key()), board.halfmove_clock)
+    assert searcher._is_repetition(position_key(board), board.halfmove_clock)
     board.pop()
     board.push_uci("b8c6")
-    assert not searcher._is_repetition(hash(board._transposition_key()), board.halfmove_clock)
+    assert not searcher._is_repetition(position_key(board), board.halfmove_clock)
 
 
 def test_insufficient_material_and_stalemate_are_draws() -> None:
-    assert Searcher().search(chess.Board("8/8/8/4k3/8/8/8/2B1K3 w - - 0 1"), Limits(depth=3)
+    assert classical().search(chess.Board("8/8/8/4k3/8/8/8/2B1K3 w - - 0 1"), Limits(depth=3)
                              ).score == 0
-    stalemate = Searcher().search(chess.Board("7k/5Q2/6K1/8/8/8/8/8 b - - 0 1"), Limits(depth=2))
+    stalemate = classical().search(chess.Board("7k/5Q2/6K1/8/8/8/8/8 b - - 0 1"), Limits(depth=2))
     assert stalemate.best_move is None and stalemate.score == 0
 
 
 def test_no_legal_move_when_mated() -> None:
-    result = Searcher().search(chess.Board("R5k1/5ppp/8/8/8/8/5PPP/6K1 b - - 0 1"))
+    result = classical().search(chess.Board("R5k1/5ppp/8/8/8/8/5PPP/6K1 b - - 0 1"))
     assert result.best_move is None and result.score == -MATE
 
 
 def test_searchmoves_restricts_the_root() -> None:
     board = chess.Board()
     only = (chess.Move.from_uci("a2a3"),)
-    assert Searcher().search(board, Limits(depth=3, searchmoves=only)).best_move == only[0]
+    assert classical().search(board, Limits(depth=3, searchmoves=only)).best_move == only[0]
 
 
 def test_node_limit_is_deterministic_and_respected() -> None:
     board = chess.Board("r1bqkb1r/pppp1ppp/2n2n2/4p3/2B1P3/5N2/PPPP1PPP/RNBQK2R w KQkq - 4 4")
-    first = Searcher().search(board, Limits(nodes=3000))
-    second = Searcher().search(board, Limits(nodes=3000))
+    first = classical().search(board, Limits(nodes=3000))
+    second = classical().search(board, Limits(nodes=3000))
     assert (first.best_move, first.score, first.pv) == (second.best_move, second.score, second.pv)
     assert first.nodes == 3000
 
@@ -133,13 +143,13 @@ def test_node_limit_is_deterministic_and_respected() -> None:
 def test_board_is_left_untouched() -> None:
     board = chess.Board("r1bqkb1r/pppp1ppp/2n2n2/4p3/2B1P3/5N2/PPPP1PPP/RNBQK2R w KQkq - 4 4")
     fen = board.fen()
-    Searcher().search(board, Limits(depth=3))
+    classical().search(board, Limits(depth=3))
     assert board.fen() == fen
 
 
 def test_multipv_lines_are_distinct_and_sorted() -> None:
     infos = []
-    Searcher().search(chess.Board(), Limits(depth=3), on_info=infos.append, multipv=3)
+    classical().search(chess.Board(), Limits(depth=3), on_info=infos.append, multipv=3)
     last = [info for info in infos if info.depth == 3]
     assert [info.multipv for info in last] == [1, 2, 3]
     assert len({info.pv[0] for info in last}) == 3
@@ -212,5 +222,24 @@ def test_transposition_table_has_a_fixed_budget() -> None:
 
 def test_config_switches_work() -> None:
     plain = SearchConfig(null_move=False, late_move_reductions=False, check_extension=False)
-    result = Searcher(config=plain).search(chess.Board(MATE_IN_TWO[0]), Limits(depth=4))
+    result = classical(plain).search(chess.Board(MATE_IN_TWO[0]), Limits(depth=4))
     assert result.score == MATE - 3
+
+
+def test_fixed_depth_node_counts_are_the_same_in_every_process() -> None:
+    # The position key once hashed a tuple holding None (no en-passant square), whose hash
+    # changes from one Python 3.11 process to the next: with a small table, whose slots then
+    # collided differently, node counts differed (8,373 / 8,108 / 8,541 from the start).
+    script = (
+        "import chess\n"
+        "from minizero.chessgame.classical import ClassicalEvaluator\n"
+        "from minizero.chessgame.protocol import Limits\n"
+        "from minizero.chessgame.search import SearchConfig, Searcher\n"
+        "for fen in [chess.STARTING_FEN, "
+        "'r1bqkb1r/pppp1ppp/2n2n2/4p3/2B1P3/5N2/PPPP1PPP/RNBQK2R w KQkq - 4 4']:\n"
+        "    searcher = Searcher(ClassicalEvaluator(), SearchConfig(hash_mb=1))\n"
+        "    print(searcher.search(chess.Board(fen), Limits(depth=5)).nodes)\n"
+    )
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           check=True).stdout for _ in range(2)]
+    assert runs[0] == runs[1] and len(runs[0].split()) == 2

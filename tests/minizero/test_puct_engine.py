@@ -70,14 +70,14 @@ def test_stop_during_infinite_answers_within_100_ms(tiny_net: str) -> None:
     thread.join(timeout=5)
     result, returned = finished[0]
     assert returned - stopped < 0.1 and result.nodes > 0
-    with chess.engine.SimpleEngine.popen_uci(command("--weights", tiny_net), timeout=60) as uci:
-        with uci.analysis(chess.Board()) as analysis:
-            time.sleep(0.6)
-            began = time.perf_counter()
-            analysis.stop()
-            analysis.wait()
-            assert time.perf_counter() - began < 1.0
-            assert analysis.info.get("nodes", 0) > 0
+    with chess.engine.SimpleEngine.popen_uci(command("--weights", tiny_net), timeout=60
+                                             ) as uci, uci.analysis(chess.Board()) as analysis:
+        time.sleep(0.6)
+        began = time.perf_counter()
+        analysis.stop()
+        analysis.wait()
+        assert time.perf_counter() - began < 1.0
+        assert analysis.info.get("nodes", 0) > 0
 
 
 def test_nodes_are_deterministic_and_the_tree_is_reused(tiny_net: str) -> None:
@@ -104,8 +104,6 @@ def test_nodes_are_deterministic_and_the_tree_is_reused(tiny_net: str) -> None:
     assert again.nodes == 50 and again.best_move in board.legal_moves
 
 
-
-
 def test_bad_weights_keep_the_previous_net(tiny_net: str, tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"not a checkpoint at all")
@@ -117,12 +115,31 @@ def test_bad_weights_keep_the_previous_net(tiny_net: str, tmp_path: Path) -> Non
         with pytest.raises(ValueError, match=Path(path).name):
             engine.set_option("WeightsFile", path)
         assert engine.network is network
-    lines = "\n".join([f"setoption name WeightsFile value {corrupt}", "isready",
-                       "position startpos", "go nodes 16", "quit"]) + "\n"
-    reply = subprocess.run(command("--weights", tiny_net), input=lines, capture_output=True,
-                           text=True, timeout=60)
-    assert f"info string {corrupt}: not a readable checkpoint" in reply.stdout
-    assert "bestmove " in reply.stdout and "bestmove 0000" not in reply.stdout
+    process = subprocess.Popen(command("--weights", tiny_net), stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def ask(line: str) -> list[str]:
+        process.stdin.write(line + "\n")
+        process.stdin.flush()
+        replies = []
+        while not replies or not replies[-1].startswith(("bestmove", "readyok")):
+            line = process.stdout.readline()
+            assert line, "the engine exited"
+            replies.append(line.strip())
+        return replies
+
+    try:
+        replies = ask(f"setoption name WeightsFile value {corrupt}\nisready")
+        assert any(f"info string {corrupt}: not a readable checkpoint" in line
+                   for line in replies)
+        # the previous net still plays
+        assert ask("position startpos\ngo nodes 16")[-1] != "bestmove 0000"
+        began = time.perf_counter()
+        bounded = ask("go depth many")  # the only limit is invalid: bounded, not endless
+        assert time.perf_counter() - began < 10
+        assert any("go has no valid limit" in line for line in bounded)
+    finally:
+        process.communicate("quit\n", timeout=30)
     cli = subprocess.run(command("--weights", foreign), capture_output=True, text=True,
                          timeout=60)
     assert cli.returncode == 2

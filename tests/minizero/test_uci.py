@@ -16,7 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from minizero.uci import TimeControl, UciServer, allocate_time
+from minizero.chessgame.engine import classical_engine
+from minizero.chessgame.timeman import TimeControl, allocate_time
+from minizero.chessgame.uci import UciServer
 
 
 class Lines:
@@ -49,7 +51,7 @@ class Lines:
 
 def server() -> tuple[UciServer, Lines]:
     sink = Lines()
-    return UciServer(output=sink), sink
+    return UciServer(classical_engine(), output=sink), sink
 
 
 def bestmove(engine: UciServer, sink: Lines) -> chess.Move:
@@ -62,13 +64,13 @@ def test_handshake_and_options() -> None:
     engine, sink = server()
     engine.handle("uci")
     assert sink.wait_for("id name").startswith("id name minizero")
-    sink.wait_for("option name Hash type spin")
     sink.wait_for("option name MultiPV type spin default 1 min 1")
+    sink.wait_for("option name Hash type spin")  # the engine's own options follow the server's
     sink.wait_for("uciok")
-    assert engine.searcher is None  # nothing heavy before isready
+    assert engine.engine.searcher is None  # nothing heavy before isready
     engine.handle("isready")
     sink.wait_for("readyok")
-    assert engine.searcher is not None
+    assert engine.engine.searcher is not None
 
 
 def test_go_depth_reports_info_and_legal_bestmove() -> None:
@@ -143,7 +145,8 @@ def test_setoption_values_apply() -> None:
     engine.handle("setoption name Clear Hash")
     engine.handle("isready")
     sink.wait_for("readyok")
-    assert engine.searcher.table.size == 2 * 2**20 // engine.searcher.table.ENTRY_BYTES
+    table = engine.engine.searcher.table
+    assert table.size == 2 * 2**20 // table.ENTRY_BYTES
     engine.handle("go depth 2")
     sink.wait_for("info depth 2 seldepth")
     sink.wait_for("info depth 2 seldepth")
@@ -363,11 +366,11 @@ def test_lag_is_measured_from_the_clocks() -> None:
     engine.handle("position startpos")
     engine.handle("go wtime 1000 btime 1000 winc 10 binc 10")
     bestmove(engine, sink)
-    spent = engine.thought_ms
+    spent = engine.clock_lag.thought_ms
     # The GUI reports 40 ms less than our own thinking explains: 40 ms of lag.
     engine.handle("position startpos moves e2e4 e7e5")
     engine.handle(f"go wtime {int(1000 - spent + 10 - 40)} btime 1000 winc 10 binc 10")
     bestmove(engine, sink)
-    assert 38 <= engine.lag_ms <= 42
-    soft, hard = allocate_time(TimeControl(100, 10), 50, engine.lag_ms)
+    assert 38 <= engine.clock_lag.lag_ms <= 42
+    soft, hard = allocate_time(TimeControl(100, 10), 50, engine.clock_lag.lag_ms)
     assert soft == 0 and hard == 0.001  # nothing left after reserve and lag: move at once

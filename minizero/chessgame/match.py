@@ -5,27 +5,22 @@ lucky opening), at a time control, a node count or a depth, several games at onc
 is python-chess: games end by the rules (mate, stalemate, threefold repetition, fifty moves,
 insufficient material) or, optionally, by score adjudication; an illegal move, a crash or a
 flag loses the game and is recorded as such. The score s of engine 1 becomes an Elo difference
-by the logistic model, ``elo = -400 log10(1/s - 1)``, with a 95% interval from the per-game
-variance (trinomial: win, draw, loss), and an optional SPRT (sequential probability ratio test,
-Wald 1945, in the normal approximation fishtest uses) says when the evidence is enough.
+with a 95% interval, and an optional SPRT says when the evidence is enough (``minizero/elo.py``).
 
-Try it: ``minizero match minizero sunfish-uci --games 20 --tc 10+0.1 --pgn /tmp/m.pgn`` and
-``minizero openings --count 50 --out /tmp/openings.fen``.
+Try it: ``minizero match minizero sunfish-uci --games 20 --tc 10+0.1 --pgn /tmp/m.pgn``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import math
 import random
 import shlex
 import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import chess
@@ -33,7 +28,7 @@ import chess.engine
 import chess.pgn
 from tqdm import tqdm
 
-from minizero.peers import find_stockfish
+from minizero.elo import elo_interval, sprt_llr, sprt_verdict
 
 START_TIMEOUT = 10.0  # seconds an engine gets to answer 'uci' with 'uciok'
 SEARCH_GRACE = 5.0  # seconds past its clock before a silent engine is declared hung
@@ -58,7 +53,7 @@ class EngineSpec:
         ``options`` are NAME=VALUE strings, e.g. ``UCI_Elo=1350``.
         """
         if text in ("minizero", "minizero-uci"):
-            command: tuple[str, ...] = (sys.executable, "-m", "minizero.uci")
+            command: tuple[str, ...] = (sys.executable, "-m", "minizero.chessgame.engine")
             name = "minizero"
         else:
             command = tuple(shlex.split(text))
@@ -169,119 +164,6 @@ class MatchResult:
         }
 
 
-# ---------------------------------------------------------------------- statistics
-def elo_from_score(score: float) -> float:
-    """Logistic Elo difference for an expected score in [0, 1] (inf at the ends)."""
-    if score <= 0:
-        return -math.inf
-    if score >= 1:
-        return math.inf
-    return -400 * math.log10(1 / score - 1)
-
-
-def elo_interval(wins: int, draws: int, losses: int) -> tuple[float, float, float]:
-    """(Elo, low, high): the estimate and its 95% interval from the per-game variance."""
-    games = wins + draws + losses
-    if games == 0:
-        return 0.0, -math.inf, math.inf
-    score = (wins + 0.5 * draws) / games
-    variance = (wins * (1 - score) ** 2 + draws * (0.5 - score) ** 2
-                + losses * score**2) / games
-    spread = 1.96 * math.sqrt(variance / games)
-    return (elo_from_score(score), elo_from_score(score - spread),
-            elo_from_score(score + spread))
-
-
-def sprt_llr(wins: int, draws: int, losses: int, elo0: float, elo1: float) -> float:
-    """Log-likelihood ratio of H1 (elo1) against H0 (elo0), normal approximation."""
-    games = wins + draws + losses
-    if games == 0:
-        return 0.0
-    score = (wins + 0.5 * draws) / games
-    variance = (wins * (1 - score) ** 2 + draws * (0.5 - score) ** 2
-                + losses * score**2) / games
-    if variance <= 0:
-        return 0.0
-    score0 = 1 / (1 + 10 ** (-elo0 / 400))
-    score1 = 1 / (1 + 10 ** (-elo1 / 400))
-    return games * (score1 - score0) * (2 * score - score0 - score1) / (2 * variance)
-
-
-def sprt_verdict(result: MatchResult, sprt: tuple[float, float, float, float]) -> str | None:
-    """'H1' (engine 1 is at least elo1 better), 'H0', or None while undecided."""
-    elo0, elo1, alpha, beta = sprt
-    llr = sprt_llr(result.wins, result.draws, result.losses, elo0, elo1)
-    if llr >= math.log((1 - beta) / alpha):
-        return "H1"
-    if llr <= math.log(beta / (1 - alpha)):
-        return "H0"
-    return None
-
-
-# ---------------------------------------------------------------------- openings
-def read_openings(path: str | Path) -> list[str]:
-    """FENs (or EPD lines) of a file, one a line; '#' starts a comment line."""
-    fens = []
-    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            board = chess.Board(line)
-        except ValueError:
-            try:
-                board = chess.Board.from_epd(line)[0]
-            except ValueError as error:
-                raise ValueError(f"{path}:{number}: not a FEN: {error}") from None
-        try:
-            board = chess.Board(board.fen())
-        except ValueError as error:
-            raise ValueError(f"{path}:{number}: not a FEN: {error}") from None
-        fens.append(board.fen())
-    if not fens:
-        raise ValueError(f"{path}: no openings in the file")
-    return fens
-
-
-def generate_openings(
-    stockfish: str, count: int, plies: int = 8, window: int = 60, depth: int = 10,
-    seed: int = 0, progress: bool = True,
-) -> list[str]:
-    """Random ``plies``-move lines from the start, kept when Stockfish's score is balanced.
-
-    A line is kept when |score| <= ``window`` centipawns at ``depth`` and the position is
-    new and not over; the random moves prefer the developing kind (no king walks).
-    """
-    rng = random.Random(seed)
-    kept: list[str] = []
-    seen: set[str] = set()
-    tries = 0
-    with chess.engine.SimpleEngine.popen_uci(stockfish) as engine, tqdm(
-            total=count, desc="openings", file=sys.stderr, disable=not progress) as bar:
-        while len(kept) < count:
-            tries += 1
-            if tries > 200 * count:
-                raise ValueError(f"only {len(kept)} balanced openings in {tries - 1} tries")
-            board = chess.Board()
-            for _ in range(plies):
-                moves = [move for move in board.legal_moves
-                         if board.piece_type_at(move.from_square) != chess.KING]
-                if not moves:
-                    break
-                board.push(rng.choice(moves))
-            key = board.epd()
-            if board.is_game_over() or key in seen:
-                continue
-            seen.add(key)
-            info = engine.analyse(board, chess.engine.Limit(depth=depth))
-            score = info["score"].white()
-            if not score.is_mate() and abs(score.score()) <= window:
-                kept.append(board.fen())
-                bar.update(1)
-    return kept
-
-
-# ---------------------------------------------------------------------- games
 async def start_engine(spec: EngineSpec) -> chess.engine.UciProtocol:
     """Start ``spec`` and set its options, or raise EngineStartError naming it."""
     try:
@@ -457,7 +339,8 @@ async def _run(
             result.games.append(record)
             if on_game is not None:
                 on_game(record, result)
-            if config.sprt is not None and sprt_verdict(result, config.sprt) is not None:
+            if config.sprt is not None and sprt_verdict(result.wins, result.draws, result.losses,
+                                                         config.sprt) is not None:
                 decided.set()
 
     await asyncio.gather(*(one(index) for index in range(config.games)))
@@ -506,142 +389,8 @@ def format_summary(result: MatchResult, config: MatchConfig) -> str:
             lines.append(f"forfeits by {name}: " + ", ".join(
                 f"{reason} {count}" for reason, count in counts.items()))
     if config.sprt is not None:
-        verdict = sprt_verdict(result, config.sprt)
+        verdict = sprt_verdict(result.wins, result.draws, result.losses, config.sprt)
         llr = sprt_llr(result.wins, result.draws, result.losses, config.sprt[0], config.sprt[1])
         lines.append(f"SPRT [{config.sprt[0]:g}, {config.sprt[1]:g}]: LLR {llr:.2f}, "
                      + (verdict or "undecided"))
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------- command line
-def parse_time_control(text: str) -> tuple[float, float]:
-    """'10+0.1' -> (10.0, 0.1) seconds; '40' -> (40.0, 0.0)."""
-    base, _, increment = text.partition("+")
-    try:
-        values = float(base), float(increment or 0)
-    except ValueError:
-        raise ValueError(f"time control must look like 10+0.1, got '{text}'") from None
-    if values[0] <= 0 or values[1] < 0:
-        raise ValueError(f"time control needs a positive base and increment >= 0: '{text}'")
-    return values
-
-
-def add_match_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "match", help="play a match between two UCI engines",
-        description="Play colour-swapped games between two UCI engines and report W/D/L, "
-                    "score and Elo with a 95%% interval. ENGINE is a command line "
-                    "('sunfish-uci', '/usr/games/stockfish') or 'minizero'.")
-    parser.add_argument("engine1")
-    parser.add_argument("engine2")
-    parser.add_argument("--option1", action="append", default=[], metavar="NAME=VALUE",
-                        help="UCI option for engine 1 (repeatable)")
-    parser.add_argument("--option2", action="append", default=[], metavar="NAME=VALUE",
-                        help="UCI option for engine 2, e.g. UCI_LimitStrength=true")
-    parser.add_argument("--games", type=int, default=10)
-    parser.add_argument("--tc", default=None, help="time control BASE+INC in seconds "
-                        "(default 10+0.1 unless --nodes or --depth)")
-    parser.add_argument("--nodes", type=int, default=None, help="nodes per move")
-    parser.add_argument("--depth", type=int, default=None, help="depth per move")
-    parser.add_argument("--concurrency", type=int, default=2, help="games at once")
-    parser.add_argument("--openings", default=None, help="file of FENs (default: start "
-                        "position only)")
-    parser.add_argument("--pgn", default=None, help="write every game to this PGN file")
-    parser.add_argument("--resign", default=None, metavar="CP,MOVES",
-                        help="adjudicate a loss when both engines agree for MOVES moves")
-    parser.add_argument("--draw", default=None, metavar="AFTER,CP,MOVES",
-                        help="adjudicate a draw after move AFTER when |score| <= CP for MOVES")
-    parser.add_argument("--time-margin", type=float, default=0.0,
-                        help="seconds an engine may overstep its clock")
-    parser.add_argument("--sprt", default=None, metavar="ELO0,ELO1",
-                        help="stop when the SPRT (alpha = beta = 0.05) decides")
-    parser.add_argument("--seed", type=int, default=0, help="shuffles the openings")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(run=run_match_command)
-
-
-def _numbers(text: str, count: int, flag: str) -> list[float]:
-    parts = text.split(",")
-    try:
-        values = [float(part) for part in parts]
-    except ValueError:
-        values = []
-    if len(values) != count:
-        raise ValueError(f"{flag} needs {count} comma-separated numbers, got '{text}'")
-    return values
-
-
-def run_match_command(args: argparse.Namespace) -> int:
-    """``minizero match``; every user error surfaces as a one-line ValueError."""
-    try:
-        return _match_command(args)
-    except OSError as error:  # a missing openings file or PGN folder
-        raise ValueError(str(error)) from None
-
-
-def _match_command(args: argparse.Namespace) -> int:
-    engine1 = EngineSpec.parse(args.engine1, args.option1)
-    engine2 = EngineSpec.parse(args.engine2, args.option2)
-    if engine1.name == engine2.name:
-        engine2 = EngineSpec(engine2.name + "#2", engine2.command, engine2.options)
-    if args.tc is not None:
-        base, increment = parse_time_control(args.tc)
-    elif args.nodes is None and args.depth is None:
-        base, increment = 10.0, 0.1
-    else:
-        base, increment = None, 0.0
-    config = MatchConfig(
-        games=args.games, base_time=base, increment=increment, nodes=args.nodes,
-        depth=args.depth, concurrency=args.concurrency, time_margin=args.time_margin,
-        seed=args.seed,
-    )
-    if args.resign:
-        score, moves = _numbers(args.resign, 2, "--resign")
-        config = replace(config, resign_score=int(score), resign_moves=int(moves))
-    if args.draw:
-        after, score, moves = _numbers(args.draw, 3, "--draw")
-        config = replace(config, draw_after=int(after), draw_score=int(score),
-                          draw_moves=int(moves))
-    if args.sprt:
-        elo0, elo1 = _numbers(args.sprt, 2, "--sprt")
-        config = replace(config, sprt=(elo0, elo1, 0.05, 0.05))
-    openings = read_openings(args.openings) if args.openings else [chess.STARTING_FEN]
-    progress = not args.quiet and sys.stderr.isatty()
-    result = run_match(engine1, engine2, openings, config, progress=progress, pgn_path=args.pgn)
-    print(format_summary(result, config))
-    return 0
-
-
-def add_openings_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "openings", help="build a balanced opening set with Stockfish",
-        description="Random short lines from the start position, kept when Stockfish scores "
-                    "them within a window; one FEN a line.")
-    parser.add_argument("--out", required=True, help="file to write")
-    parser.add_argument("--count", type=int, default=100)
-    parser.add_argument("--plies", type=int, default=8, help="random half-moves per line")
-    parser.add_argument("--window", type=int, default=60, help="max |score| in centipawns")
-    parser.add_argument("--depth", type=int, default=10, help="Stockfish depth")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--stockfish", default=None, help="Stockfish binary")
-    parser.add_argument("--quiet", action="store_true")
-    parser.set_defaults(run=run_openings_command)
-
-
-def run_openings_command(args: argparse.Namespace) -> int:
-    if args.count < 1 or args.plies < 0:
-        raise ValueError("--count must be >= 1 and --plies >= 0")
-    try:
-        stockfish = find_stockfish(args.stockfish)
-    except FileNotFoundError as error:
-        raise ValueError(str(error)) from None
-    fens = generate_openings(stockfish, args.count, args.plies, args.window, args.depth,
-                             args.seed, progress=not args.quiet and sys.stderr.isatty())
-    header = (f"# minizero openings --count {args.count} --plies {args.plies} --window "
-              f"{args.window} --depth {args.depth} --seed {args.seed}\n")
-    out = Path(args.out)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(header + "\n".join(fens) + "\n")
-    tmp.replace(out)
-    print(f"wrote {len(fens)} openings to {out}")
-    return 0

@@ -12,17 +12,10 @@ import chess.pgn
 import pytest
 
 from minizero import cli
-from minizero.arena import (
-    EngineSpec,
-    EngineStartError,
-    MatchConfig,
-    elo_from_score,
-    elo_interval,
-    parse_time_control,
-    read_openings,
-    run_match,
-    sprt_llr,
-)
+from minizero.chessgame.commands import parse_time_control
+from minizero.chessgame.match import EngineSpec, EngineStartError, MatchConfig, run_match
+from minizero.chessgame.openings import read_openings
+from minizero.elo import elo_from_score, elo_interval, sprt_llr
 
 OPENINGS = [
     chess.STARTING_FEN,
@@ -105,7 +98,7 @@ def fake_engine(tmp_path: Path, name: str, on_go: str) -> EngineSpec:
 def test_forfeits_are_recorded_as_losses(
     tmp_path: Path, name: str, on_go: str, termination: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("minizero.arena.SEARCH_GRACE", 0.5)
+    monkeypatch.setattr("minizero.chessgame.match.SEARCH_GRACE", 0.5)
     config = MatchConfig(games=1, base_time=0.4, increment=0.0)
     result = run_match(fake_engine(tmp_path, name, on_go), minizero(), [chess.STARTING_FEN],
                        config)
