@@ -110,6 +110,7 @@ def _default_out(kind: str, game_spec: str) -> Path:
 def cmd_selfplay(args: argparse.Namespace) -> int:
     import torch
 
+    from minizero.nn.network import resolve_device
     from minizero.search.puct import PUCTConfig
     from minizero.selfplay import SelfPlayConfig, SelfPlayRun
 
@@ -122,11 +123,21 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
                       temperature_moves=args.temperature_moves, batch_size=args.leaf_batch)
     selfplay = SelfPlayConfig(games_per_generation=args.games, games_per_shard=args.shard_games,
                               replay_window=args.window, train_steps=args.train_steps,
-                              workers=args.workers, opening_plies=args.opening_plies)
-    run = SelfPlayRun(out, game, args.game, _network_config(args, game), puct, selfplay,
+                              workers=args.workers, opening_plies=args.opening_plies,
+                              resign_threshold=args.resign,
+                              no_resign_fraction=args.no_resign_fraction)
+    network_config, initial = _network_config(args, game), None
+    if args.init:
+        # Start from a given network (e.g. the same starting net as a supervised run).
+        from minizero.nn.network import load_network
+
+        start = load_network(args.init, game.input_shape, game.action_size)
+        network_config, initial = start.config, start.state_dict()
+    run = SelfPlayRun(out, game, args.game, network_config, puct, selfplay,
                       _train_config(args, args.generations * args.train_steps),
                       seed=args.seed, resume=args.resume,
-                      progress=not args.quiet and sys.stderr.isatty())
+                      progress=not args.quiet and sys.stderr.isatty(), initial_weights=initial,
+                      device=resolve_device(args.device))
     print(f"run directory: {out} (generation {run.generation} done)", file=sys.stderr)
 
     def report(network: Any, record: dict[str, Any]) -> dict[str, Any]:
@@ -254,6 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
     selfplay.add_argument("--temperature-moves", type=non_negative_int, default=2)
     selfplay.add_argument("--opening-plies", type=non_negative_int, default=4,
                           help="up to this many random moves open each game")
+    selfplay.add_argument("--resign", type=float, default=None, metavar="VALUE",
+                          help="resign below this root value, e.g. -0.9 (default: never)")
+    selfplay.add_argument("--no-resign-fraction", type=float, default=0.2,
+                          help="games played out anyway to check resignations")
+    selfplay.add_argument("--init", help="checkpoint to start from (its network shape wins)")
     _network_arguments(selfplay)
     _train_arguments(selfplay)
     selfplay.set_defaults(run=cmd_selfplay)
