@@ -1,6 +1,7 @@
 """The AlphaZero chess subcommands of ``minizero``: labelled data from Stockfish games.
 
     minizero chessdata --out /work/data/az --positions 100000 --depth 8 [--workers 2]
+    minizero export-net RUN/checkpoints/latest.pt --out zero-small.pt
 
 (``minizero train --game chess --data DIR`` trains on it; see chessgame/training.py.)
 """
@@ -26,6 +27,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--stockfish", help="path of the Stockfish binary")
     data.add_argument("--quiet", action="store_true")
     data.set_defaults(run=cmd_chessdata)
+    add_export_parser(commands)
 
 
 def cmd_chessdata(args: argparse.Namespace) -> int:
@@ -40,4 +42,25 @@ def cmd_chessdata(args: argparse.Namespace) -> int:
     total = generate(config, find_stockfish(args.stockfish), Path(args.out),
                      quiet=args.quiet or not sys.stderr.isatty())
     print(f"{total} positions in {args.out}")
+    return 0
+
+
+def add_export_parser(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser("export-net", help="a checkpoint's network alone (no optimizer)")
+    export.add_argument("checkpoint", help="a training checkpoint, e.g. RUN/checkpoints/latest.pt")
+    export.add_argument("--out", required=True, help="the network file to write")
+    export.set_defaults(run=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Keep the weights and the network config: what an engine needs, a third of the size."""
+    from minizero.checkpoint import load_checkpoint, save_checkpoint
+    from minizero.nn.network import load_network
+
+    config, _ = load_checkpoint(args.checkpoint)
+    network = load_network(args.checkpoint)  # refuses what is not a network checkpoint
+    save_checkpoint(args.out, config={"network": config["network"], "game": config.get("game"),
+                                      "source": str(args.checkpoint)},
+                    model=network.state_dict())
+    print(f"wrote {args.out}")
     return 0
