@@ -153,3 +153,11 @@ def test_mate_in_one_is_found_and_reported(tiny_net: str) -> None:
     assert result.best_move == chess.Move.from_uci("a1a8")
     assert result.score > 20000
     assert np.isfinite(result.score)
+
+
+def test_the_shipped_net_loads_lazily_and_plays() -> None:
+    engine = PuctEngine()
+    assert engine.network is None  # nothing loaded until the first search or isready
+    result = engine.search(chess.Board(), Limits(nodes=8))
+    assert engine.network is not None and result.best_move in chess.Board().legal_moves
+    assert engine.network.config.input_shape == (35, 8, 8)
