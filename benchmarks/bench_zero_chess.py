@@ -8,7 +8,8 @@
    fixed opponent (Stockfish at Skill Level 0, 50 ms a move), colours alternating.
 5. Self-play speed: games per hour with the shipped net (32 simulations, one process).
 
-Environment: MINIZERO_AZ_DATA (data set, default /work/data/az-chess/sf-d8),
+Environment: MINIZERO_AZ_DATA (data set, default /work/data/az-chess/sf-d8), MINIZERO_AZ_RUN
+(the supervised run whose learning curve is plotted, default /work/data/az-chess/runs/sup-4x32),
 MINIZERO_BENCH_GAMES (games per node setting, default 4), MINIZERO_BENCH_NODES (default
 1,16,64,256), MINIZERO_BENCH_RANDOM_GAMES (default 10). Run: ``make bench BENCH=zero_chess``.
 """
@@ -131,12 +132,41 @@ def plot(scores: dict[int, float], path: Path) -> None:
     figure.savefig(path, dpi=100)
 
 
+def plot_training(metrics: Path, path: Path) -> list[dict]:
+    """Held-out top-1 agreement and value error per epoch of the supervised run."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    figure, axes = plt.subplots(figsize=(5, 3.5))
+    minutes = [record["seconds"] / 60 for record in records]
+    axes.plot(minutes, [record["top1"] for record in records], marker="o", label="top-1 vs SF")
+    axes.plot(minutes, [record["value_mae"] for record in records], marker="s",
+              label="value MAE")
+    axes.set_xlabel("training minutes (2 shared cores)")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    return records
+
+
 def main() -> None:
     torch.set_num_threads(1)
     network = load_network(str(SHIPPED_NET))
     payload: dict[str, object] = {"net": SHIPPED_NET.name,
                                   "net_bytes": SHIPPED_NET.stat().st_size}
     rows = []
+    metrics = Path(os.environ.get("MINIZERO_AZ_RUN", "/work/data/az-chess/runs/sup-4x32"))
+    if (metrics / "metrics.jsonl").exists():
+        payload["training"] = plot_training(
+            metrics / "metrics.jsonl",
+            Path(__file__).resolve().parent / "results" / "zero_chess_training.png")
     graded = agreement(network)
     if graded:
         payload["agreement"] = graded
