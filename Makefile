@@ -4,13 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench peers lint clean
+.PHONY: demo test bench peers peers-if-possible lint docs clean mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch first, pinned to the CPU build that lies on this machine: never a CUDA download
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m nnue.kernel  # compile the NNUE kernel into numba's cache once, not at a game's start
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -23,10 +24,33 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 test: lint
+	@$(MAKE) --no-print-directory peers-if-possible
 	$(PY) -m pytest -q
+
+# What make test needs from the peers: installed where this user can (root for apt-get; the
+# venv for sunfish); where not, one line saying which tests will be skipped and the command.
+peers-if-possible: $(STAMP)
+	@if command -v stockfish >/dev/null || test -x /usr/games/stockfish; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq stockfish) >/dev/null 2>&1; then \
+	  echo "make test: installed Stockfish (apt-get install stockfish)"; \
+	else echo "make test: Stockfish is not installed, so the tests that need it will be" \
+	  "skipped; install it with: sudo apt-get install -y stockfish"; fi
+	@test -x $(VENV)/bin/sunfish-uci || $(PY) -m pip install -q --no-deps sunfish==2026.1 \
+	  >/dev/null 2>&1 || echo "make test: sunfish is not installed, so the tests against it" \
+	  "will be skipped; install it with: $(PY) -m pip install --no-deps sunfish==2026.1"
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run $(BENCH)
+
+# Plant small bugs one at a time in the search, network, training and chess-search cores and
+# check that the tests catch each (not part of make test: about ten minutes).
+mutation: $(STAMP)
+	$(PY) -m benchmarks.mutation
+
+# the site lands in build/site; it needs the docs extra and names it when missing
+docs: $(STAMP)
+	$(PY) docs/build_site.py
 
 peers: $(STAMP)
 	# Stockfish from Debian (binary at /usr/games/stockfish) and sunfish, the Python peer

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from minizero.atomic import write_text
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -28,10 +30,8 @@ def write_results(name: str, payload: dict[str, Any], table: str) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {"benchmark": name, "machine": machine(), **payload}
     json_path = RESULTS / f"{name}.json"
-    tmp = json_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    tmp.replace(json_path)
-    (RESULTS / f"{name}.md").write_text(table.rstrip() + "\n")
+    write_text(json_path, json.dumps(payload, indent=2) + "\n")
+    write_text(RESULTS / f"{name}.md", table.rstrip() + "\n")
     print(table)
     return json_path
 

@@ -1,9 +1,10 @@
 """The ``hexapawn`` command: solve a board exactly, or play against an engine in the terminal.
 
     hexapawn solve --size 4x4 [--out solution.npz]
-    hexapawn play --size 3x3 --opponent solver|alphabeta|mcts|random [--color black]
+    hexapawn play --size 3x3 --opponent solver|alphabeta|mcts|random|net:PATH [--color black]
     hexapawn compare --size 3x3 [--out runs/compare-3x3]
     hexapawn dataset --size 3x3 --out solver-3x3.npz
+    hexapawn precision --size 3x3 [--out runs/hexapawn-precision-3x3]
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from hexapawn.agents import OPPONENTS, make_agent
+from hexapawn.agents import NETWORK_PREFIX, OPPONENTS, make_agent
 from hexapawn.game import WHITE, Hexapawn, parse_size
-from hexapawn.solve import solve
-from minizero.cli import positive_int, run_command
+from hexapawn.solve import MAX_SQUARES, solve
+from minizero.cli import run_command
+from minizero.options import non_negative_int, positive_int
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -27,13 +30,35 @@ def _size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _opponent(text: str) -> str:
+    if text in OPPONENTS or text.startswith(NETWORK_PREFIX):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is none of {', '.join(OPPONENTS)}, {NETWORK_PREFIX}PATH")
+
+
 def peak_memory_mib() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# Measured here (benchmarks/results/hexapawn_solve.md): 5x5 has 3.2 million positions, solved in
+# about 5 s at 440 MiB; each extra row or column multiplies that by a hundred or more.
+LARGEST_QUICK_SQUARES = 25
+
+
 def cmd_solve(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     width, height = args.size
+    if args.out and Path(args.out).exists() and not args.force:
+        raise ValueError(f"{args.out} exists; pass --force to overwrite it")
+    if LARGEST_QUICK_SQUARES < width * height <= MAX_SQUARES and not args.force:
+        raise ValueError(
+            f"{width}x{height} has {width * height} squares: 5x5 (25) already has 3.2 million "
+            "positions (about 5 s and 440 MiB here) and each extra row or column multiplies "
+            "time and memory by a hundred or more (minutes, gigabytes); pass --force to solve "
+            "it anyway")
     solution = solve(width, height, progress=not args.quiet and sys.stderr.isatty())
     summary = solution.summary()
     print(f"Hexapawn {summary['size']}: {summary['winner']} wins "
@@ -53,10 +78,14 @@ def cmd_play(
     write: Callable[[str], None] = print,
 ) -> int:
     game = Hexapawn(*args.size)
-    engine = make_agent(args.opponent, game, seed=args.seed, iterations=args.iterations)
+    engine = make_agent(args.opponent, game, seed=args.seed, iterations=args.iterations,
+                        simulations=args.simulations)
     human = WHITE if args.color == "white" else 1 - WHITE
     position = game.initial_state()
-    write(f"You play {args.color} against {args.opponent}. Moves look like a1a2 or b2xc3; "
+    opponent = args.opponent
+    if opponent.startswith(NETWORK_PREFIX):  # the file name is enough to say who plays
+        opponent = NETWORK_PREFIX + Path(opponent[len(NETWORK_PREFIX):]).name
+    write(f"You play {args.color} against {opponent}. Moves look like a1a2 or b2xc3; "
           "'quit' ends the game.")
     while (winner := game.winner(position)) is None:
         write("\n" + game.render(position))
@@ -75,10 +104,10 @@ def cmd_play(
                 continue
         else:
             action = engine(position)
-            write(f"{args.opponent} plays {game.action_to_string(position, action)}")
+            write(f"{opponent} plays {game.action_to_string(position, action)}")
         position = game.apply(position, action)
     write("\n" + game.render(position))
-    write("You win!" if winner == human else f"{args.opponent} wins.")
+    write("You win!" if winner == human else f"{opponent} wins.")
     return 0
 
 
@@ -111,6 +140,25 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_precision(args: argparse.Namespace) -> int:
+    from hexapawn.precision import HexapawnPrecisionConfig, run
+    from hexapawn.precision_report import tables
+
+    width, height = args.size
+    out = Path(args.out or f"runs/hexapawn-precision-{width}x{height}")
+    defaults = HexapawnPrecisionConfig()
+    config = HexapawnPrecisionConfig(
+        train_steps=args.train_steps, qat_steps=args.qat_steps, draws=args.draws,
+        formats=tuple(args.formats or defaults.formats),
+        qat_formats=tuple(args.qat_formats or defaults.qat_formats),
+        fixed_steps=args.fixed_steps, studies=tuple(args.study or defaults.studies),
+        seed=args.seed)
+    results = run((width, height), out, config, args.net, args.resume, args.quiet)
+    print(tables(results, f"{width}x{height}"))
+    print(f"\nresults: {out}/results.md, JSON and PNG plots in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hexapawn", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -119,14 +167,22 @@ def build_parser() -> argparse.ArgumentParser:
     solve_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 4x4")
     solve_parser.add_argument("--out", help="save the solution (.npz) to this file")
     solve_parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    solve_parser.add_argument("--force", action="store_true",
+                              help="overwrite --out, and solve boards beyond 25 squares")
     solve_parser.set_defaults(run=cmd_solve)
 
     play_parser = commands.add_parser("play", help="play against an engine in the terminal")
     play_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
-    play_parser.add_argument("--opponent", choices=OPPONENTS, default="solver")
+    play_parser.add_argument(
+        "--opponent", type=_opponent, default="solver",
+        help=f"{', '.join(OPPONENTS)}, or {NETWORK_PREFIX}PATH: a trained network's checkpoint "
+             "(e.g. from hexapawn compare: OUT/selfplay/checkpoints/latest.pt)")
     play_parser.add_argument("--color", choices=("white", "black"), default="white")
     play_parser.add_argument("--iterations", type=positive_int, default=2000,
                              help="MCTS iterations per move")
+    play_parser.add_argument("--simulations", type=non_negative_int, default=0,
+                             help="PUCT simulations per move for a net: opponent (0: the raw "
+                                  "policy, no search)")
     play_parser.add_argument("--seed", type=int, default=0)
     play_parser.set_defaults(run=cmd_play)
 
@@ -149,6 +205,28 @@ def build_parser() -> argparse.ArgumentParser:
     dataset_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
     dataset_parser.add_argument("--out", required=True, help="npz file to write")
     dataset_parser.set_defaults(run=cmd_dataset)
+
+    precision_parser = commands.add_parser(
+        "precision", help="what each bit costs: formats, QAT, fixed-point training, MCA")
+    precision_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
+    precision_parser.add_argument("--out", help="run directory (default "
+                                  "runs/hexapawn-precision-SIZE)")
+    precision_parser.add_argument("--net", type=Path, help="a trained network checkpoint "
+                                  "(default: train one from the solver)")
+    precision_parser.add_argument("--study", nargs="+", help="ptq qat fixed_training mixed mca "
+                                  "(default all)")
+    precision_parser.add_argument("--formats", nargs="+", help="formats of the post-training "
+                                  "study, e.g. float16 fixed3.8 int4-channel ternary binary")
+    precision_parser.add_argument("--qat-formats", nargs="+")
+    precision_parser.add_argument("--train-steps", type=positive_int, default=4000)
+    precision_parser.add_argument("--qat-steps", type=positive_int, default=300)
+    precision_parser.add_argument("--fixed-steps", type=positive_int, default=1500)
+    precision_parser.add_argument("--draws", type=positive_int, default=5,
+                                  help="stochastic-rounding draws averaged")
+    precision_parser.add_argument("--seed", type=int, default=0)
+    precision_parser.add_argument("--resume", action="store_true")
+    precision_parser.add_argument("--quiet", action="store_true")
+    precision_parser.set_defaults(run=cmd_precision)
     return parser
 
 

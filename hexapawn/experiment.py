@@ -36,6 +36,7 @@ from hexapawn.agents import solver_agent
 from hexapawn.game import WHITE, Hexapawn
 from hexapawn.solve import Solution, solve
 from minizero.agents import network_agent, play_match, puct_agent, random_agent
+from minizero.atomic import atomic_write
 from minizero.checkpoint import load_checkpoint
 from minizero.nn.network import NetworkConfig, PolicyValueNet
 from minizero.replay import Samples
@@ -346,10 +347,9 @@ def plot_curves(supervised: list[dict], selfplay: list[dict], path: Path,
     axes[0].legend(loc="lower right", fontsize=8)
     figure.suptitle(f"Hexapawn {size}: supervised from the solver vs self-play")
     figure.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    figure.savefig(tmp, dpi=110)
+    with atomic_write(path) as handle:
+        figure.savefig(handle, format="png", dpi=110)
     plt.close(figure)
-    tmp.replace(path)
     return path
 
 

@@ -38,6 +38,7 @@ import numpy as np
 from tqdm import tqdm
 
 from hexapawn.game import BLACK, WHITE, Hexapawn, Position, check_size
+from minizero.atomic import atomic_write
 
 MATE = 1000  # |score| of a position won/lost on the spot; distances are subtracted from it
 MAX_SQUARES = 31  # 2 bitboards + the turn bit must fit in 63 bits
@@ -220,17 +221,14 @@ class Solution:
         }
 
     def save(self, path: str | Path) -> None:
-        """Write an .npz file (no pickle), atomically: a temp file renamed into place."""
-        path = Path(path)
+        """Write an .npz file (no pickle), atomically (minizero.atomic)."""
         meta = {"format": "hexapawn-solution", "version": FORMAT_VERSION,
                 "width": self.width, "height": self.height, "mate": MATE}
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as handle:
+        with atomic_write(path) as handle:
             np.savez_compressed(
                 handle, meta=np.array(json.dumps(meta)), keys=self.keys, scores=self.scores,
                 optimal_offsets=self.optimal_offsets, optimal_actions=self.optimal_actions,
             )
-        tmp.replace(path)
 
     @classmethod
     def load(cls, path: str | Path) -> Solution:

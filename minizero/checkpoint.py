@@ -3,19 +3,20 @@
 A checkpoint is one ``torch.save`` file holding a dict of state dicts (network, optimizer),
 counters and the component configs as a JSON string. It is read back with
 ``torch.load(..., weights_only=True)``, which refuses anything but tensors and plain containers,
-so a checkpoint from a stranger cannot run code. Writes go to a temporary file renamed into place,
-so a crash (kill -9 included) leaves either the old checkpoint or the new one, never half of one.
+so a checkpoint from a stranger cannot run code. Writes go through ``minizero.atomic``, so a
+crash (kill -9 included) leaves either the old checkpoint or the new one, never half of one.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from minizero.atomic import atomic_write
 
 FORMAT = "minizero-checkpoint"
 VERSION = 1
@@ -26,12 +27,8 @@ def save_checkpoint(path: str | Path, *, config: dict[str, Any], **parts: Any) -
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "version": VERSION, "config": json.dumps(config), **parts}
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
+    with atomic_write(path) as handle:
         torch.save(payload, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
 
 
 def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:

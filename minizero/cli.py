@@ -23,37 +23,13 @@ from minizero import __version__
 from minizero.chessgame import commands as chess_commands
 from minizero.chessgame import zero_commands
 from minizero.games import available_games, make_game
-
-
-def _whole_number(text: str, minimum: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < minimum:
-        wanted = "positive" if minimum == 1 else f"at least {minimum}"
-        raise argparse.ArgumentTypeError(f"must be {wanted}, got {value}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1."""
-    return _whole_number(text, 1)
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: a whole number >= 0."""
-    return _whole_number(text, 0)
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
+from minizero.options import (
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 
 def _game_argument(parser: argparse.ArgumentParser) -> None:
@@ -72,10 +48,10 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--lr", type=positive_float, default=2e-3, help="learning rate")
     parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
-    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--weight-decay", type=non_negative_float, default=1e-4)
     parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
                         help="learning rate: constant, or cosine decay over the whole run")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="torch threads (1 is fastest for small networks)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
@@ -206,15 +182,19 @@ def _agent(spec: str, game: Any, seed: int) -> tuple[str, Any]:
         name, option = spec, ""
     if name == "random":
         return spec, random_agent(game, seed)
-    if name == "mcts":
-        return spec, mcts_agent(game, int(option or 1000), seed)
-    if not os.path.exists(name):
+    if name != "random" and name != "mcts" and not os.path.exists(name):
         raise ValueError(f"agent {spec!r} is neither random, mcts[:N] nor an existing "
                          "checkpoint file")
     try:
-        simulations = int(option or 0)
+        count = int(option or (1000 if name == "mcts" else 0))
     except ValueError:
-        raise ValueError(f"agent {spec!r}: simulations must be a whole number") from None
+        raise ValueError(f"agent {spec!r}: {option!r} is not a whole number") from None
+    if count < (1 if name == "mcts" else 0):
+        raise ValueError(f"agent {spec!r}: the count after ':' must be "
+                         f"{'positive' if name == 'mcts' else 'at least 0'}, got {count}")
+    if name == "mcts":
+        return spec, mcts_agent(game, count, seed)
+    simulations = count
     network = load_network(name, game.input_shape, game.action_size)
     if simulations > 0:
         return spec, puct_agent(game, network, simulations)
@@ -261,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="leaves evaluated per network call")
     selfplay.add_argument("--c-puct", type=positive_float, default=1.5)
     selfplay.add_argument("--dirichlet-alpha", type=positive_float, default=1.0)
-    selfplay.add_argument("--dirichlet-epsilon", type=float, default=0.25)
+    selfplay.add_argument("--dirichlet-epsilon", type=fraction, default=0.25,
+                          help="weight of the root noise, in [0, 1]")
     selfplay.add_argument("--temperature-moves", type=non_negative_int, default=2)
     selfplay.add_argument("--opening-plies", type=non_negative_int, default=4,
                           help="up to this many random moves open each game")
@@ -294,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     arena.add_argument("--a", required=True, help="random | mcts[:N] | CHECKPOINT[:SIMULATIONS]")
     arena.add_argument("--b", required=True, help="random | mcts[:N] | CHECKPOINT[:SIMULATIONS]")
     arena.add_argument("--games", type=positive_int, default=20)
-    arena.add_argument("--seed", type=int, default=0)
+    arena.add_argument("--seed", type=non_negative_int, default=0)
     arena.set_defaults(run=cmd_arena)
 
     chess_commands.add_match_parser(commands)

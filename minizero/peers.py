@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -50,3 +51,22 @@ def find_sunfish() -> str:
     if found is None:
         raise FileNotFoundError(f"sunfish-uci not found: {SUNFISH_HINT}")
     return found
+
+
+def check_uci_engine(path: str, timeout: float = 10.0) -> str:
+    """Return ``path`` if it answers ``uci`` with ``uciok`` within ``timeout`` seconds.
+
+    ValueError naming the program otherwise (not a UCI engine, crashed, silent), so that a
+    wrong ``--stockfish`` is one line of error, not a traceback or an endless wait.
+    """
+    try:
+        answer = subprocess.run([path], input="uci\nquit\n", capture_output=True, text=True,
+                                timeout=timeout, errors="replace")
+    except subprocess.TimeoutExpired:
+        raise ValueError(f"{path} did not answer 'uci' within {timeout:g} s: "
+                         "not a UCI engine?") from None
+    except OSError as error:
+        raise ValueError(f"{path} cannot be started ({error.strerror or error})") from None
+    if not any(line.strip() == "uciok" for line in answer.stdout.splitlines()):
+        raise ValueError(f"{path} is not a UCI engine (no 'uciok' in its answer to 'uci')")
+    return path

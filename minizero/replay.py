@@ -2,7 +2,7 @@
 
 Self-play writes one shard per finished batch of games and supervised data is one shard too; a
 ``ReplayBuffer`` reads the shards of the most recent generations back as one set of arrays. Each
-shard is written to a temporary file and renamed, so a crash leaves no half shard behind; a
+shard is written atomically (minizero.atomic), so a crash leaves no half shard behind; a
 corrupt or foreign shard gets a one-line error naming it.
 
 Arrays of a shard of N samples:
@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from minizero.atomic import atomic_write
 
 SHARD_PATTERN = re.compile(r"gen-(\d+)-part-(\d+)\.npz")
 
@@ -51,13 +53,10 @@ class Samples:
 def save_samples(path: str | Path, samples: Samples) -> None:
     """Write a shard atomically (temp file + rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
+    with atomic_write(path) as handle:
         np.savez(handle, planes=samples.planes.astype(np.float32),
                  policy=samples.policy.astype(np.float32),
                  value=samples.value.astype(np.float32))
-    tmp.replace(path)
 
 
 def load_samples(path: str | Path) -> Samples:
@@ -73,7 +72,35 @@ def load_samples(path: str | Path) -> Samples:
     count = len(samples.value)
     if samples.planes.ndim != 4 or len(samples.planes) != count or len(samples.policy) != count:
         raise ValueError(f"{path}: replay shard arrays disagree in length or shape")
+    check_samples(samples, str(path))
     return samples
+
+
+def _first_row(bad: np.ndarray) -> int:
+    return int(np.flatnonzero(bad.reshape(len(bad), -1).any(axis=1))[0])
+
+
+def check_samples(samples: Samples, source: str) -> None:
+    """ValueError naming ``source`` and the first bad row unless every number is finite, every
+    value lies in [-1, 1] and every policy row is a probability distribution."""
+    for name in ("planes", "policy", "value"):
+        array = getattr(samples, name)
+        bad = ~np.isfinite(array)
+        if bad.any():
+            raise ValueError(f"{source}: row {_first_row(bad)}: {name} is not finite")
+    outside = np.abs(samples.value) > 1
+    if outside.any():
+        row = _first_row(outside)
+        raise ValueError(f"{source}: row {row}: value {samples.value[row]:g} is outside [-1, 1]")
+    negative = samples.policy < 0
+    if negative.any():
+        raise ValueError(f"{source}: row {_first_row(negative)}: negative policy entry")
+    if len(samples):
+        off = np.abs(samples.policy.sum(axis=1) - 1) > 1e-3
+        if off.any():
+            row = _first_row(off)
+            raise ValueError(f"{source}: row {row}: policy sums to "
+                             f"{samples.policy[row].sum():g}, not 1")
 
 
 class ReplayBuffer:

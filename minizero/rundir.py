@@ -1,52 +1,90 @@
 """Run directories: config.json, metrics.jsonl and the checks that keep a run whole.
 
-A run directory is created with its config; it is resumed only when asked and only with the same
-config; metrics lines are appended once per generation or epoch, even when a crash cut the last
-line or a resumed run measures a generation again.
+One implementation for every command that has runs (``minizero selfplay``, ``minizero train``,
+``nnue train``). A run directory is created with its config (written atomically, tagged with the
+kind of run); it is resumed only when asked, only by the same kind of command and only with the
+same config; a non-empty folder that holds no run is refused, so a run never mixes its files
+with someone else's.
+
+metrics.jsonl holds one JSON object a line, one line per generation or epoch. Lines are
+appended once per key (a resumed run that measures a generation again does not duplicate it),
+only with finite numbers (``NaN`` is not JSON), and fsynced. A line cut by a crash is the last
+one: it is repaired (dropped, with a message naming the file) when the run is resumed; a
+damaged line anywhere else is an error naming the file and the line.
+
+Command: ``minizero selfplay --out runs/zero --resume`` (and ``minizero train``, ``nnue train``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from minizero.checkpoint import load_checkpoint
+from minizero.atomic import TEMPORARY_SUFFIX, remove_stale_temporaries, write_text
+
+CONFIG_NAME = "config.json"
+METRICS_NAME = "metrics.jsonl"
+KIND_KEY = "run"  # config.json names the command that made the run
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON atomically (temp file + rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    tmp.replace(path)
+    """Write JSON atomically (see minizero.atomic)."""
+    write_text(path, json.dumps(payload, indent=2) + "\n")
 
 
-def open_run(directory: Path, config: dict[str, Any], resume: bool,
-             latest: Path) -> dict[str, Any] | None:
-    """Create the run (writing config.json) or, with ``resume``, check its config and return the
-    parts of its ``latest`` checkpoint (None if it has none yet). ValueError when a run exists
-    and ``resume`` is not set, when there is nothing to resume, or when the configs differ."""
-    config_path = directory / "config.json"
+def _holds_only_temporaries(directory: Path) -> bool:
+    return all(entry.name.startswith(".") and entry.name.endswith(TEMPORARY_SUFFIX)
+               for entry in directory.iterdir())
+
+
+def open_run(directory: str | Path, config: dict[str, Any], resume: bool, kind: str) -> bool:
+    """Create the run (writing config.json) or, with ``resume``, check that the directory holds
+    a ``kind`` run with this config. Returns True when an existing run is resumed.
+
+    ValueError when a run exists and ``resume`` is not set, when there is nothing to resume,
+    when the run is of another kind or config, or when the directory is a non-empty folder that
+    holds no run.
+    """
+    directory = Path(directory)
+    config_path = directory / CONFIG_NAME
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"{directory} is a file, not a run directory")
     if config_path.exists():
         if not resume:
-            raise ValueError(f"{directory} already holds a run; pass --resume to continue it "
-                             "or choose another --out")
-        check_same_config(config_path, config)
-        return load_checkpoint(latest)[1] if latest.exists() else None
+            raise ValueError(f"{directory}: a run is already there; pass --resume to continue "
+                             "it or choose another --out")
+        check_same_config(config_path, config, kind)
+        remove_stale_temporaries(directory)
+        read_metrics(directory / METRICS_NAME)  # repairs a line cut by a crash, or says why not
+        return True
     if resume:
-        raise ValueError(f"{directory}: nothing to resume (no config.json)")
+        raise ValueError(f"{directory}: nothing to resume (no {CONFIG_NAME})")
+    if directory.exists() and not _holds_only_temporaries(directory):
+        raise ValueError(f"{directory} is not empty and holds no run; choose a new or empty "
+                         "folder for --out")
     directory.mkdir(parents=True, exist_ok=True)
-    write_json(config_path, config)
-    return None
+    write_text(config_path, json.dumps({KIND_KEY: kind, **config}, indent=2, allow_nan=False)
+               + "\n")
+    return False
 
 
-def check_same_config(path: Path, expected: dict[str, Any]) -> None:
-    """ValueError if the run directory's config.json differs from ``expected``."""
+def check_same_config(path: Path, expected: dict[str, Any], kind: str) -> None:
+    """ValueError if the run directory's config.json is not a ``kind`` run made by ``expected``.
+
+    (A config.json without the kind tag, from before runs were tagged, counts as any kind.)
+    """
     try:
         stored = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: unreadable run config ({error})") from None
+    if not isinstance(stored, dict):
+        raise ValueError(f"{path}: not a run config")
+    stored_kind = stored.pop(KIND_KEY, kind)
+    if stored_kind != kind:
+        raise ValueError(f"{path.parent} holds a {stored_kind!r} run, not a {kind!r} run")
     expected = json.loads(json.dumps(expected))  # tuples -> lists, as stored
     if stored != expected:
         differing = sorted(key for key in set(stored) | set(expected)
@@ -55,18 +93,60 @@ def check_same_config(path: Path, expected: dict[str, Any]) -> None:
                          f"(differs in: {', '.join(differing)})")
 
 
-def append_metrics(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line, unless this generation (or epoch) is already recorded."""
-    key = "generation" if "generation" in record else "epoch"
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                if json.loads(line).get(key) == record[key]:
-                    return
-            except json.JSONDecodeError:
-                continue  # a line cut by a crash
-    cut = path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n")
-    with open(path, "a") as handle:
-        handle.write(("\n" if cut else "") + json.dumps(record) + "\n")
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a metrics.jsonl ([] if there is none).
+
+    A last line cut by a crash (no newline at its end, not valid JSON) is removed from the file
+    with a message on stderr naming it; any other unreadable line is a ValueError naming the
+    file and the line number.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.split("\n")
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as error:
+            torn = number == len(lines) and not text.endswith("\n")
+            if not torn:
+                raise ValueError(f"{path}:{number}: damaged metrics line ({error})") from None
+            print(f"{path}: removed line {number}, cut short by an interruption",
+                  file=sys.stderr)
+            write_text(path, "".join(kept + "\n" for kept in lines[:number - 1] if kept.strip()))
+            return records
+        records.append(record)
+    if text and not text.endswith("\n"):  # a whole last line whose newline was not written
+        write_text(path, text + "\n")
+    return records
+
+
+def append_metrics(path: str | Path, record: dict[str, Any], key: str | None = None) -> bool:
+    """Append ``record`` as one fsynced JSON line unless a line with the same ``key`` value
+    (default "generation" or "epoch") is there already. Returns True when a line was written.
+
+    A NaN or infinite value is a ValueError naming the field: the file stays valid JSON lines.
+    """
+    path = Path(path)
+    key = key or ("generation" if "generation" in record else "epoch")
+    bad = [name for name, value in record.items()
+           if isinstance(value, float) and not (value == value and abs(value) != float("inf"))]
+    if bad:
+        raise ValueError(f"{path}: refusing to record non-finite {', '.join(bad)} "
+                         f"({', '.join(f'{name}={record[name]}' for name in bad)}) "
+                         f"for {key} {record.get(key)}")
+    existing = read_metrics(path)
+    if any(line.get(key) == record[key] for line in existing):
+        return False
+    line = json.dumps(record, allow_nan=False) + "\n"
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())
+    return True

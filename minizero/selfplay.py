@@ -33,8 +33,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from minizero.checkpoint import save_checkpoint
+from minizero.checkpoint import load_checkpoint, save_checkpoint
 from minizero.game import Game
+from minizero.lifeline import start_worker
 from minizero.nn.network import NetworkConfig, PolicyValueNet
 from minizero.replay import ReplayBuffer, Samples, save_samples
 from minizero.rundir import append_metrics, open_run, write_json
@@ -205,16 +206,17 @@ class SelfPlayRun:
         return self.directory / "checkpoints" / "latest.pt"
 
     def _open(self, resume: bool) -> None:
-        parts = open_run(self.directory, self.config, resume, self.latest_path)
-        if parts is not None:
+        resumed = open_run(self.directory, self.config, resume, "selfplay")
+        if resumed and self.latest_path.exists():
+            parts = load_checkpoint(self.latest_path)[1]
             self.trainer.restore(parts)
             self.generation = int(parts["generation"])
             self.elapsed = float(parts["elapsed"])
-        elif not self._generation_path(0).exists():
-            # A new run (or one killed before its first checkpoint): the seeded initial weights.
-            self._save_latest(0.0)
-            save_checkpoint(self._generation_path(0), config=self.config,
-                            **self.trainer.state(), generation=0)
+            return
+        # A new run (or one killed before its first checkpoint): the seeded initial weights.
+        save_checkpoint(self._generation_path(0), config=self.config,
+                        **self.trainer.state(), generation=0)
+        self._save_latest(0.0)
 
     def _generation_path(self, generation: int) -> Path:
         return self.directory / "checkpoints" / f"gen-{generation:04d}.pt"
@@ -268,7 +270,9 @@ class SelfPlayRun:
 
     def train_generation(self, generation: int, session_start: float,
                          chunk: int = 50) -> dict[str, float]:
-        """Train to the step count of ``generation``, checkpointing every ``chunk`` steps."""
+        """Train to the step count of ``generation``, checkpointing every ``chunk`` steps (the
+        last chunk is checkpointed by `run`, after the generation's own checkpoint and metrics
+        line, so that a kill in between cannot skip them)."""
         target = generation * self.selfplay.train_steps
         samples = self.replay.load(generation)
         losses: dict[str, float] = {}
@@ -277,7 +281,8 @@ class SelfPlayRun:
         while self.trainer.step < target:
             steps = min(chunk, target - self.trainer.step)
             losses = self.trainer.train_steps(samples, steps)
-            self._save_latest(self.elapsed + time.perf_counter() - session_start)
+            if self.trainer.step < target:
+                self._save_latest(self.elapsed + time.perf_counter() - session_start)
             bar.update(steps)
         bar.close()
         losses["samples"] = len(samples)
@@ -300,7 +305,8 @@ class SelfPlayRun:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         workers = self.selfplay.workers
-        pool = context.Pool(workers) if workers > 1 else None
+        pool = context.Pool(workers, initializer=start_worker,
+                                   initargs=(os.getpid(),)) if workers > 1 else None
         try:
             while self.generation < generations:
                 generation = self.generation + 1
@@ -309,9 +315,10 @@ class SelfPlayRun:
                 played = time.perf_counter()
                 losses = self.train_generation(generation, session_start + measuring)
                 trained = time.perf_counter()
-                self.generation = generation
                 elapsed = self.elapsed + trained - session_start - measuring
-                self._save_latest(elapsed)
+                # Generation checkpoint, metrics line, then latest.pt: killed before latest.pt
+                # is saved, a resumed run redoes this generation's last steps (the same
+                # batches) and finds its checkpoint and metrics line in place.
                 save_checkpoint(self._generation_path(generation), config=self.config,
                                 **self.trainer.state(), generation=generation)
                 record = {"generation": generation, "seconds": round(elapsed, 2),
@@ -323,6 +330,8 @@ class SelfPlayRun:
                     record.update(evaluate(self.network, record))
                     measuring += time.perf_counter() - trained
                 append_metrics(self.directory / "metrics.jsonl", record)
+                self.generation = generation
+                self._save_latest(elapsed)
                 records.append(record)
                 if stop is not None and stop(record):
                     break

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from minizero.checkpoint import save_checkpoint
+from minizero.checkpoint import load_checkpoint, save_checkpoint
 from minizero.nn.network import NetworkConfig, PolicyValueNet
 from minizero.replay import Samples
 from minizero.rundir import append_metrics, open_run
@@ -46,8 +46,8 @@ class SupervisedRun:
         self.network.to(device)
         self.trainer = Trainer(self.network, train, seed)
         self.elapsed = 0.0
-        parts = open_run(self.directory, self.config, resume, self.latest_path)
-        if parts is not None:
+        if open_run(self.directory, self.config, resume, "train") and self.latest_path.exists():
+            parts = load_checkpoint(self.latest_path)[1]
             self.trainer.restore(parts)
             self.elapsed = float(parts["elapsed"])
 
@@ -79,16 +79,21 @@ class SupervisedRun:
                 steps = min(self.checkpoint_steps, target - self.trainer.step)
                 losses = self.trainer.train_steps(samples, steps)
                 bar.update(steps)
-                self._save(self.latest_path, self.elapsed + time.perf_counter() - began)
+                if self.trainer.step < target:
+                    self._save(self.latest_path, self.elapsed + time.perf_counter() - began)
             bar.close()
-            self.elapsed += time.perf_counter() - began
-            self._save(self.latest_path, self.elapsed)
-            self._save(self.directory / "checkpoints" / f"epoch-{epoch:04d}.pt", self.elapsed)
-            record = {"epoch": epoch, "seconds": round(self.elapsed, 3),
+            elapsed = self.elapsed + time.perf_counter() - began
+            # Epoch checkpoint, metrics line, then latest.pt: killed before latest.pt is saved,
+            # a resumed run redoes the epoch's last steps (the same batches) and finds the
+            # epoch's checkpoint and metrics line in place.
+            self._save(self.directory / "checkpoints" / f"epoch-{epoch:04d}.pt", elapsed)
+            record = {"epoch": epoch, "seconds": round(elapsed, 3),
                       "positions_seen": self.trainer.step * batch, **losses}
             if evaluate is not None:
                 record.update(evaluate(self.network, record))
             append_metrics(self.directory / "metrics.jsonl", record)
+            self.elapsed = elapsed
+            self._save(self.latest_path, self.elapsed)
             records.append(record)
             if stop is not None and stop(record):
                 break

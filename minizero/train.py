@@ -49,8 +49,13 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {self.batch_size}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if not 0 < self.learning_rate < math.inf:
+            raise ValueError(f"learning_rate must be a positive finite number, "
+                             f"got {self.learning_rate}")
+        if not 0 <= self.weight_decay < math.inf:
+            raise ValueError(f"weight_decay must be finite and >= 0, got {self.weight_decay}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
@@ -111,12 +116,18 @@ class Trainer:
                 group["lr"] = self.learning_rate(self.step)
             planes, policy, value = (tensor.to(device) for tensor in samples.batch(batch))
             loss, parts = self.loss(planes, policy, value)
+            if not math.isfinite(parts["loss"]):
+                raise ValueError(f"training diverged at step {self.step} (loss {parts['loss']}); "
+                                 "lower the learning rate or check the data")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
             self.step += 1
             for name, amount in parts.items():
                 totals[name] = totals.get(name, 0.0) + amount / steps
+        if not all(bool(torch.isfinite(p).all()) for p in self.network.parameters()):
+            raise ValueError(f"training diverged before step {self.step} (weights are not "
+                             "finite); lower the learning rate or check the data")
         return totals
 
     def state(self) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """NNUE: efficiently updatable neural networks for chess evaluation, end to end.
 
-features -> model (torch, float) -> train -> quantize (int16/int8, ``.nnue`` file) -> evaluator
-(numpy, integer, incremental accumulators). ``nnue --help`` lists the commands.
+features -> model (torch, float) -> train -> quantize (int16/int8, the ``.nnue`` file) -> kernel
+(numba, integer) and reference (numpy, integer) -> evaluator (incremental accumulators that
+follow the search). ``nnue --help`` lists the commands.
 """

@@ -23,13 +23,15 @@ import numpy as np
 import torch
 
 from nnue.data import Positions, decode_board, encode_board, load_positions, validation_mask
-from nnue.evaluator import Evaluator, IntegerNet
+from nnue.evaluator import NnueEvaluator
 from nnue.features import batch_features
-from nnue.model import NnueModel, r_squared, win_probability
-from nnue.quantize import dequantize, load_net, quantize
+from nnue.kernel import KernelNet
+from nnue.model import NnueModel, dequantize, quantize, r_squared, win_probability
+from nnue.quantize import load_net
+from nnue.reference import IntegerNet
 
 
-def load_any(path: Path) -> tuple[NnueModel, IntegerNet, str]:
+def load_any(path: Path) -> tuple[NnueModel, KernelNet, str]:
     """(float model, integer net, what the float model is) from a ``.pt`` or ``.nnue`` file.
 
     From a training checkpoint the float model is the trained one (so the comparison includes
@@ -38,11 +40,11 @@ def load_any(path: Path) -> tuple[NnueModel, IntegerNet, str]:
     path = Path(path)
     if path.suffix == ".nnue":
         net = load_net(path)
-        return dequantize(net), IntegerNet(net), "dequantized .nnue weights"
+        return dequantize(net), KernelNet(net, str(path)), "dequantized .nnue weights"
     from nnue.train import load_checkpoint
 
     model, _ = load_checkpoint(path)
-    return model, IntegerNet(quantize(model)), "trained float weights"
+    return model, KernelNet(quantize(model), str(path)), "trained float weights"
 
 
 def held_out_positions(data: list[Path], count: int, fraction: float, seed: int = 0,
@@ -61,7 +63,7 @@ def held_out_positions(data: list[Path], count: int, fraction: float, seed: int 
     return positions
 
 
-def check(model: NnueModel, net: IntegerNet, positions: Positions) -> dict[str, Any]:
+def check(model: NnueModel, net: KernelNet, positions: Positions) -> dict[str, Any]:
     """Integer vs float, and both vs the teacher, on ``positions``."""
     if len(positions) == 0:
         raise ValueError("no positions to check")
@@ -102,70 +104,89 @@ def random_lines(games: int, plies: int, seed: int = 0) -> list[list[chess.Move]
     return lines
 
 
-def _best_of(repeats: int, function: Any) -> float:
-    """The fastest of ``repeats`` timings of ``function()`` (least disturbed by other load)."""
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        timings.append(time.perf_counter() - start)
-    return min(timings)
+def _timed(function: Any) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
 
 
-def bench(model: NnueModel, net: IntegerNet, games: int = 20, plies: int = 80,
+def bench(model: NnueModel, net: KernelNet, games: int = 20, plies: int = 80,
           batch_size: int = 1024, repeats: int = 3) -> dict[str, Any]:
-    """Microseconds per position of: incremental update + evaluate, full refresh + evaluate,
-    a torch float32 forward of one position; positions/s of the batched integer path."""
+    """Microseconds per position, interleaved position by position so that the machine's load
+    hits every method alike: one incremental push + evaluate + pop with the compiled kernel, the
+    same with the numpy reference steps, a full refresh + evaluate in numpy, and a torch float32
+    forward of one position (features precomputed, weights not rounded on the fly). Each is
+    timed ``repeats`` times per position and the fastest counts. Also positions/s of the
+    batched integer path, kernel and numpy reference."""
     lines = random_lines(games, plies)
-    moves = sum(len(line) for line in lines)
-    boards = []
-    for line in lines:
-        board = chess.Board()
-        for move in line:
-            board.push(move)
-            boards.append(board.copy(stack=False))
-
-    def incremental() -> None:
-        for line in lines:
-            evaluator = Evaluator(net)
-            for move in line:
-                evaluator.push(move)
-                evaluator.evaluate()
-
-    def refresh() -> None:
-        for board in boards:
-            net.evaluate_board(board)
-
-    inputs = [tuple(torch.from_numpy(x) for x in batch_features(
-        np.stack([encode_board(b)]), np.array([int(b.turn)]), net.features)) for b in boards]
+    kernel_evaluator = NnueEvaluator(net)
+    numpy_evaluator = NnueEvaluator(net, compiled=False)
+    reference = IntegerNet(net.net)
     # The baseline is a plain float32 forward of the same weights (a quantization-aware model
     # would spend extra time rounding its weights on every call).
     model = dequantize(net.net, quantization_aware=False).eval()
+    totals = dict.fromkeys(("kernel", "numpy", "refresh", "torch", "board"), 0.0)
+    boards = []
+    for line in lines:
+        board = chess.Board()
+        for evaluator in (kernel_evaluator, numpy_evaluator):
+            evaluator.reset(board)
+        for move in line:
+            after = board.copy(stack=False)
+            after.push(move)
+            boards.append(after)
+            stm, nstm = (torch.from_numpy(x) for x in batch_features(
+                encode_board(after)[None, :], np.array([int(after.turn)]), net.features))
 
-    def torch_forward() -> None:
-        with torch.no_grad():
-            for stm, nstm in inputs:
-                model(stm, nstm)
+            def step(evaluator: NnueEvaluator, move: chess.Move = move,
+                     board: chess.Board = board) -> None:
+                evaluator.push(board, move)
+                board.push(move)
+                evaluator.evaluate(board)
+                board.pop()
+                evaluator.pop()
 
-    copies = batch_size // len(boards) + 1
+            def board_alone(move: chess.Move = move, board: chess.Board = board) -> None:
+                board.push(move)
+                board.pop()
+
+            def forward(stm: torch.Tensor = stm, nstm: torch.Tensor = nstm) -> None:
+                with torch.no_grad():
+                    model(stm, nstm)
+
+            methods = {"kernel": lambda: step(kernel_evaluator),
+                       "numpy": lambda: step(numpy_evaluator),
+                       "refresh": lambda after=after: reference.evaluate_board(after),
+                       "torch": forward, "board": board_alone}
+            for name, function in methods.items():
+                totals[name] += min(_timed(function) for _ in range(repeats))
+            # Walk on down the line, the parent's accumulators computed (as in a search).
+            for evaluator in (kernel_evaluator, numpy_evaluator):
+                evaluator.push(board, move)
+            board.push(move)
+            for evaluator in (kernel_evaluator, numpy_evaluator):
+                evaluator.evaluate(board)
+    moves = len(boards)
+    micro = {name: total / moves * 1e6 for name, total in totals.items()}
+
+    copies = batch_size // moves + 1
     sample = np.stack([encode_board(b) for b in boards] * copies)[:batch_size]
     turns = np.array([int(b.turn) for b in boards] * copies)[:batch_size]
-
-    def batched() -> None:
-        net.evaluate_batch(sample, turns, batch_size=batch_size)
-
-    incremental_us = _best_of(repeats, incremental) / moves * 1e6
-    refresh_us = _best_of(repeats, refresh) / moves * 1e6
-    torch_us = _best_of(repeats, torch_forward) / moves * 1e6
-    batch_seconds = _best_of(repeats, batched)
+    kernel_batch = min(_timed(lambda: net.evaluate_batch(sample, turns, batch_size))
+                       for _ in range(repeats))
+    numpy_batch = min(_timed(lambda: reference.evaluate_batch(sample, turns, batch_size))
+                      for _ in range(repeats))
     return {
-        "feature_set": net.features.name, "l1": net.net.l1, "moves": moves,
+        "feature_set": net.features.name, "l1": net.l1, "moves": moves,
         "torch_threads": torch.get_num_threads(),
-        "incremental_update_and_eval_us": incremental_us,
-        "full_refresh_and_eval_us": refresh_us,
-        "torch_float_forward_us": torch_us,
-        "speedup_vs_torch": torch_us / incremental_us,
-        "speedup_vs_refresh": refresh_us / incremental_us,
+        "kernel_push_evaluate_pop_us": micro["kernel"],
+        "numpy_push_evaluate_pop_us": micro["numpy"],
+        "numpy_refresh_evaluate_us": micro["refresh"],
+        "torch_float_forward_us": micro["torch"],
+        "board_push_pop_alone_us": micro["board"],
+        "kernel_speedup_vs_torch": micro["torch"] / micro["kernel"],
+        "kernel_speedup_vs_numpy": micro["numpy"] / micro["kernel"],
         "batch_size": batch_size,
-        "batched_positions_per_second": batch_size / batch_seconds,
+        "kernel_batched_positions_per_second": batch_size / kernel_batch,
+        "numpy_batched_positions_per_second": batch_size / numpy_batch,
     }

@@ -8,10 +8,12 @@ Commands (each has ``--help``)::
 
     nnue data --out data/sf --positions 1000000 --depth 6      # Stockfish games, resumable
     nnue data --import mine.txt --out data/mine --on-bad-line skip
+    nnue relabel --data data/sf --out data/sf-d12 --depth 12  # same positions, new labels
     nnue train --data data/sf --out runs/nnue --epochs 10 [--resume]
     nnue quantize runs/nnue/checkpoint.pt --out nets/piece-square-256.nnue
     nnue check nets/piece-square-256.nnue --data data/sf
     nnue bench nets/piece-square-256.nnue
+    nnue precision nets/piece-square-256.nnue --out runs/nnue-precision
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import sys
 from pathlib import Path
 
+from minizero.options import fraction, non_negative_int, positive_float, positive_int
 from nnue.features import FEATURE_SETS
 
 
@@ -34,14 +37,25 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
                         help="import 'fen | score | result' lines instead of generating")
     parser.add_argument("--on-bad-line", choices=["reject", "skip"], default="reject",
                         help="a malformed imported line: reject the file (default) or skip it")
-    parser.add_argument("--positions", type=int, default=defaults.positions)
-    parser.add_argument("--depth", type=int, default=defaults.depth)
-    parser.add_argument("--nodes", type=int, default=None, help="node limit instead of depth")
-    parser.add_argument("--workers", type=int, default=defaults.workers)
-    parser.add_argument("--shard-size", type=int, default=defaults.shard_size)
-    parser.add_argument("--random-plies", type=int, nargs=2, metavar=("MIN", "MAX"),
+    parser.add_argument("--positions", type=positive_int, default=defaults.positions)
+    parser.add_argument("--depth", type=positive_int, default=defaults.depth)
+    parser.add_argument("--nodes", type=positive_int, default=None,
+                        help="node limit instead of depth")
+    parser.add_argument("--workers", type=positive_int, default=defaults.workers)
+    parser.add_argument("--shard-size", type=positive_int, default=defaults.shard_size)
+    parser.add_argument("--random-plies", type=non_negative_int, nargs=2, metavar=("MIN", "MAX"),
                         default=(defaults.random_plies_min, defaults.random_plies_max))
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--seed", type=non_negative_int, default=defaults.seed)
+    parser.add_argument("--stockfish", help="path of the Stockfish binary")
+    parser.add_argument("--quiet", action="store_true")
+
+
+def _add_relabel(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("relabel", help="relabel stored positions with a Stockfish search")
+    parser.add_argument("--data", type=Path, nargs="+", required=True)
+    parser.add_argument("--out", type=Path, required=True, help="dataset directory (shards)")
+    parser.add_argument("--depth", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--stockfish", help="path of the Stockfish binary")
     parser.add_argument("--quiet", action="store_true")
 
@@ -56,18 +70,21 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="run directory")
     parser.add_argument("--feature-set", default=model.feature_set,
                         help=f"one of {sorted(FEATURE_SETS)}")
-    parser.add_argument("--l1", type=int, default=model.l1)
-    parser.add_argument("--l2", type=int, default=model.l2)
-    parser.add_argument("--l3", type=int, default=model.l3)
+    parser.add_argument("--l1", type=positive_int, default=model.l1)
+    parser.add_argument("--l2", type=positive_int, default=model.l2)
+    parser.add_argument("--l3", type=positive_int, default=model.l3)
     parser.add_argument("--no-quantization-aware", action="store_true",
                         help="train plain float weights (rounded only when quantizing)")
-    parser.add_argument("--epochs", type=int, default=train.epochs)
-    parser.add_argument("--batch-size", type=int, default=train.batch_size)
-    parser.add_argument("--lr", type=float, default=train.learning_rate)
-    parser.add_argument("--lambda", dest="lambda_", type=float, default=train.lambda_,
+    parser.add_argument("--epochs", type=positive_int, default=train.epochs)
+    parser.add_argument("--batch-size", type=positive_int, default=train.batch_size)
+    parser.add_argument("--lr", type=positive_float, default=train.learning_rate)
+    parser.add_argument("--lambda", dest="lambda_", type=fraction, default=train.lambda_,
                         help="weight of the teacher score against the game result")
-    parser.add_argument("--validation-fraction", type=float, default=train.validation_fraction)
-    parser.add_argument("--seed", type=int, default=train.seed)
+    parser.add_argument("--validation-fraction", type=fraction,
+                        default=train.validation_fraction)
+    parser.add_argument("--seed", type=non_negative_int, default=train.seed)
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from this .nnue (same sizes; piece-square into king-buckets)")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--quiet", action="store_true")
 
@@ -80,15 +97,41 @@ def _add_net_commands(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("check", help="integer vs float vs teacher on held-out positions")
     parser.add_argument("net", type=Path, help=".nnue file or training checkpoint .pt")
     parser.add_argument("--data", type=Path, nargs="+", required=True)
-    parser.add_argument("--positions", type=int, default=10_000)
-    parser.add_argument("--validation-fraction", type=float, default=0.05,
+    parser.add_argument("--positions", type=positive_int, default=10_000)
+    parser.add_argument("--validation-fraction", type=fraction, default=0.05,
                         help="the held-out share used in training (its games are checked)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     parser = sub.add_parser("bench", help="incremental vs refresh vs torch; batched speed")
     parser.add_argument("net", type=Path, help=".nnue file or training checkpoint .pt")
-    parser.add_argument("--games", type=int, default=20)
-    parser.add_argument("--plies", type=int, default=80)
+    parser.add_argument("--games", type=positive_int, default=20)
+    parser.add_argument("--plies", type=positive_int, default=80)
+
+
+def _add_precision(sub: argparse._SubParsersAction) -> None:
+    from nnue.precision_study import STUDIES, NnuePrecisionConfig
+
+    defaults = NnuePrecisionConfig()
+    parser = sub.add_parser("precision", help="number formats, approximate multipliers, Monte "
+                            "Carlo arithmetic, divergence search (run directory)")
+    parser.add_argument("net", type=Path, help=".nnue file or training checkpoint .pt")
+    parser.add_argument("--out", type=Path, required=True, help="run directory")
+    parser.add_argument("--study", nargs="+", default=list(defaults.studies),
+                        help=f"studies to run (default all): {' '.join(STUDIES)}")
+    parser.add_argument("--formats", nargs="+", default=list(defaults.formats))
+    parser.add_argument("--multipliers", nargs="+", default=list(defaults.multipliers))
+    parser.add_argument("--positions", type=int, default=defaults.positions)
+    parser.add_argument("--move-positions", type=int, default=defaults.move_positions)
+    parser.add_argument("--budget", type=int, default=defaults.budget,
+                        help="positions evaluated by each divergence-search method")
+    parser.add_argument("--divergence-multiplier", default=defaults.divergence_multiplier,
+                        help="integer-path multiplier whose gap to the float net is searched")
+    parser.add_argument("--mca-positions", type=int, default=defaults.mca_positions)
+    parser.add_argument("--mca-samples", type=int, default=defaults.mca_samples)
+    parser.add_argument("--openings", type=Path, help="FEN file to start random positions from")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--quiet", action="store_true")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,30 +139,41 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_data(sub)
+    _add_relabel(sub)
     _add_train(sub)
     _add_net_commands(sub)
+    _add_precision(sub)
     return parser
 
 
 def run_data(args: argparse.Namespace) -> None:
-    from minizero.peers import find_stockfish
+    from minizero.peers import check_uci_engine, find_stockfish
     from nnue.data import GenerateConfig, generate, import_text
 
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {args.out} is a file; a dataset is a directory of shards")
     if args.import_path is not None:
+        if args.import_path.is_dir():
+            raise ValueError(f"--import {args.import_path} is a directory; give a text file")
         written, skipped = import_text(args.import_path, args.out, args.on_bad_line == "skip")
         print(f"imported {written} positions into {args.out} ({skipped} lines skipped)")
         return
-    if args.positions < 1 or args.workers < 1 or args.shard_size < 1:
-        raise ValueError("--positions, --workers and --shard-size must be positive")
-    if args.nodes is None and args.depth < 1:
-        raise ValueError("--depth must be positive")
-    stockfish = find_stockfish(args.stockfish)
+    stockfish = check_uci_engine(find_stockfish(args.stockfish))
     config = GenerateConfig(
         positions=args.positions, depth=args.depth, nodes=args.nodes, workers=args.workers,
         random_plies_min=args.random_plies[0], random_plies_max=args.random_plies[1],
         shard_size=args.shard_size, seed=args.seed)
     total = generate(config, stockfish, args.out, quiet=args.quiet)
     print(f"{total} labelled positions in {args.out}")
+
+
+def run_relabel(args: argparse.Namespace) -> None:
+    from minizero.peers import find_stockfish
+    from nnue.relabel import relabel
+
+    stockfish = find_stockfish(args.stockfish)
+    written = relabel(args.data, args.out, stockfish, args.depth, args.workers, args.quiet)
+    print(f"relabelled {written} positions at depth {args.depth} into {args.out}")
 
 
 def run_train(args: argparse.Namespace) -> None:
@@ -131,15 +185,18 @@ def run_train(args: argparse.Namespace) -> None:
     model.validate()
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                          lambda_=args.lambda_, validation_fraction=args.validation_fraction,
-                         seed=args.seed)
+                         seed=args.seed, init_net=str(args.init) if args.init else "")
     metrics = train(args.data, args.out, model, config, resume=args.resume, quiet=args.quiet)
     print(json.dumps(metrics))
 
 
 def run_quantize(args: argparse.Namespace) -> None:
-    from nnue.quantize import quantize, save_net
+    from nnue.model import quantize
+    from nnue.quantize import save_net
     from nnue.train import load_checkpoint
 
+    if args.out.is_dir():
+        raise ValueError(f"--out {args.out} is a directory; give the .nnue file to write")
     model, _ = load_checkpoint(args.checkpoint)
     save_net(quantize(model), args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
@@ -175,16 +232,38 @@ def run_bench(args: argparse.Namespace) -> None:
     model, net, _ = load_any(args.net)
     result = bench(model, net, games=args.games, plies=args.plies)
     for key, value in result.items():
-        print(f"{key:34s} {value:.2f}" if isinstance(value, float) else f"{key:34s} {value}")
+        print(f"{key:36s} {value:.2f}" if isinstance(value, float) else f"{key:36s} {value}")
+
+
+def run_precision(args: argparse.Namespace) -> None:
+    from nnue.precision_study import NnuePrecisionConfig, run, tables
+
+    config = NnuePrecisionConfig(
+        positions=args.positions, move_positions=args.move_positions,
+        formats=tuple(args.formats), multipliers=tuple(args.multipliers),
+        mca_positions=args.mca_positions, mca_samples=args.mca_samples, budget=args.budget,
+        divergence_multiplier=args.divergence_multiplier,
+        studies=tuple(args.study), seed=args.seed)
+    openings = None
+    if args.openings is not None:
+        try:
+            openings = [line.split(";")[0].strip() for line in args.openings.read_text()
+                        .splitlines() if line.strip()]
+        except OSError as error:
+            raise ValueError(f"{args.openings}: cannot read ({error.strerror})") from None
+    results = run(args.net, args.out, config, openings, args.resume, args.quiet)
+    print(tables(results))
+    print(f"\nresults: {args.out}/results.md, JSON and PNG plots in {args.out}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"data": run_data, "train": run_train, "quantize": run_quantize,
-                "check": run_check, "bench": run_bench}
+    handlers = {"data": run_data, "relabel": run_relabel, "train": run_train,
+                "quantize": run_quantize, "check": run_check, "bench": run_bench,
+                "precision": run_precision}
     try:
         handlers[args.command](args)
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, OSError, RuntimeError) as error:
         print(f"nnue {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -33,8 +33,11 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import queue
 import random
+import subprocess
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +45,8 @@ from pathlib import Path
 import chess
 import numpy as np
 
-from minizero import shards
-from minizero.chessgame.stockfish import MATE_SCORE, UciEngine
+from minizero.atomic import atomic_write
+from minizero.lifeline import engine_preexec, start_worker
 
 SHARD_FORMAT = b"minizero-nnue-positions"
 SHARD_VERSION = 1
@@ -54,6 +57,7 @@ SHARD_ARRAYS = {
     "result": np.int8,
     "game_id": np.int64,
 }
+MATE_SCORE = 30000  # centipawn value stored for "mate found"; never kept as a label (not quiet)
 SCORE_LIMIT = 20000  # teacher scores are clipped to +-SCORE_LIMIT so they fit int16
 
 
@@ -106,22 +110,44 @@ class Positions:
         return Positions(*(np.concatenate([getattr(p, n) for p in parts]) for n in SHARD_ARRAYS))
 
 
-SCHEMA: shards.Schema = {name: (dtype, (64,) if name == "pieces" else ())
-                         for name, dtype in SHARD_ARRAYS.items()}
-
-
 def write_shard(path: Path, positions: Positions) -> None:
     """Write a shard atomically (temp file + rename): a reader never sees half a shard."""
-    shards.write_shard(path, SHARD_FORMAT, SHARD_VERSION,
-                       {name: getattr(positions, name) for name in SHARD_ARRAYS}, SCHEMA)
+    arrays = {name: np.ascontiguousarray(getattr(positions, name), dtype=dtype)
+              for name, dtype in SHARD_ARRAYS.items()}
+    with atomic_write(path) as handle:
+        np.savez_compressed(handle, format=np.array(SHARD_FORMAT),
+                            version=np.array(SHARD_VERSION, np.int32), **arrays)
 
 
 def read_shard(path: Path) -> Positions:
     """Read and validate one shard; a corrupt or foreign file raises a one-line ValueError."""
-    arrays = shards.read_shard(path, SHARD_FORMAT, SHARD_VERSION, SCHEMA, "minizero position")
-    if len(arrays["score"]) and (arrays["pieces"].max() > 12
-                                 or np.abs(arrays["result"]).max() > 1):
-        raise ValueError(f"{path}: piece codes or results out of range")
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "format" not in archive.files or bytes(archive["format"]) != SHARD_FORMAT:
+                raise ValueError("not a minizero position shard (format tag missing)")
+            version = int(archive["version"])
+            if version != SHARD_VERSION:
+                raise ValueError(f"shard version {version}, this code reads {SHARD_VERSION}")
+            missing = [name for name in SHARD_ARRAYS if name not in archive.files]
+            if missing:
+                raise ValueError(f"missing arrays {missing}")
+            arrays = {name: archive[name] for name in SHARD_ARRAYS}
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        raise ValueError(f"{path}: unreadable shard ({type(error).__name__}: {error})") from None
+    count = len(arrays["score"])
+    for name, dtype in SHARD_ARRAYS.items():
+        expected_shape = (count, 64) if name == "pieces" else (count,)
+        if arrays[name].dtype != dtype or arrays[name].shape != expected_shape:
+            raise ValueError(f"{path}: array {name} has {arrays[name].dtype}{arrays[name].shape},"
+                             f" expected {np.dtype(dtype)}{expected_shape}")
+    for name, limit in (("pieces", 12), ("result", 1), ("score", SCORE_LIMIT)):
+        outside = np.abs(arrays[name].astype(np.int64)) > limit
+        if outside.any():
+            row = int(np.flatnonzero(outside.reshape(count, -1).any(axis=1))[0])
+            raise ValueError(f"{path}: row {row}: {name} out of range (|{name}| <= {limit})")
     return Positions(**arrays)
 
 
@@ -224,6 +250,75 @@ def import_text(path: Path, out: Path, skip_bad: bool,
 # ----------------------------------------------------------------------------- Stockfish games
 
 
+class UciEngine:
+    """A minimal UCI client over pipes: fast enough to call thousands of times a second.
+
+    (python-chess's ``chess.engine`` is the reference client; it adds about a millisecond per
+    search through its event loop, which here would cost more than the search itself.)
+    """
+
+    def __init__(self, path: str, hash_mb: int = 16) -> None:
+        self.process = subprocess.Popen(  # killed with the process that started it
+            [path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, bufsize=1, preexec_fn=engine_preexec,
+        )
+        self._send("uci")
+        self._read_until("uciok")
+        self._send("setoption name Threads value 1")
+        self._send(f"setoption name Hash value {hash_mb}")
+        self._send("isready")
+        self._read_until("readyok")
+
+    def _send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def _read_until(self, prefix: str) -> list[str]:
+        assert self.process.stdout is not None
+        lines = []
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError("Stockfish exited unexpectedly")
+            lines.append(line)
+            if line.startswith(prefix):
+                return lines
+
+    def new_game(self) -> None:
+        self._send("ucinewgame")
+
+    def search(self, moves: list[str], depth: int | None, nodes: int | None,
+               fen: str | None = None) -> tuple[int, str]:
+        """Search startpos+moves (or ``fen``+moves); return (score in cp from the side to move,
+        best move UCI).
+
+        A mate score is returned as +-MATE_SCORE.
+        """
+        start = f"position fen {fen}" if fen else "position startpos"
+        self._send(f"{start} moves " + " ".join(moves) if moves else start)
+        self._send(f"go nodes {nodes}" if nodes else f"go depth {depth}")
+        score = 0
+        best = ""
+        for line in self._read_until("bestmove"):
+            if line.startswith("bestmove"):
+                best = line.split()[1]
+            elif " score " in line and "bound" not in line:
+                tokens = line.split()
+                at = tokens.index("score")
+                value = int(tokens[at + 2])
+                mate = MATE_SCORE if value > 0 else -MATE_SCORE
+                score = value if tokens[at + 1] == "cp" else mate
+        return score, best
+
+    def close(self) -> None:
+        try:
+            self._send("quit")
+            self.process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+
+
 @dataclass(frozen=True)
 class GenerateConfig:
     """How training games are played and positions sampled."""
@@ -241,6 +336,22 @@ class GenerateConfig:
     max_plies: int = 400  # longer games are scored as draws
     shard_size: int = 10_000  # positions per shard (kill -9 loses at most one shard per worker)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("positions", "depth", "workers", "max_plies", "shard_size",
+                     "adjudicate_plies"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.nodes is not None and self.nodes < 1:  # "go nodes 0" or less searches forever
+            raise ValueError(f"nodes must be positive, got {self.nodes}")
+        if not 0 <= self.random_plies_min <= self.random_plies_max:
+            raise ValueError("random plies need 0 <= MIN <= MAX, got "
+                             f"{self.random_plies_min} {self.random_plies_max}")
+        for name in ("random_move_probability", "keep_probability"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
 
 
 def play_game(engine: UciEngine, config: GenerateConfig, rng: random.Random
@@ -296,8 +407,9 @@ def play_game(engine: UciEngine, config: GenerateConfig, rng: random.Random
 
 
 def _worker(worker: int, config: GenerateConfig, stockfish: str, out: Path,
-            progress: multiprocessing.Queue) -> None:
+            progress: multiprocessing.Queue, parent: int) -> None:
     """Play games until this worker's share of positions is on disk, shard by shard."""
+    start_worker(parent)
     share = config.positions // config.workers + (worker < config.positions % config.workers)
     existing = sorted(out.glob(f"sf-w{worker:02d}-*.npz"))
     done = sum(len(read_shard(path)) for path in existing)
@@ -337,6 +449,8 @@ def generate(config: GenerateConfig, stockfish: str, out: Path, quiet: bool = Fa
     from tqdm import tqdm
 
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file; a dataset is a directory of shards")
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(out.glob("sf-w*.npz")):  # a damaged shard stops us here, named
         read_shard(path)
@@ -345,7 +459,8 @@ def generate(config: GenerateConfig, stockfish: str, out: Path, quiet: bool = Fa
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     progress: multiprocessing.Queue = context.Queue()
-    processes = [context.Process(target=_worker, args=(w, config, stockfish, out, progress),
+    processes = [context.Process(target=_worker, args=(w, config, stockfish, out, progress,
+                                                             os.getpid()),
                                  daemon=True) for w in range(config.workers)]
     for process in processes:
         process.start()

@@ -6,7 +6,7 @@ once per *perspective* (White's and Black's), each perspective seeing the board 
 move changes only a handful of features, so the first layer's output (the accumulator) can be
 updated by adding and subtracting a few weight rows instead of being recomputed.
 
-Two feature sets:
+Three feature sets:
 
 * ``piece-square`` (default, 768 = 2 colours x 6 piece types x 64 squares): own/their piece of
   each type on each square, kings included. A move never forces a refresh.
@@ -14,6 +14,19 @@ Two feature sets:
   piece p on square s". Each king square owns a block of 641 = 1 + 10 x 64 indices; index 0 of
   each block is never used (it is Shogi's BONA_PIECE_ZERO, kept so the sizes match Stockfish).
   When a perspective's own king moves, all its features change: that perspective is refreshed.
+* ``king-buckets`` (6,144 = 8 king buckets x 768): piece-square features, kings included, one
+  block per *bucket* of own-king squares (the square as its own side sees it): a1-c1, d1-e1,
+  f1, g1-h1 (castled long, at home, half-castled, castled short), a2-d2, e2-h2, and the rest of
+  the board split into the a-d and e-h halves. The net sees roughly where its king is (HalfKP's
+  strength) with 7x fewer weights than HalfKP, so a million positions can train it and the file
+  stays small (3 MB at L1 = 256). A perspective is refreshed only when its own king changes
+  bucket; other king moves are two-feature deltas. (Stockfish's later HalfKAv2_hm also mirrors
+  the board left-right; we do not, so a piece-square net is exactly a king-buckets net whose
+  buckets are all equal, the start ``nnue train --init`` uses.)
+
+Every set answers the same questions: ``feature_index`` (one feature), ``king_class`` (what of
+the own king's square the features depend on: an own-king move that changes it refreshes that
+perspective), ``active_features``, ``move_deltas`` and the vectorized ``batch_features``.
 
 Reference: Yu Nasu, "Efficiently Updatable Neural-Network-based Evaluation Functions for Computer
 Shogi" (2018); Stockfish 12 ``nnue/features/half_kp.cpp``; the nnue-pytorch docs (features).
@@ -34,13 +47,25 @@ class FeatureSet:
 
     name: str
     num_features: int
-    max_active: int  # per perspective: 32 pieces (piece-square) or 30 non-king pieces (halfkp)
-    king_refresh: bool  # an own-king move changes every feature of that perspective
+    max_active: int  # per perspective: 32 pieces, or 30 non-king pieces (halfkp)
+    king_refresh: bool  # an own-king move may change every feature of that perspective
+    kings_are_features: bool = True  # False for halfkp: kings appear only through the blocks
 
 
-PIECE_SQUARE = FeatureSet("piece-square", 2 * 6 * 64, 32, king_refresh=False)
-HALF_KP = FeatureSet("halfkp", 64 * (1 + 10 * 64), 30, king_refresh=True)
-FEATURE_SETS = {feature_set.name: feature_set for feature_set in (PIECE_SQUARE, HALF_KP)}
+# Own-king bucket of each square a1..h8, the square as its own side sees it (``king_class``).
+KING_BUCKET_OF_SQUARE = (0, 0, 0, 1, 1, 2, 3, 3,  # first rank: long, home, half-castled, short
+                         4, 4, 4, 4, 5, 5, 5, 5,  # second rank: queen's side, king's side
+                         *(6, 6, 6, 6, 7, 7, 7, 7) * 6)  # ranks 3-8: queen's side, king's side
+KING_BUCKETS = max(KING_BUCKET_OF_SQUARE) + 1
+PIECE_SQUARE_BLOCK = 2 * 6 * 64  # own/their x 6 piece types x 64 squares
+
+PIECE_SQUARE = FeatureSet("piece-square", PIECE_SQUARE_BLOCK, 32, king_refresh=False)
+HALF_KP = FeatureSet("halfkp", 64 * (1 + 10 * 64), 30, king_refresh=True,
+                     kings_are_features=False)
+KING_BUCKETS_SET = FeatureSet("king-buckets", KING_BUCKETS * PIECE_SQUARE_BLOCK, 32,
+                              king_refresh=True)
+FEATURE_SETS = {feature_set.name: feature_set
+                for feature_set in (PIECE_SQUARE, HALF_KP, KING_BUCKETS_SET)}
 HALF_KP_BLOCK = 1 + 10 * 64  # indices per own-king square
 
 
@@ -56,18 +81,34 @@ def orient(square: int, perspective: chess.Color) -> int:
     return square if perspective == chess.WHITE else square ^ 56
 
 
+def king_class(feature_set: FeatureSet, perspective: chess.Color, king_square: int) -> int:
+    """What ``perspective``'s features depend on of its own king's square.
+
+    piece-square: nothing (0); halfkp: the square as its side sees it; king-buckets: its
+    bucket. An own-king move that changes this value changes every feature of that perspective
+    (refresh); one that keeps it is a plain delta.
+    """
+    if not feature_set.king_refresh:
+        return 0
+    oriented = orient(king_square, perspective)
+    return oriented if feature_set is HALF_KP else KING_BUCKET_OF_SQUARE[oriented]
+
+
 def feature_index(feature_set: FeatureSet, perspective: chess.Color, king_square: int,
                   square: int, piece_type: int, colour: chess.Color) -> int:
     """Index of "``colour``'s ``piece_type`` on ``square``" seen by ``perspective``.
 
-    ``king_square`` is ``perspective``'s own king (used by halfkp only). Pieces are ordered own
-    pawn, their pawn, own knight, their knight, ... as in Stockfish.
+    ``king_square`` is ``perspective``'s own king (unused by piece-square). Pieces are ordered
+    own pawn, their pawn, own knight, their knight, ... as in Stockfish.
     """
     piece_index = 2 * (piece_type - 1) + (colour != perspective)
     if feature_set is PIECE_SQUARE:
         return piece_index * 64 + orient(square, perspective)
-    return orient(king_square, perspective) * HALF_KP_BLOCK + 1 + piece_index * 64 + orient(
-        square, perspective)
+    if feature_set is HALF_KP:
+        return orient(king_square, perspective) * HALF_KP_BLOCK + 1 + piece_index * 64 + orient(
+            square, perspective)
+    return (KING_BUCKET_OF_SQUARE[orient(king_square, perspective)] * PIECE_SQUARE_BLOCK
+            + piece_index * 64 + orient(square, perspective))
 
 
 def active_features(board: chess.Board, perspective: chess.Color,
@@ -75,12 +116,12 @@ def active_features(board: chess.Board, perspective: chess.Color,
     """All active features of ``board`` for ``perspective`` (the direct enumeration)."""
     king_square = board.king(perspective)
     if feature_set.king_refresh and king_square is None:
-        raise ValueError(f"halfkp needs both kings on the board: {board.fen()}")
+        raise ValueError(f"{feature_set.name} needs both kings on the board: {board.fen()}")
     return [
         feature_index(feature_set, perspective, king_square or 0, square, piece.piece_type,
                       piece.color)
         for square, piece in board.piece_map().items()
-        if not (feature_set.king_refresh and piece.piece_type == chess.KING)
+        if feature_set.kings_are_features or piece.piece_type != chess.KING
     ]
 
 
@@ -90,7 +131,7 @@ class PerspectiveDelta:
 
     added: tuple[int, ...]
     removed: tuple[int, ...]
-    refresh: bool  # the perspective's own king moved under halfkp: recompute from scratch
+    refresh: bool  # the own king changed its ``king_class``: recompute from scratch
 
 
 def piece_changes(board: chess.Board, move: chess.Move
@@ -135,19 +176,23 @@ def move_deltas(board: chess.Board, move: chess.Move, feature_set: FeatureSet = 
     """
     placed, lifted = piece_changes(board, move)
     mover = board.piece_at(move.from_square)
+    king_after = next((square for square, piece in placed if piece.piece_type == chess.KING),
+                      None)
     deltas = {}
     for perspective in (chess.WHITE, chess.BLACK):
-        if feature_set.king_refresh and mover.piece_type == chess.KING and (
-                mover.color == perspective):
+        king_square = board.king(perspective) or 0
+        if (feature_set.king_refresh and mover.piece_type == chess.KING
+                and mover.color == perspective and king_class(
+                    feature_set, perspective, king_square) != king_class(
+                        feature_set, perspective, king_after)):
             deltas[perspective] = PerspectiveDelta((), (), refresh=True)
             continue
-        king_square = board.king(perspective) or 0
 
         def indices(pairs: list[tuple[int, chess.Piece]], king: int = king_square,
                     side: chess.Color = perspective) -> set[int]:
             return {feature_index(feature_set, side, king, square, piece.piece_type, piece.color)
                     for square, piece in pairs
-                    if not (feature_set.king_refresh and piece.piece_type == chess.KING)}
+                    if feature_set.kings_are_features or piece.piece_type != chess.KING}
 
         added, removed = indices(placed), indices(lifted)
         deltas[perspective] = PerspectiveDelta(tuple(sorted(added - removed)),
@@ -175,17 +220,21 @@ def batch_features(pieces: np.ndarray, side_to_move: np.ndarray,
         flip = np.where(perspective_white, 0, 56)  # (B, 1)
         piece_index = 2 * (piece_type - 1) + (piece_white != perspective_white)
         oriented = squares ^ flip
+        valid = occupied
         if feature_set.king_refresh:
             own_king_code = np.where(perspective_white, 6, 12)
             has_king = (pieces == own_king_code).any(axis=1)
             if not has_king.all():
-                raise ValueError("halfkp needs both kings on the board")
-            king_square = np.argmax(pieces == own_king_code, axis=1)[:, None] ^ flip
+                raise ValueError(f"{feature_set.name} needs both kings on the board")
+            king_square = np.argmax(pieces == own_king_code, axis=1)[:, None] ^ flip  # (B, 1)
+        if feature_set is HALF_KP:
             index = king_square * HALF_KP_BLOCK + 1 + piece_index * 64 + oriented
             valid = occupied & (piece_type != chess.KING)
+        elif feature_set.king_refresh:  # king-buckets
+            bucket = np.asarray(KING_BUCKET_OF_SQUARE)[king_square]  # (B, 1)
+            index = bucket * PIECE_SQUARE_BLOCK + piece_index * 64 + oriented
         else:
             index = piece_index * 64 + oriented
-            valid = occupied
         index = np.sort(np.where(valid, index, feature_set.num_features), axis=1)
         if valid.sum(axis=1).max(initial=0) > feature_set.max_active:
             raise ValueError(f"a position has more than {feature_set.max_active} pieces")

@@ -5,10 +5,21 @@ the scales so that each integer layer computes (up to rounding) a fixed multiple
 layer: activations become 0..127 (1.0 -> 127), the feature transformer int16 with scale 127, the
 hidden layers int8 with scale 64 (so a dot product carries 127 x 64 and a shift by 6 brings it
 back to the 0..127 scale), biases int32 at the scale of the products they join, and the output
-16 x centipawns. The evaluator (``nnue/evaluator.py``) then needs only integer adds, products and
-shifts.
+16 x centipawns. The evaluators (``nnue/evaluator.py``, ``nnue/kernel.py``) then need only
+integer adds, products and shifts:
 
-Every constant is defined once here, with why it has its value.
+    accumulator = ft_bias + sum of the active rows of ft_weight          int16, one per perspective
+    x0 = clip(accumulator, 0, 127), side to move's half first            8-bit, (2 L1,)
+    x1 = clip((hidden1_bias + hidden1_weight @ x0 + 32) >> 6, 0, 127)    int32 sums, 8-bit out
+    x2 = clip((hidden2_bias + hidden2_weight @ x1 + 32) >> 6, 0, 127)
+    cp = (output_bias + output_weight @ x2 + 8) >> 4                     centipawns, side to move
+
+(``>>`` is the arithmetic shift, a floor; adding half the divisor first rounds to nearest, where
+Stockfish floors: it halves the average rounding error at no cost.)
+
+Every constant is defined once here, with why it has its value. This module imports no torch:
+the conversion from a trained float model is ``nnue.model.quantize`` (and ``dequantize`` back),
+so loading a net for play never loads torch.
 
 File format (``.nnue``, ours, little-endian)::
 
@@ -27,16 +38,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from nnue.model import NnueModel
+from minizero.atomic import write_bytes
+from nnue.features import FEATURE_SETS
 
 INT8_MAX = 127
 INT16_MAX = 32767
@@ -55,7 +64,10 @@ FT_WEIGHT_LIMIT = INT16_MAX / (FT_SCALE * (MAX_ACTIVE_FEATURES + 1))  # 7.82: wi
 #   and the bias within this, |accumulator| <= 33 x 7.82 x 127 = 32767: int16 never overflows
 HIDDEN_WEIGHT_LIMIT = INT8_MAX / HIDDEN_WEIGHT_SCALE  # 1.98: the float range int8 / 64 covers
 OUTPUT_WEIGHT_LIMIT = INT8_MAX / OUTPUT_WEIGHT_SCALE  # 1.68: the float range int8 / 75.59 covers
-FLOAT32_EXACT_LIMIT = 1 << 24  # float32 represents every integer up to 2**24 exactly
+HIDDEN_ROUNDING = 1 << (HIDDEN_WEIGHT_SCALE_BITS - 1)  # 32: added before the shift by 6 so it
+#                                                       rounds to nearest instead of flooring
+OUTPUT_SHIFT = OUTPUT_SCALE.bit_length() - 1  # 4: dividing by OUTPUT_SCALE = 16 = 2**4
+OUTPUT_ROUNDING = OUTPUT_SCALE // 2  # 8: half of 16, so the output shift rounds to nearest
 
 MAGIC = b"MINIZERO-NNUE\n"
 FORMAT_VERSION = 1
@@ -103,68 +115,6 @@ class QuantizedNet:
         return {name: getattr(self, name) for name, _, _ in ARRAY_ORDER}
 
 
-def _to_int(values: np.ndarray, scale: float, dtype: type, limit: int) -> np.ndarray:
-    """round(values * scale), checked to fit: clipping during training guarantees it does."""
-    scaled = np.round(np.asarray(values, dtype=np.float64) * scale)
-    if np.abs(scaled).max(initial=0) > limit:
-        raise ValueError(f"a weight needs {np.abs(scaled).max():.0f} > {limit} after scaling:"
-                         " the model was not trained with weight clipping")
-    return scaled.astype(dtype)
-
-
-def quantize(model: NnueModel) -> QuantizedNet:
-    """The integer net of a float model (weights must lie within the clipping limits)."""
-    import torch
-
-    with torch.no_grad():
-        def get(tensor: torch.Tensor) -> np.ndarray:
-            return tensor.detach().cpu().double().numpy()
-
-        int32_max = np.iinfo(np.int32).max
-        config = model.config
-        return QuantizedNet(
-            feature_set=config.feature_set, l1=config.l1, l2=config.l2, l3=config.l3,
-            ft_weight=_to_int(get(model.feature_transformer.weight)[:-1], FT_SCALE, np.int16,
-                              INT16_MAX),
-            ft_bias=_to_int(get(model.ft_bias), FT_SCALE, np.int16, INT16_MAX),
-            hidden1_weight=_to_int(get(model.hidden1.weight), HIDDEN_WEIGHT_SCALE, np.int8,
-                                   INT8_MAX),
-            hidden1_bias=_to_int(get(model.hidden1.bias), HIDDEN_BIAS_SCALE, np.int32, int32_max),
-            hidden2_weight=_to_int(get(model.hidden2.weight), HIDDEN_WEIGHT_SCALE, np.int8,
-                                   INT8_MAX),
-            hidden2_bias=_to_int(get(model.hidden2.bias), HIDDEN_BIAS_SCALE, np.int32, int32_max),
-            output_weight=_to_int(get(model.output.weight), OUTPUT_WEIGHT_SCALE, np.int8,
-                                  INT8_MAX),
-            output_bias=_to_int(get(model.output.bias), OUTPUT_BIAS_SCALE, np.int32, int32_max),
-        )
-
-
-def dequantize(net: QuantizedNet, quantization_aware: bool = True) -> NnueModel:
-    """A float model whose weights are exactly the integer net's weights divided by the scales.
-
-    Its weights already lie on the grid, so ``quantization_aware=False`` computes the same
-    function with a plain (faster) float forward pass.
-    """
-    import torch
-
-    from nnue.model import NnueConfig, NnueModel
-
-    model = NnueModel(NnueConfig(net.feature_set, net.l1, net.l2, net.l3, quantization_aware))
-    with torch.no_grad():
-        def put(tensor: torch.Tensor, values: np.ndarray, scale: float) -> None:
-            tensor.copy_(torch.from_numpy(values.astype(np.float64) / scale))
-
-        put(model.feature_transformer.weight[:-1], net.ft_weight, FT_SCALE)
-        put(model.ft_bias, net.ft_bias, FT_SCALE)
-        put(model.hidden1.weight, net.hidden1_weight, HIDDEN_WEIGHT_SCALE)
-        put(model.hidden1.bias, net.hidden1_bias, HIDDEN_BIAS_SCALE)
-        put(model.hidden2.weight, net.hidden2_weight, HIDDEN_WEIGHT_SCALE)
-        put(model.hidden2.bias, net.hidden2_bias, HIDDEN_BIAS_SCALE)
-        put(model.output.weight, net.output_weight, OUTPUT_WEIGHT_SCALE)
-        put(model.output.bias, net.output_bias, OUTPUT_BIAS_SCALE)
-    return model
-
-
 # ----------------------------------------------------------------------------- the .nnue file
 
 
@@ -184,21 +134,12 @@ def net_bytes(net: QuantizedNet) -> bytes:
 
 
 def save_net(net: QuantizedNet, path: Path) -> None:
-    """Write ``net`` to ``path`` atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(net_bytes(net))
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    """Write ``net`` to ``path`` atomically (minizero.atomic)."""
+    write_bytes(path, net_bytes(net))
 
 
 def parse_net(data: bytes, name: str = "<bytes>") -> QuantizedNet:
     """Parse file contents; ValueError "<name>: <what is wrong>" for anything but a good net."""
-    from nnue.features import FEATURE_SETS
-
     def fail(problem: str) -> ValueError:
         return ValueError(f"{name}: {problem}")
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -32,8 +31,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from minizero.atomic import atomic_write
 from minizero.checkpoint import load_checkpoint as read_checkpoint
 from minizero.checkpoint import save_checkpoint as write_checkpoint
+from minizero.rundir import append_metrics, open_run, read_metrics
 from nnue.data import Positions, load_positions, validation_mask
 from nnue.features import batch_features
 from nnue.model import NnueConfig, NnueModel, loss_function, r_squared, win_probability
@@ -51,6 +52,23 @@ class TrainConfig:
     validation_fraction: float = 0.05  # share of games held out
     checkpoint_every: int = 200  # steps between checkpoints inside an epoch
     seed: int = 0
+    init_net: str = ""  # a .nnue to start from: same shape, or piece-square into king-buckets
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0 < self.learning_rate < math.inf:
+            raise ValueError(f"learning_rate must be a positive finite number, "
+                             f"got {self.learning_rate}")
+        for name in ("final_learning_rate_fraction", "lambda_"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if not 0 <= self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in [0, 1), "
+                             f"got {self.validation_fraction}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
 
 
 def learning_rate_at(config: TrainConfig, step: int, total_steps: int) -> float:
@@ -83,6 +101,36 @@ def load_checkpoint(path: Path) -> tuple[NnueModel, dict[str, Any]]:
     return model, parts
 
 
+def initialize_from(model: NnueModel, path: Path) -> None:
+    """Start ``model`` from the integer net at ``path`` (its weights divided by the scales).
+
+    The same feature set and sizes: every weight is copied. A piece-square net into a
+    king-buckets model of the same sizes: the piece-square rows become the factor shared by all
+    buckets and the buckets start at zero, so training starts from exactly the piece-square
+    net's function and learns what the king's whereabouts add.
+    """
+    from nnue.model import dequantize
+    from nnue.quantize import load_net
+
+    net = load_net(path)
+    source = dequantize(net)
+    config = model.config
+    if (net.l1, net.l2, net.l3) != (config.l1, config.l2, config.l3):
+        raise ValueError(f"{path}: sizes {net.l1}-{net.l2}-{net.l3} differ from the model's "
+                         f"{config.l1}-{config.l2}-{config.l3}")
+    state = source.state_dict()
+    if net.feature_set != config.feature_set:
+        if not (net.feature_set == "piece-square" and model.factor is not None):
+            raise ValueError(f"{path}: cannot start a {config.feature_set} model from a "
+                             f"{net.feature_set} net")
+        state["factor"] = state["feature_transformer.weight"][:-1].clone()
+        state["feature_transformer.weight"] = torch.zeros_like(model.feature_transformer.weight)
+    elif model.factor is not None:
+        state["factor"] = torch.zeros_like(model.factor)
+    model.load_state_dict(state)
+    model.clip_weights()
+
+
 def tensors(positions: Positions, model: NnueModel) -> tuple[torch.Tensor, ...]:
     """The model's inputs and the labels of a batch of positions."""
     stm, nstm = batch_features(positions.pieces, positions.side_to_move, model.features)
@@ -102,7 +150,8 @@ def validate(model: NnueModel, positions: Positions, lambda_: float) -> dict[str
     target = lambda_ * teacher + (1 - lambda_) * (positions.result + 1.0) / 2.0
     return {
         "validation_loss": float(np.mean((predicted - target) ** 2)),
-        "validation_r2_wdl": r_squared(predicted, teacher),
+        # R² is undefined (None in the metrics) when every teacher score is the same
+        "validation_r2_wdl": r2 if math.isfinite(r2 := r_squared(predicted, teacher)) else None,
         "validation_mae_wdl": float(np.mean(np.abs(predicted - teacher))),
     }
 
@@ -116,7 +165,7 @@ def plot_losses(metrics_path: Path, png_path: Path) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    rows = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
+    rows = read_metrics(metrics_path)
     if not rows:
         return
     figure, axis = plt.subplots(figsize=(6, 4))
@@ -130,10 +179,9 @@ def plot_losses(metrics_path: Path, png_path: Path) -> None:
     axis.legend()
     axis.set_title("NNUE training")
     figure.tight_layout()
-    tmp = png_path.with_name(png_path.name + ".tmp")
-    figure.savefig(tmp, format="png", dpi=100)
+    with atomic_write(png_path) as handle:
+        figure.savefig(handle, format="png", dpi=100)
     plt.close(figure)
-    os.replace(tmp, png_path)
 
 
 def train(data: list[Path], out: Path, model_config: NnueConfig = NnueConfig(),  # noqa: B008
@@ -152,43 +200,31 @@ def train(data: list[Path], out: Path, model_config: NnueConfig = NnueConfig(), 
     out = Path(out)
     run_config = {"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(config),
                   "data": [str(path) for path in data]}
-    config_path, checkpoint_path = out / "config.json", out / "checkpoint.pt"
+    checkpoint_path = out / "checkpoint.pt"
     metrics_path = out / "metrics.jsonl"
-    if config_path.exists() and not resume:
-        raise ValueError(f"{out}: a run is already there; pass --resume to continue it")
-    if resume and config_path.exists():
-        stored = json.loads(config_path.read_text())
-        if stored["model"] != run_config["model"] or stored["train"] != run_config["train"]:
-            raise ValueError(f"{out}: --resume with a different configuration than config.json")
     model_config.validate()
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = config_path.with_name("config.json.tmp")
-    tmp.write_text(json.dumps(run_config, indent=2) + "\n")
-    os.replace(tmp, config_path)
-
+    # The data is read and checked before the run directory is made, so that bad data leaves
+    # nothing behind that a corrected retry would have to --resume.
     if positions is None:
         positions = load_positions(data)
     held_out = validation_mask(positions.game_id, config.validation_fraction)
     training, validation = positions.subset(~held_out), positions.subset(held_out)
     if len(training) == 0:
         raise ValueError("no training positions")
+    resumed = open_run(out, run_config, resume, "nnue-train")
 
     torch.manual_seed(config.seed)
     model = NnueModel(model_config)
+    if config.init_net:
+        initialize_from(model, Path(config.init_net))
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "loss_sum": 0.0, "loss_count": 0,
              "seconds": 0.0}
-    if resume and checkpoint_path.exists():
+    if resumed and checkpoint_path.exists():
         model, payload = load_checkpoint(checkpoint_path)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
         optimizer.load_state_dict(payload["optimizer"])
         state = dict(payload["state"])
-    if metrics_path.exists():  # drop lines of epochs the checkpoint has not finished
-        kept = [line for line in metrics_path.read_text().splitlines()
-                if line.strip() and json.loads(line)["epoch"] < state["epoch"]]
-        tmp = metrics_path.with_name("metrics.jsonl.tmp")
-        tmp.write_text("".join(line + "\n" for line in kept))
-        os.replace(tmp, metrics_path)
 
     steps_per_epoch = math.ceil(len(training) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
@@ -208,6 +244,9 @@ def train(data: list[Path], out: Path, model_config: NnueConfig = NnueConfig(), 
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate_at(config, state["global_step"], total_steps)
             loss = loss_function(model(stm, nstm), score, result, config.lambda_)
+            if not math.isfinite(loss.item()):
+                raise ValueError(f"training diverged at step {state['global_step']} (loss "
+                                 f"{loss.item()}); lower --lr")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -236,8 +275,9 @@ def train(data: list[Path], out: Path, model_config: NnueConfig = NnueConfig(), 
             "train_positions_per_second": state["loss_count"] / max(state["seconds"], 1e-9),
             **validate(model, validation, config.lambda_),
         }
-        with open(metrics_path, "a") as handle:
-            handle.write(json.dumps(metrics) + "\n")
+        # The metrics line before the checkpoint: killed in between, the resumed run redoes
+        # the epoch's last steps and finds its line already written (append_metrics skips it).
+        append_metrics(metrics_path, metrics, key="epoch")
         state = {"epoch": epoch + 1, "step_in_epoch": 0, "global_step": state["global_step"],
                  "loss_sum": 0.0, "loss_count": 0, "seconds": 0.0}
         save_checkpoint(checkpoint_path, model, optimizer, state)

@@ -19,7 +19,6 @@
 # %%
 import os
 import time
-from pathlib import Path
 
 import matplotlib
 
@@ -30,10 +29,10 @@ import numpy as np
 from hexapawn.game import Hexapawn
 from hexapawn.solve import solve
 from minizero.search import AlphaBetaConfig, MCTSConfig, alphabeta, mcts, minimax
+from minizero.tutorial import output_dir, save_figure, small_mode
 
-SMALL = os.environ.get("MINIZERO_TUTORIAL_SMALL") == "1"
-OUT = Path(os.environ.get("MINIZERO_TUTORIAL_OUT", "runs/tutorials"))
-OUT.mkdir(parents=True, exist_ok=True)
+SMALL = small_mode()
+OUT = output_dir()
 
 # %% [markdown]
 # ## The game and its exact solution
@@ -75,6 +74,11 @@ for width, height in sizes:
                      time.perf_counter() - began))
 for row in rows:
     print("{:4s} {:20s} value {:+.0f} {:>10,} nodes {:7.3f} s".format(*row))
+for size in {row[0] for row in rows}:  # the claim below, as code: same value, fewer nodes
+    values = [row[2] for row in rows if row[0] == size]
+    nodes = [row[3] for row in rows if row[0] == size]
+    assert len(set(values)) == 1, f"{size}: the searches disagree on the value"
+    assert nodes[0] > nodes[1] > nodes[2], f"{size}: pruning must visit fewer nodes"
 
 # %% [markdown]
 # ## Alpha-beta
@@ -93,6 +97,7 @@ agree = sum(
     for p in solution.positions()
 )
 print(f"alpha-beta == minimax == solver on {agree} of {len(solution)} positions")
+assert agree == len(solution)
 
 # %% [markdown]
 # ## Monte Carlo tree search
@@ -129,7 +134,14 @@ for budget in budgets:
     print(f"{budget:5d} iterations: best move winning {accuracy[-1]:6.1%}, "
           f"visits on winning moves {visit_share[-1]:6.1%}")
 
+# %% [markdown]
+# The claims of this section, as code: with the largest budget every search picks a winning
+# move, and more iterations put more of the visits on winning moves.
+
 # %%
+assert accuracy[-1] == 1.0
+assert visit_share[-1] > visit_share[0] and accuracy[-1] > accuracy[0]
+
 figure, axis = plt.subplots(figsize=(6, 4))
 axis.plot(budgets, accuracy, marker="o", label="most visited move wins")
 axis.plot(budgets, visit_share, marker="s", label="share of visits on winning moves")
@@ -140,9 +152,8 @@ axis.set_ylim(0, 1.05)
 axis.set_title("UCT on 3x3 Hexapawn converges to the solver's moves")
 axis.legend()
 figure.tight_layout()
-plot_path = OUT / "03_mcts_convergence.png"
-figure.savefig(plot_path, dpi=120)
-print(f"plot written to {plot_path}")
+save_figure(figure, "03_mcts_convergence.png")
+print(f"plot written to {OUT / '03_mcts_convergence.png'}")
 
 # %% [markdown]
 # The most visited move becomes reliable long before the visit distribution concentrates:

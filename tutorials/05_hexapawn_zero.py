@@ -18,8 +18,7 @@
 # quick version the test suite runs. Values are always from the side to move.
 
 # %%
-import os
-from pathlib import Path
+import shutil
 
 import numpy as np
 import torch
@@ -30,12 +29,12 @@ from hexapawn.solve import solve
 from minizero.nn import PolicyValueNet
 from minizero.search.puct import PUCT, PUCTConfig, network_evaluator
 from minizero.selfplay import play_game
+from minizero.tutorial import output_dir, show_file, small_mode
 
-SMALL = os.environ.get("MINIZERO_TUTORIAL_SMALL") == "1"
-OUT = Path(os.environ.get("MINIZERO_TUTORIAL_OUT", "runs/tutorials"))
-OUT.mkdir(parents=True, exist_ok=True)
-torch.set_num_threads(1)
+SMALL = small_mode()
+OUT = output_dir()
 torch.manual_seed(0)
+torch.set_num_threads(1)
 
 # %% [markdown]
 # ## The network
@@ -103,12 +102,12 @@ for planes, target, outcome in zip(samples.planes, samples.policy, samples.value
 # %%
 out = OUT / "05_compare_3x3"
 if out.exists():
-    import shutil
-
     shutil.rmtree(out)
 summary = compare(3, 3, out, seed=0, workers=1 if SMALL else None, progress=False)
 print(results_table(summary))
 print("learning curves:", summary["plot"])
+assert summary["plot"], "the learning curves need matplotlib"
+show_file(summary["plot"])
 
 # %% [markdown]
 # Both reach perfect play. The supervised network needs fewer positions, since every label is
@@ -117,7 +116,31 @@ print("learning curves:", summary["plot"])
 # arise after a mistake, is the random opening: without it (and with temperature alone), the
 # value targets of those positions come from sloppy play and the policy stays wrong there.
 
+#
+# The claims, as code: both methods reach perfect play, the supervised one from fewer training
+# positions, and both trained networks then win every game from the winning side (Black, on
+# 3x3) against the perfect player. The untrained network, graded the same way, is far from it.
+
 # %%
+supervised, selfplay = summary["supervised"], summary["selfplay"]
+assert supervised["seconds_to_perfect"] is not None, "supervised never reached perfect play"
+assert selfplay["seconds_to_perfect"] is not None, "self-play never reached perfect play"
+assert supervised["positions_to_perfect"] < selfplay["positions_to_perfect"]
+for method in (supervised, selfplay):
+    assert method["final"]["raw_vs_solver_black"] == 1.0
 solution = solve(3, 3)
 grader = Grader(solution, games=4)
-print("untrained:", {k: round(v, 3) for k, v in grader.accuracy(network).items()})
+untrained = grader.accuracy(network)
+print("untrained:", {k: round(v, 3) for k, v in untrained.items()})
+assert untrained["accuracy"] < 0.9
+
+# %% [markdown]
+# Play against what self-play learned (Black wins 3x3, so you will lose as White):
+#
+# ```
+# hexapawn play --opponent net:runs/tutorials/05_compare_3x3/selfplay/checkpoints/latest.pt
+# ```
+
+# %%
+print("play it:  hexapawn play --size 3x3 --opponent "
+      f"net:{out / 'selfplay' / 'checkpoints' / 'latest.pt'}")

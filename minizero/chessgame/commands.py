@@ -15,9 +15,11 @@ from pathlib import Path
 
 import chess
 
+from minizero.atomic import write_text
 from minizero.chessgame.match import EngineSpec, MatchConfig, format_summary, run_match
 from minizero.chessgame.openings import generate_openings, read_openings
-from minizero.peers import find_stockfish
+from minizero.options import non_negative_float, non_negative_int, positive_int
+from minizero.peers import check_uci_engine, find_stockfish
 
 
 def parse_time_control(text: str) -> tuple[float, float]:
@@ -44,24 +46,25 @@ def add_match_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="UCI option for engine 1 (repeatable)")
     parser.add_argument("--option2", action="append", default=[], metavar="NAME=VALUE",
                         help="UCI option for engine 2, e.g. UCI_LimitStrength=true")
-    parser.add_argument("--games", type=int, default=10)
+    parser.add_argument("--games", type=positive_int, default=10)
     parser.add_argument("--tc", default=None, help="time control BASE+INC in seconds "
                         "(default 10+0.1 unless --nodes or --depth)")
-    parser.add_argument("--nodes", type=int, default=None, help="nodes per move")
-    parser.add_argument("--depth", type=int, default=None, help="depth per move")
-    parser.add_argument("--concurrency", type=int, default=2, help="games at once")
+    parser.add_argument("--nodes", type=positive_int, default=None, help="nodes per move")
+    parser.add_argument("--depth", type=positive_int, default=None, help="depth per move")
+    parser.add_argument("--concurrency", type=positive_int, default=2, help="games at once")
     parser.add_argument("--openings", default=None, help="file of FENs (default: start "
                         "position only)")
-    parser.add_argument("--pgn", default=None, help="write every game to this PGN file")
+    parser.add_argument("--pgn", default=None,
+                        help="append every game to this PGN file (created if needed)")
     parser.add_argument("--resign", default=None, metavar="CP,MOVES",
                         help="adjudicate a loss when both engines agree for MOVES moves")
     parser.add_argument("--draw", default=None, metavar="AFTER,CP,MOVES",
                         help="adjudicate a draw after move AFTER when |score| <= CP for MOVES")
-    parser.add_argument("--time-margin", type=float, default=0.0,
+    parser.add_argument("--time-margin", type=non_negative_float, default=0.0,
                         help="seconds an engine may overstep its clock")
     parser.add_argument("--sprt", default=None, metavar="ELO0,ELO1",
                         help="stop when the SPRT (alpha = beta = 0.05) decides")
-    parser.add_argument("--seed", type=int, default=0, help="shuffles the openings")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="shuffles the openings")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run_match_command)
 
@@ -124,30 +127,30 @@ def add_openings_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Random short lines from the start position, kept when Stockfish scores "
                     "them within a window; one FEN a line.")
     parser.add_argument("--out", required=True, help="file to write")
-    parser.add_argument("--count", type=int, default=100)
-    parser.add_argument("--plies", type=int, default=8, help="random half-moves per line")
-    parser.add_argument("--window", type=int, default=60, help="max |score| in centipawns")
-    parser.add_argument("--depth", type=int, default=10, help="Stockfish depth")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--count", type=positive_int, default=100)
+    parser.add_argument("--plies", type=non_negative_int, default=8,
+                        help="random half-moves per line")
+    parser.add_argument("--window", type=non_negative_int, default=60,
+                        help="max |score| in centipawns")
+    parser.add_argument("--depth", type=positive_int, default=10, help="Stockfish depth")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--stockfish", default=None, help="Stockfish binary")
     parser.add_argument("--quiet", action="store_true")
     parser.set_defaults(run=run_openings_command)
 
 
 def run_openings_command(args: argparse.Namespace) -> int:
-    if args.count < 1 or args.plies < 0:
-        raise ValueError("--count must be >= 1 and --plies >= 0")
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; give the file to write")
     try:
-        stockfish = find_stockfish(args.stockfish)
+        stockfish = check_uci_engine(find_stockfish(args.stockfish))
     except FileNotFoundError as error:
         raise ValueError(str(error)) from None
     fens = generate_openings(stockfish, args.count, args.plies, args.window, args.depth,
                              args.seed, progress=not args.quiet and sys.stderr.isatty())
     header = (f"# minizero openings --count {args.count} --plies {args.plies} --window "
               f"{args.window} --depth {args.depth} --seed {args.seed}\n")
-    out = Path(args.out)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(header + "\n".join(fens) + "\n")
-    tmp.replace(out)
+    write_text(out, header + "\n".join(fens) + "\n")
     print(f"wrote {len(fens)} openings to {out}")
     return 0

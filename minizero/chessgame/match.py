@@ -29,6 +29,7 @@ import chess.pgn
 from tqdm import tqdm
 
 from minizero.elo import elo_interval, sprt_llr, sprt_verdict
+from minizero.lifeline import engine_preexec
 
 START_TIMEOUT = 10.0  # seconds an engine gets to answer 'uci' with 'uciok'
 SEARCH_GRACE = 5.0  # seconds past its clock before a silent engine is declared hung
@@ -168,7 +169,8 @@ async def start_engine(spec: EngineSpec) -> chess.engine.UciProtocol:
     """Start ``spec`` and set its options, or raise EngineStartError naming it."""
     try:
         _, engine = await asyncio.wait_for(
-            chess.engine.popen_uci(list(spec.command)), timeout=START_TIMEOUT)
+            chess.engine.popen_uci(list(spec.command), preexec_fn=engine_preexec),
+            timeout=START_TIMEOUT)
     except (OSError, asyncio.TimeoutError, chess.engine.EngineError) as error:
         reason = "no answer to 'uci'" if isinstance(error, asyncio.TimeoutError) else error
         raise EngineStartError(
@@ -176,9 +178,15 @@ async def start_engine(spec: EngineSpec) -> chess.engine.UciProtocol:
     try:
         if spec.options:
             await engine.configure(dict(spec.options))
+        # isready before the clock starts, as GUIs do: an engine that loads its network lazily
+        # (nnue-uci) does it now, not on its first move's time.
+        await asyncio.wait_for(engine.ping(), timeout=START_TIMEOUT)
     except (chess.engine.EngineError, ValueError) as error:
         await stop_engine(engine)
         raise EngineStartError(f"engine {spec.name}: bad option: {error}") from None
+    except asyncio.TimeoutError:
+        await stop_engine(engine)
+        raise EngineStartError(f"engine {spec.name}: no answer to 'isready'") from None
     return engine
 
 
@@ -364,12 +372,14 @@ def run_match(
                disable=not progress)
     with contextlib.ExitStack() as stack:
         stack.callback(bar.close)
-        pgn_file = stack.enter_context(Path(pgn_path).open("w")) if pgn_path else None
+        pgn_files: list = []  # opened at the first finished game: a failed start touches nothing
 
         def on_game(record: GameRecord, result: MatchResult) -> None:
-            if pgn_file is not None:
-                pgn_file.write(record.pgn + "\n\n")
-                pgn_file.flush()
+            if pgn_path is not None:
+                if not pgn_files:  # append: games of earlier matches in the file are kept
+                    pgn_files.append(stack.enter_context(Path(pgn_path).open("a")))
+                pgn_files[0].write(record.pgn + "\n\n")
+                pgn_files[0].flush()
             bar.set_postfix_str(f"+{result.wins}={result.draws}-{result.losses}")
             bar.update(1)
 

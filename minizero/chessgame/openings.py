@@ -19,6 +19,8 @@ import chess
 import chess.engine
 from tqdm import tqdm
 
+from minizero.lifeline import engine_preexec
+
 
 def read_openings(path: str | Path) -> list[str]:
     """FENs (or EPD lines) of a file, one a line; '#' starts a comment line."""
@@ -38,6 +40,13 @@ def read_openings(path: str | Path) -> list[str]:
             board = chess.Board(board.fen())
         except ValueError as error:
             raise ValueError(f"{path}:{number}: not a FEN: {error}") from None
+        if not board.is_valid():  # a missing king, pawns on the back rank, ...
+            status = board.status()
+            problems = ", ".join(flag.name.lower().replace("_", " ") for flag in chess.Status
+                                 if flag and flag.name and flag in status)
+            raise ValueError(f"{path}:{number}: not a legal chess position ({problems})")
+        if board.is_game_over():
+            raise ValueError(f"{path}:{number}: the game is already over in this position")
         fens.append(board.fen())
     if not fens:
         raise ValueError(f"{path}: no openings in the file")
@@ -57,7 +66,8 @@ def generate_openings(
     kept: list[str] = []
     seen: set[str] = set()
     tries = 0
-    with chess.engine.SimpleEngine.popen_uci(stockfish) as engine, tqdm(
+    with chess.engine.SimpleEngine.popen_uci(
+            stockfish, preexec_fn=engine_preexec) as engine, tqdm(
             total=count, desc="openings", file=sys.stderr, disable=not progress) as bar:
         while len(kept) < count:
             tries += 1

@@ -43,7 +43,11 @@ class Limits:
 
 @dataclass
 class SearchInfo:
-    """One report while searching (a UCI ``info`` line). Score: centipawns, side to move."""
+    """One report while searching (a UCI ``info`` line). Score: centipawns, side to move.
+
+    With ``currmove`` set it is a progress report instead (``info depth d currmove m
+    currmovenumber n``): the root move now being searched, counted from 1; score and pv unused.
+    """
 
     depth: int
     seldepth: int
@@ -54,6 +58,8 @@ class SearchInfo:
     pv: list[chess.Move]
     multipv: int = 1
     bound: int = EXACT
+    currmove: chess.Move | None = None
+    currmovenumber: int = 0
 
     @property
     def mate_in(self) -> int | None:

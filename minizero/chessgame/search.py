@@ -49,6 +49,10 @@ from minizero.chessgame.tree import (
 
 __all__ = ["SearchConfig", "Searcher"]
 
+# After this many seconds of a search, each root move is announced as it is searched (UCI
+# "currmove"), so a GUI shows progress through a long iteration; Stockfish waits 3 s.
+CURRMOVE_AFTER_SECONDS = 1.0
+
 
 class Searcher(TreeSearch):
     """Iterative-deepening PVS over a python-chess board with the evaluator it is given.
@@ -56,6 +60,8 @@ class Searcher(TreeSearch):
     One Searcher keeps its transposition table, killers and history between searches (a game);
     call ``new_game()`` between games. ``stop()`` may be called from another thread.
     """
+
+    on_info: Callable[[SearchInfo], None] | None = None  # the running search's reports
 
     def configure(self, config: SearchConfig) -> None:
         """New knobs between searches; a new Hash size starts an empty table."""
@@ -106,6 +112,7 @@ class Searcher(TreeSearch):
         # Keys of the positions before the root, for repetition detection across the game.
         self.path_keys = self._game_keys(board)
         self.pv_table: list[list[chess.Move]] = [[] for _ in range(MAX_PLY + 2)]
+        self.on_info = on_info
 
         root_entry = self.table.get(position_key(self.board))
         root_moves = [move for move, _ in self.ordering.ordered_moves(
@@ -138,6 +145,10 @@ class Searcher(TreeSearch):
             if multipv == 1 and partial is not None and (
                     not lines or partial[1][0] != lines[0][1][0]):
                 lines = [partial]
+                if on_info is not None:  # say so: the GUI's last PV must be the answer's
+                    info = self._info(completed_depth + 1, partial[0], partial[1], 1)
+                    info.bound = LOWER  # the unfinished iteration may still find better
+                    on_info(info)
 
         if not lines:  # stopped before depth 1 finished: the best-ordered move still answers
             return SearchResult(root_moves[0], 0, 0, self.nodes, self._elapsed(), [root_moves[0]])
@@ -212,6 +223,9 @@ class Searcher(TreeSearch):
         best_score, best_pv = -INFINITY, [moves[0]]
         original_alpha = alpha
         for index, move in enumerate(moves):
+            if self.on_info is not None and self._elapsed() >= CURRMOVE_AFTER_SECONDS:
+                self.on_info(SearchInfo(depth, depth, 0, self.nodes, self._elapsed(), 0, [],
+                                        currmove=move, currmovenumber=index + 1))
             evaluator.push(board, move)
             board.push(move)
             self.path_keys.append(root_key)

@@ -18,6 +18,7 @@ e2e4``, ``go movetime 1000``, ``d``, ``quit``.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 import time
@@ -38,7 +39,9 @@ from minizero.chessgame.protocol import (
 )
 from minizero.chessgame.timeman import ClockLag, TimeControl, allocate_time
 
-INVALID_GO_SECONDS = 1.0  # search time when every limit of a go command was invalid
+# A go whose limits were all invalid ("go depth 0", "go wtime abc") searches this long instead
+# of forever: in a timed game the GUI is waiting for a move.
+FALLBACK_MOVETIME_MS = 1000
 
 # Options the server handles for every engine; an engine adds its own (Engine.options).
 SERVER_OPTIONS = (
@@ -74,12 +77,22 @@ class UciServer:
         self.stop_event = threading.Event()
         self.ponder_clock: TimeControl | None = None  # the clock to use after ponderhit
         self.infinite_done = threading.Event()  # go infinite/ponder: stop or ponderhit seen
+        self.output_closed = False  # the GUI closed our stdout: stop searching, stop writing
 
     # ------------------------------------------------------------------ output
     def send(self, line: str) -> None:
         with self.write_lock:
-            self.output.write(line + "\n")
-            self.output.flush()
+            if self.output_closed:
+                return
+            try:
+                self.output.write(line + "\n")
+                self.output.flush()
+            except (BrokenPipeError, ValueError):  # ValueError: a closed file
+                # The GUI went away mid-search: nobody reads us any more, so stop quietly
+                # (no traceback on stderr from the search thread).
+                self.output_closed = True
+                self.stop_event.set()
+                self.infinite_done.set()
 
     def complain(self, reason: str) -> None:
         self.send(f"info string {reason}")
@@ -88,7 +101,7 @@ class UciServer:
     def run(self, lines: Iterable[str] | None = None) -> None:
         """Serve until ``quit`` or end of input."""
         for line in lines if lines is not None else sys.stdin:
-            if not self.handle(line):
+            if not self.handle(line) or self.output_closed:
                 break
         self.stop_search()
 
@@ -224,12 +237,12 @@ class UciServer:
             soft, hard = None, None
         else:
             soft, hard = allocate_time(clock, overhead, lag_ms)
-        limited = any(word in parsed for word in ("wtime", "btime", "movetime", "depth", "nodes",
-                                                  "mate"))
-        if arguments and not waits and not limited:
-            # Every limit given was invalid: a bounded search, never an endless one.
-            self.complain(f"go has no valid limit; searching {INVALID_GO_SECONDS:g} s")
-            soft = hard = INVALID_GO_SECONDS
+            unbounded = soft is None and hard is None and all(
+                parsed.get(name) is None for name in ("depth", "nodes", "mate"))
+            if unbounded and parsed.get("rejected"):
+                self.complain(f"go: no valid limit left; searching {FALLBACK_MOVETIME_MS} ms")
+                soft, hard = allocate_time(TimeControl(movetime=FALLBACK_MOVETIME_MS),
+                                           overhead, lag_ms)
         # A lone legal move needs no thought: answer at once and save the clock.
         if (clock.time_left is not None and clock.movetime is None and not waits
                 and sum(1 for _ in self.board.generate_legal_moves()) == 1):
@@ -270,7 +283,8 @@ class UciServer:
 
     # ------------------------------------------------------------------ helpers
     def parse_go(self, arguments: list[str]) -> dict[str, object]:
-        """The go parameters that parse; each one that does not gets an info string."""
+        """The go parameters that parse; each one that does not gets an info string (and
+        ``rejected`` is set, so that a go left without a limit is bounded all the same)."""
         numeric = ("wtime", "btime", "winc", "binc", "movestogo", "movetime", "depth", "nodes",
                    "mate")
         parsed: dict[str, object] = {}
@@ -284,6 +298,7 @@ class UciServer:
                 text = arguments[index + 1] if index + 1 < len(arguments) else None
                 value = _to_int(text)
                 if value is None:
+                    parsed["rejected"] = True
                     self.complain(f"go {word} needs a number, got '{text or ''}'; ignored")
                     keywords = numeric + ("infinite", "ponder", "searchmoves")
                     index += 1 if text is None or text in keywords else 2
@@ -292,6 +307,7 @@ class UciServer:
                     self.complain(f"go {word} {value} is negative; taken as 0")
                     value = 0
                 elif value < 0 or (value == 0 and word in ("movestogo", "depth", "mate")):
+                    parsed["rejected"] = True
                     self.complain(f"go {word} {value} is out of range; ignored")
                     index += 2
                     continue
@@ -358,6 +374,10 @@ class UciServer:
         self.send(line)
 
     def send_info(self, info: SearchInfo) -> None:
+        if info.currmove is not None:
+            self.send(f"info depth {info.depth} currmove {info.currmove.uci()} "
+                      f"currmovenumber {info.currmovenumber}")
+            return
         mate_in = info.mate_in
         score = f"mate {mate_in}" if mate_in is not None else f"cp {info.score}"
         if info.bound != EXACT:
@@ -385,6 +405,13 @@ def serve(engine: Engine) -> int:
     """Run a UCI server for ``engine`` on stdin/stdout, the way a GUI launches an engine."""
     # Undecodable bytes become U+FFFD (then an 'unknown command'), never a crash.
     sys.stdin.reconfigure(errors="replace")
+    server = UciServer(engine)
     with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):  # the GUI went away
-        UciServer(engine).run()
+        server.run()
+    if server.output_closed:
+        # Python flushes stdout once more at exit; with the pipe gone that would print
+        # "Exception ignored ... BrokenPipeError" on stderr. Point stdout at /dev/null first.
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
     return 0

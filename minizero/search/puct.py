@@ -76,10 +76,13 @@ class PUCTConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("c_puct", "c_init", "fpu_reduction", "virtual_loss", "dirichlet_epsilon",
                      "temperature_moves"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.dirichlet_alpha <= 0:
+            if not 0 <= getattr(self, name) < math.inf:
+                raise ValueError(f"{name} must be finite and >= 0, got {getattr(self, name)}")
+        if not 0 < self.dirichlet_alpha < math.inf:
             raise ValueError(f"dirichlet_alpha must be positive, got {self.dirichlet_alpha}")
+        if self.dirichlet_epsilon > 1:
+            raise ValueError(f"dirichlet_epsilon is a weight in [0, 1], got "
+                             f"{self.dirichlet_epsilon}")
 
 
 class Node:

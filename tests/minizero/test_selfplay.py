@@ -39,10 +39,10 @@ def test_samples_hold_outcomes_from_the_side_to_move() -> None:
 def test_replay_buffer_window_and_corrupt_shards(tmp_path: Path) -> None:
     buffer = ReplayBuffer(tmp_path, window=2)
     for generation in (1, 2, 3):
-        samples = Samples(np.zeros((2, 2, 3, 3), np.float32), np.zeros((2, 27), np.float32),
-                          np.full(2, generation, np.float32))
+        samples = Samples(np.zeros((2, 2, 3, 3), np.float32), np.full((2, 27), 1 / 27, np.float32),
+                          np.full(2, generation / 4, np.float32))
         save_samples(buffer.shard_path(generation, 0), samples)
-    assert sorted(set(buffer.load(3).value.tolist())) == [2.0, 3.0]
+    assert sorted(set(buffer.load(3).value.tolist())) == [0.5, 0.75]
     bad = buffer.shard_path(4, 0)
     bad.write_bytes(b"garbage")
     with pytest.raises(ValueError, match=bad.name):

@@ -12,14 +12,16 @@ from nnue.data import encode_board
 from nnue.features import (
     FEATURE_SETS,
     HALF_KP,
+    KING_BUCKETS_SET,
     PIECE_SQUARE,
     active_features,
     batch_features,
     feature_set_named,
+    king_class,
     move_deltas,
 )
 
-SETS = [PIECE_SQUARE, HALF_KP]
+SETS = [PIECE_SQUARE, HALF_KP, KING_BUCKETS_SET]
 
 # One position per move kind: (FEN, move in UCI, kind)
 MOVE_KINDS = [
@@ -38,6 +40,11 @@ MOVE_KINDS = [
     ("4k3/8/8/8/8/8/8/4K3 w - - 0 1", "e1e2", "king move"),
     ("4k3/8/8/8/8/8/8/4K2r w - - 0 1", "e1f2", "king move"),
     ("4k3/8/8/8/8/8/8/4Kr2 w - - 0 1", "e1f1", "king capture"),
+    ("4k3/8/8/8/8/8/8/4K3 w - - 0 1", "e1d1", "king move inside a bucket"),
+    ("4k3/8/8/8/8/5K2/8/8 w - - 0 1", "f3g3", "king move inside a bucket"),
+    ("4k3/8/8/8/8/8/8/5K2 w - - 0 1", "f1g1", "king changes bucket on the back rank"),
+    ("4k3/8/8/8/8/8/8/5K2 w - - 0 1", "f1f2", "king changes bucket"),
+    ("4k3/8/8/8/3K4/8/8/8 w - - 0 1", "d4e4", "king crosses to the king's side"),
 ]
 
 
@@ -51,7 +58,11 @@ def check_move(board: chess.Board, move: chess.Move, feature_set) -> None:
         after = set(active_features(after_board, side, feature_set))
         delta = deltas[side]
         king_moved = board.piece_type_at(move.from_square) == chess.KING and board.turn == side
-        assert delta.refresh == (feature_set.king_refresh and king_moved)
+        class_changed = king_class(feature_set, side, board.king(side)) != king_class(
+            feature_set, side, after_board.king(side))
+        assert delta.refresh == (feature_set.king_refresh and king_moved and class_changed)
+        if feature_set is HALF_KP:
+            assert delta.refresh == king_moved
         if not delta.refresh:
             assert set(delta.added) == after - before[side], (board.fen(), move, side)
             assert set(delta.removed) == before[side] - after, (board.fen(), move, side)
@@ -88,11 +99,12 @@ def test_random_games(feature_set) -> None:
 def test_sizes_and_ranges() -> None:
     assert PIECE_SQUARE.num_features == 768
     assert HALF_KP.num_features == 41_024
+    assert KING_BUCKETS_SET.num_features == 8 * 768
     board = chess.Board()
     for feature_set in SETS:
         for side in chess.COLORS:
             features = active_features(board, side, feature_set)
-            assert len(features) == (32 if feature_set is PIECE_SQUARE else 30)
+            assert len(features) == (30 if feature_set is HALF_KP else 32)
             assert all(0 <= f < feature_set.num_features for f in features)
     # The two perspectives of the start position see the same thing.
     for feature_set in SETS:
@@ -123,3 +135,18 @@ def test_batch_features_match_enumeration(feature_set) -> None:
         for got, side in ((stm[row], b.turn), (nstm[row], not b.turn)):
             real = got[got < feature_set.num_features]
             assert sorted(real.tolist()) == sorted(active_features(b, side, feature_set))
+
+
+def test_king_buckets() -> None:
+    """The eight buckets are where the module says, seen from each side's own back rank, and a
+    king-buckets feature is its bucket's block plus the piece-square feature."""
+    buckets = {name: king_class(KING_BUCKETS_SET, chess.WHITE, chess.parse_square(name))
+               for name in ("a1", "c1", "d1", "e1", "f1", "g1", "h1", "b2", "g2", "c5", "f8")}
+    assert buckets == {"a1": 0, "c1": 0, "d1": 1, "e1": 1, "f1": 2, "g1": 3, "h1": 3, "b2": 4,
+                       "g2": 5, "c5": 6, "f8": 7}
+    assert king_class(KING_BUCKETS_SET, chess.BLACK, chess.G8) == 3
+    board = chess.Board("r1bq1rk1/pp2bppp/2n1pn2/3p4/2PP4/2N1PN2/PP2BPPP/R2QKB1R w KQ - 0 8")
+    for side in chess.COLORS:
+        bucket = king_class(KING_BUCKETS_SET, side, board.king(side))
+        assert sorted(active_features(board, side, KING_BUCKETS_SET)) == sorted(
+            bucket * 768 + feature for feature in active_features(board, side, PIECE_SQUARE))

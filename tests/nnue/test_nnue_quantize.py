@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from nnue.model import NnueConfig, NnueModel
-from nnue.quantize import MAGIC, load_net, net_bytes, parse_net, quantize, save_net
+from nnue.model import NnueConfig, NnueModel, quantize
+from nnue.quantize import MAGIC, load_net, net_bytes, parse_net, save_net
 
 
-@pytest.fixture(params=["piece-square", "halfkp"])
+@pytest.fixture(params=["piece-square", "halfkp", "king-buckets"])
 def net(request: pytest.FixtureRequest):
     torch.manual_seed(0)
     return quantize(NnueModel(NnueConfig(request.param, 32, 32, 32)))

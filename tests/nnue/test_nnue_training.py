@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from nnue.check import bench, check, load_any
 from nnue.cli import main
 from nnue.data import Positions
-from nnue.model import NnueConfig
+from nnue.model import NnueConfig, NnueModel
 from nnue.train import TrainConfig, load_checkpoint, train
 
 
@@ -72,7 +73,7 @@ def test_cli_pipeline(tiny_run: Path, labelled_dir: Path, tmp_path: Path,
     assert main(["bench", str(net), "--games", "2", "--plies", "20"]) == 0
     model, integer, _ = load_any(net)
     result = bench(model, integer, games=2, plies=10, batch_size=64, repeats=1)
-    assert result["incremental_update_and_eval_us"] > 0
+    assert result["kernel_push_evaluate_pop_us"] > 0
 
 
 def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -91,3 +92,47 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert "foreign.pt: not a readable checkpoint" in errors[2]
     assert "unknown feature set 'halfka'" in errors[3]
     assert not (tmp_path / "x.nnue").exists() and not (tmp_path / "r").exists()
+
+
+def test_king_buckets_factor_merges_exactly(labelled: Positions) -> None:
+    """The factorized king-buckets model and its quantized (merged) net compute the same
+    function, and clipping keeps every merged row within the int16 bound."""
+    from nnue.model import dequantize, quantize
+    from nnue.quantize import FT_WEIGHT_LIMIT
+    from nnue.reference import IntegerNet
+
+    torch.manual_seed(1)
+    model = NnueModel(NnueConfig("king-buckets", 32, 8, 8))
+    with torch.no_grad():
+        model.factor.normal_(0.0, 5.0)  # far outside the limit once merged
+        model.feature_transformer.weight.normal_(0.0, 5.0)
+    model.clip_weights()
+    assert model.ft_rows().abs().max() <= FT_WEIGHT_LIMIT + 1e-6
+    some = labelled.subset(np.arange(300))
+    integer = IntegerNet(quantize(model)).evaluate_batch(some.pieces, some.side_to_move)
+    assert np.abs(integer - model.evaluate_cp(some.pieces, some.side_to_move)).mean() < 20
+    merged = dequantize(quantize(model))
+    assert merged.factor is not None and not merged.factor.any()
+
+
+def test_start_king_buckets_from_a_piece_square_net(tiny_run: Path, labelled: Positions,
+                                                     tmp_path: Path) -> None:
+    """--init: a king-buckets model started from a piece-square net computes that net's
+    scores exactly (the buckets start at zero), and a mismatched net is refused in one line."""
+    from nnue.model import dequantize, quantize
+    from nnue.quantize import load_net, save_net
+    from nnue.train import initialize_from, load_checkpoint
+
+    piece_square, _ = load_checkpoint(tiny_run / "checkpoint.pt")
+    path = tmp_path / "ps.nnue"
+    save_net(quantize(piece_square), path)
+    config = piece_square.config
+    model = NnueModel(NnueConfig("king-buckets", config.l1, config.l2, config.l3))
+    initialize_from(model, path)
+    some = labelled.subset(np.arange(500))
+    expected = dequantize(load_net(path)).evaluate_cp(some.pieces, some.side_to_move)
+    assert np.allclose(model.evaluate_cp(some.pieces, some.side_to_move), expected, atol=1e-3)
+    with pytest.raises(ValueError, match="sizes .* differ"):
+        initialize_from(NnueModel(NnueConfig("king-buckets", config.l1 * 2, 8, 8)), path)
+    with pytest.raises(ValueError, match="cannot start a halfkp model"):
+        initialize_from(NnueModel(NnueConfig("halfkp", config.l1, config.l2, config.l3)), path)

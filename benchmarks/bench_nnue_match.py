@@ -1,0 +1,176 @@
+"""Strength of the NNUE engine (``nnue-uci``): matches, and Win At Chess at 1 s a position.
+
+Matches from the project's balanced openings (benchmarks/openings.fen), each opening played
+twice with colours swapped, 2 games at once, against: the classical minizero engine (the same
+searcher with the hand-written evaluation: what the net adds), sunfish, and Stockfish 15.1 with
+``UCI_LimitStrength`` at ``UCI_Elo`` 1500 and 1800 (``Move Overhead 300``, as in chess_match).
+Each row gives W/D/L for the NNUE engine, Elo with a 95% interval, forfeits, and the verdict
+of an SPRT of H0: Elo <= 0 against H1: Elo >= 100 (alpha = beta = 0.05) where it has decided.
+Win At Chess runs the NNUE engine and the classical one alternately, position by position.
+Results are written after each match.
+
+Every row is computed from the match's PGN (benchmarks/results/nnue_match_<opponent>.pgn, one
+game appended as it ends), so a match cut short still reports the games it finished:
+MINIZERO_BENCH_SUMMARIZE=1 rebuilds the table from the PGNs without playing;
+MINIZERO_BENCH_MORE=1 plays MINIZERO_BENCH_GAMES more games of a match whose PGN exists (the
+openings shuffled with another seed) and appends them.
+
+Run: ``make bench BENCH=nnue_match``. Environment: MINIZERO_BENCH_GAMES (default 200),
+MINIZERO_BENCH_TC (default 10+0.1), MINIZERO_NNUE_NET (default: the engine's default net),
+MINIZERO_BENCH_MATCHES (default classical,sunfish,stockfish1500,stockfish1800,wac),
+MINIZERO_BENCH_POSITIONS (WAC: the first N).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import chess
+import chess.engine
+import chess.pgn
+
+from benchmarks.common import RESULTS, markdown_table, write_results
+from minizero.chessgame.commands import parse_time_control
+from minizero.chessgame.match import EngineSpec, GameRecord, MatchConfig, MatchResult, run_match
+from minizero.chessgame.openings import read_openings
+from minizero.elo import sprt_llr, sprt_verdict
+from minizero.peers import find_stockfish, find_sunfish
+
+OPENINGS = Path(__file__).resolve().parent / "openings.fen"
+WAC = Path(__file__).resolve().parents[2] / "shared" / "data" / "wac.epd"
+SPRT = (0.0, 100.0, 0.05, 0.05)
+
+
+def nnue_engine() -> EngineSpec:
+    net = os.environ.get("MINIZERO_NNUE_NET")
+    options = (("EvalFile", str(Path(net).resolve())),) if net else ()
+    name = "nnue" + (f"({Path(net).stem})" if net else "")
+    return EngineSpec(name, (sys.executable, "-m", "nnue.engine"), options)
+
+
+def opponents() -> dict[str, EngineSpec]:
+    def stockfish(elo: int) -> EngineSpec:
+        # Move Overhead 300 ms: on a loaded machine Stockfish's default 10 ms loses on time.
+        return EngineSpec.parse(find_stockfish(), ["UCI_LimitStrength=true", f"UCI_Elo={elo}",
+                                                   "Move Overhead=300"])
+
+    return {"classical": EngineSpec.parse("minizero"),
+            "sunfish": EngineSpec("sunfish", (find_sunfish(),)),
+            "stockfish1500": stockfish(1500), "stockfish1800": stockfish(1800)}
+
+
+def summarize(pgn_path: Path, ours: str, opponent: str, tc: str) -> dict[str, object]:
+    """The row of one match from its PGN: W/D/L for ``ours``, Elo, forfeits, SPRT."""
+    result = MatchResult(ours, opponent)
+    with pgn_path.open() as handle:
+        while (game := chess.pgn.read_game(handle)) is not None:
+            headers = game.headers
+            result.games.append(GameRecord(len(result.games), headers["White"],
+                                           headers["Black"], headers["Result"],
+                                           headers.get("Termination", ""), "", 0))
+    wins, draws, losses = result.wins, result.draws, result.losses
+    return {"tc": tc, **result.summary(),
+            "sprt": {"elo0": SPRT[0], "elo1": SPRT[1], "alpha": SPRT[2], "beta": SPRT[3],
+                     "llr": sprt_llr(wins, draws, losses, *SPRT[:2]),
+                     "verdict": sprt_verdict(wins, draws, losses, SPRT)}}
+
+
+def win_at_chess(seconds: float, count: int | None) -> dict[str, object]:
+    """Positions of wac.epd solved by the NNUE and the classical engine, alternating."""
+    lines = [line for line in WAC.read_text().splitlines() if line.strip()][:count]
+    suite = [chess.Board.from_epd(line) for line in lines]
+    specs = {"nnue": nnue_engine(), "classical": EngineSpec.parse("minizero")}
+    engines = {name: chess.engine.SimpleEngine.popen_uci(list(spec.command))
+               for name, spec in specs.items()}
+    solved: dict[str, list[str]] = {name: [] for name in engines}
+    try:
+        for name, spec in specs.items():
+            if spec.options:
+                engines[name].configure(dict(spec.options))
+        for board, operations in suite:
+            for name, engine in engines.items():
+                move = engine.play(board, chess.engine.Limit(time=seconds)).move
+                if move in operations.get("bm", []):
+                    solved[name].append(operations.get("id", board.fen()))
+    finally:
+        for engine in engines.values():
+            engine.quit()
+    return {"seconds_per_position": seconds, "positions": len(suite),
+            "solved": {name: len(ids) for name, ids in solved.items()}, "solved_ids": solved}
+
+
+def main() -> None:
+    games = int(os.environ.get("MINIZERO_BENCH_GAMES", "200"))
+    tc = os.environ.get("MINIZERO_BENCH_TC", "10+0.1")
+    base, increment = parse_time_control(tc)
+    wanted = os.environ.get("MINIZERO_BENCH_MATCHES",
+                            "classical,sunfish,stockfish1500,stockfish1800,wac").split(",")
+    previous = RESULTS / "nnue_match.json"
+    payload = json.loads(previous.read_text()) if previous.exists() else {}
+    matches, wac = payload.get("matches", {}), payload.get("wac")
+    ours = nnue_engine()
+    summarize_only = os.environ.get("MINIZERO_BENCH_SUMMARIZE") == "1"
+    for key, opponent in opponents().items():
+        pgn = RESULTS / f"nnue_match_{key}.pgn"
+        if summarize_only:
+            if pgn.exists():
+                played_at = matches.get(key, {}).get("tc", tc)
+                matches[key] = summarize(pgn, ours.name, opponent.name, played_at)
+            continue
+        if key not in wanted:
+            continue
+        more = os.environ.get("MINIZERO_BENCH_MORE") == "1" and pgn.exists()
+        played = summarize(pgn, ours.name, opponent.name, tc)["games"] if more else 0
+        config = MatchConfig(games=games, base_time=base, increment=increment, concurrency=2,
+                             seed=played)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        part = pgn.with_name(pgn.name + ".part") if more else pgn
+        run_match(ours, opponent, read_openings(OPENINGS), config,
+                  progress=sys.stderr.isatty(), pgn_path=part)
+        if more:
+            with pgn.open("a") as handle:
+                handle.write(part.read_text())
+            part.unlink()
+        matches[key] = summarize(pgn, ours.name, opponent.name, tc)
+        _write(matches, wac)
+    if summarize_only:
+        _write(matches, wac)
+        return
+    if "wac" in wanted and WAC.exists():
+        count = os.environ.get("MINIZERO_BENCH_POSITIONS")
+        wac = win_at_chess(1.0, int(count) if count else None)
+        _write(matches, wac)
+
+
+def _write(matches: dict, wac: dict | None) -> None:
+    rows = []
+    for match in matches.values():
+        forfeits = match["forfeits"]
+        sprt = match["sprt"]
+        rows.append([
+            match["engine2"], match["tc"], match["games"],
+            f"{match['wins']}/{match['draws']}/{match['losses']}", f"{match['score']:.3f}",
+            f"{match['elo']:+.0f} [{match['elo_low']:+.0f}, {match['elo_high']:+.0f}]",
+            f"{sprt['llr']:.2f}, {sprt['verdict'] or 'undecided'}",
+            _forfeit_text(forfeits[match["engine1"]]), _forfeit_text(forfeits[match["engine2"]]),
+        ])
+    table = markdown_table(
+        ["opponent", "tc", "games", "W/D/L (nnue)", "score", "Elo (95%)",
+         "SPRT [0, 100] LLR", "nnue forfeits", "opponent forfeits"], rows)
+    if wac:
+        solved = wac["solved"]
+        table += (f"\n\nWin At Chess ({wac['positions']} positions, "
+                  f"{wac['seconds_per_position']:g} s each, alternating): nnue "
+                  f"{solved['nnue']}, classical {solved['classical']}")
+    write_results("nnue_match", {"matches": matches, "wac": wac}, table)
+
+
+def _forfeit_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{reason} {count}" for reason, count in counts.items()) or "0"
+
+
+if __name__ == "__main__":
+    main()
