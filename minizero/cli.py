@@ -21,6 +21,7 @@ from typing import Any
 
 from minizero import __version__
 from minizero.chessgame import commands as chess_commands
+from minizero.chessgame import zero_commands
 from minizero.games import available_games, make_game
 from minizero.options import (
     fraction,
@@ -53,6 +54,8 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="torch threads (1 is fastest for small networks)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+                        help="where training runs (auto: CUDA if present)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -83,6 +86,7 @@ def _default_out(kind: str, game_spec: str) -> Path:
 def cmd_selfplay(args: argparse.Namespace) -> int:
     import torch
 
+    from minizero.nn.network import resolve_device
     from minizero.search.puct import PUCTConfig
     from minizero.selfplay import SelfPlayConfig, SelfPlayRun
 
@@ -95,11 +99,21 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
                       temperature_moves=args.temperature_moves, batch_size=args.leaf_batch)
     selfplay = SelfPlayConfig(games_per_generation=args.games, games_per_shard=args.shard_games,
                               replay_window=args.window, train_steps=args.train_steps,
-                              workers=args.workers, opening_plies=args.opening_plies)
-    run = SelfPlayRun(out, game, args.game, _network_config(args, game), puct, selfplay,
+                              workers=args.workers, opening_plies=args.opening_plies,
+                              resign_threshold=args.resign,
+                              no_resign_fraction=args.no_resign_fraction)
+    network_config, initial = _network_config(args, game), None
+    if args.init:
+        # Start from a given network (e.g. the same starting net as a supervised run).
+        from minizero.nn.network import load_network
+
+        start = load_network(args.init, game.input_shape, game.action_size)
+        network_config, initial = start.config, start.state_dict()
+    run = SelfPlayRun(out, game, args.game, network_config, puct, selfplay,
                       _train_config(args, args.generations * args.train_steps),
                       seed=args.seed, resume=args.resume,
-                      progress=not args.quiet and sys.stderr.isatty())
+                      progress=not args.quiet and sys.stderr.isatty(), initial_weights=initial,
+                      device=resolve_device(args.device))
     print(f"run directory: {out} (generation {run.generation} done)", file=sys.stderr)
 
     def report(network: Any, record: dict[str, Any]) -> dict[str, Any]:
@@ -119,21 +133,40 @@ def cmd_train(args: argparse.Namespace) -> int:
     from minizero.supervised import SupervisedRun
 
     torch.set_num_threads(args.threads)
+    from minizero.chessgame import training as chess_training
+    from minizero.nn.network import resolve_device
+
     game = make_game(args.game)
-    samples = Samples.concatenate([load_samples(path) for path in args.data])
-    if samples.planes.shape[1:] != tuple(game.input_shape) or (
-            samples.policy.shape[1] != game.action_size):
-        raise ValueError(f"data has planes {samples.planes.shape[1:]} and "
-                         f"{samples.policy.shape[1]} actions; {args.game} needs "
-                         f"{tuple(game.input_shape)} and {game.action_size}")
+    evaluate = None
+    if all(chess_training.is_chess_data(path) for path in args.data):
+        # Stockfish-labelled chess shards: kept bit-packed; whole games held out for grading.
+        samples, game_ids = chess_training.load_chess_data(
+            args.data, game.input_shape[0] // 14, args.eval_weight, args.limit)
+        held_mask = chess_training.validation_mask(game_ids, args.holdout)
+        held = samples.subset(held_mask)
+        samples = samples.subset(~held_mask)
+        if not len(samples):
+            raise ValueError(f"--holdout {args.holdout} holds out every game; lower it")
+        if len(held):
+            evaluate = lambda network, record: chess_training.grade(network, held)
+    else:
+        samples = Samples.concatenate([load_samples(path) for path in args.data])
+        if samples.planes.shape[1:] != tuple(game.input_shape) or (
+                samples.policy.shape[1] != game.action_size):
+            raise ValueError(f"data has planes {samples.planes.shape[1:]} and "
+                             f"{samples.policy.shape[1]} actions; {args.game} needs "
+                             f"{tuple(game.input_shape)} and {game.action_size}")
     out = Path(args.out) if args.out else _default_out("train", args.game)
     steps = args.epochs * max(1, -(-len(samples) // args.batch_size))
     run = SupervisedRun(out, args.game, _network_config(args, game), _train_config(args, steps),
                         [str(path) for path in args.data], seed=args.seed, resume=args.resume,
-                        progress=not args.quiet and sys.stderr.isatty())
-    for record in run.run(samples, args.epochs):
+                        progress=not args.quiet and sys.stderr.isatty(),
+                        device=resolve_device(args.device))
+    for record in run.run(samples, args.epochs, evaluate=evaluate):
+        graded = (f", held-out top-1 {record['top1']:.1%}, value MAE {record['value_mae']:.3f}"
+                  if "top1" in record else "")
         print(f"epoch {record['epoch']}: loss {record['loss']:.3f} "
-              f"(policy {record['policy_loss']:.3f}, value {record['value_loss']:.3f})",
+              f"(policy {record['policy_loss']:.3f}, value {record['value_loss']:.3f}){graded}",
               flush=True)
     print(f"checkpoint: {run.latest_path}")
     return 0
@@ -213,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     selfplay.add_argument("--temperature-moves", type=non_negative_int, default=2)
     selfplay.add_argument("--opening-plies", type=non_negative_int, default=4,
                           help="up to this many random moves open each game")
+    selfplay.add_argument("--resign", type=float, default=None, metavar="VALUE",
+                          help="resign below this root value, e.g. -0.9 (default: never)")
+    selfplay.add_argument("--no-resign-fraction", type=float, default=0.2,
+                          help="games played out anyway to check resignations")
+    selfplay.add_argument("--init", help="checkpoint to start from (its network shape wins)")
     _network_arguments(selfplay)
     _train_arguments(selfplay)
     selfplay.set_defaults(run=cmd_selfplay)
@@ -222,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", nargs="+", required=True, help="npz shards of samples")
     train.add_argument("--out", help="run directory (default runs/train-GAME-TIME)")
     train.add_argument("--epochs", type=positive_int, default=50)
+    train.add_argument("--holdout", type=float, default=0.05,
+                       help="chess data: fraction of games held out for grading")
+    train.add_argument("--eval-weight", type=float, default=0.5,
+                       help="chess data: weight of Stockfish's score in the value target "
+                            "(the rest is the game result)")
+    train.add_argument("--limit", type=positive_int, help="chess data: use the first N positions")
     _network_arguments(train)
     _train_arguments(train)
     train.set_defaults(run=cmd_train)
@@ -236,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     chess_commands.add_match_parser(commands)
     chess_commands.add_openings_parser(commands)
+    zero_commands.add_parsers(commands)
     return parser
 
 

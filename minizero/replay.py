@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from minizero.atomic import atomic_write
 
@@ -35,6 +36,12 @@ class Samples:
 
     def __len__(self) -> int:
         return len(self.value)
+
+    def batch(self, indices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The samples at ``indices`` as float32 tensors (planes, policy, value); any set of
+        samples with ``__len__`` and this method trains (chess keeps its planes bit-packed)."""
+        return (torch.from_numpy(self.planes[indices]), torch.from_numpy(self.policy[indices]),
+                torch.from_numpy(self.value[indices]))
 
     @staticmethod
     def concatenate(parts: list[Samples]) -> Samples:

@@ -20,6 +20,7 @@ Reference: Silver et al., Science 362 (2018). Run it: ``minizero selfplay --game
 from __future__ import annotations
 
 import dataclasses
+import json
 import multiprocessing
 import os
 import time
@@ -37,7 +38,7 @@ from minizero.game import Game
 from minizero.lifeline import start_worker
 from minizero.nn.network import NetworkConfig, PolicyValueNet
 from minizero.replay import ReplayBuffer, Samples, save_samples
-from minizero.rundir import append_metrics, open_run
+from minizero.rundir import append_metrics, open_run, write_json
 from minizero.search.puct import PUCT, LeafEvaluator, PUCTConfig, network_evaluator
 from minizero.train import TrainConfig, Trainer
 
@@ -56,6 +57,10 @@ class SelfPlayConfig:
         records positions from there on. Positions that only arise after a mistake then appear
         in the data with outcomes of good play after them (temperature alone would blur those
         outcomes with its own random moves).
+    resign_threshold: the side to move resigns when its root value falls below this (None:
+        never); saves the long tail of decided chess games.
+    no_resign_fraction: games played to the end anyway, to measure how often resigning would
+        have been wrong (``false_resignations`` in the metrics; AlphaGo Zero kept it < 5%).
     """
 
     games_per_generation: int = 64
@@ -65,21 +70,32 @@ class SelfPlayConfig:
     workers: int = max(1, os.cpu_count() or 1)
     symmetries: bool = True
     opening_plies: int = 0
+    resign_threshold: float | None = None
+    no_resign_fraction: float = 0.2
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.type == "int" and value < (0 if field.name == "opening_plies" else 1):
                 raise ValueError(f"{field.name} must be positive, got {value}")
+        if self.resign_threshold is not None and not -1 < self.resign_threshold < 0:
+            raise ValueError(f"resign_threshold must be in (-1, 0), got {self.resign_threshold}")
+        if not 0 <= self.no_resign_fraction <= 1:
+            raise ValueError(f"no_resign_fraction must be in [0, 1], got "
+                             f"{self.no_resign_fraction}")
 
 
 def play_game(game: Game, evaluate: LeafEvaluator, config: PUCTConfig,
               rng: np.random.Generator, symmetries: bool = True,
-              opening_plies: int = 0) -> Samples:
+              opening_plies: int = 0, resign_threshold: float | None = None,
+              may_resign: bool = True, stats: dict[str, int] | None = None) -> Samples:
     """One self-play game; every position with its visit distribution and final outcome.
 
     The game opens with k random moves (k uniform in 0..opening_plies) that are not recorded;
-    it is replayed from the start if those moves end it.
+    it is replayed from the start if those moves end it. With ``resign_threshold`` the side to
+    move resigns (the game is scored as its loss) when its root value falls below it, unless
+    ``may_resign`` is False: then the game goes on and ``stats`` counts whether the first would-be
+    resignation was wrong (that side did not lose). ``stats`` also counts games and plies.
     """
     search = PUCT(game, evaluate, config, rng)
     while True:
@@ -94,12 +110,20 @@ def play_game(game: Game, evaluate: LeafEvaluator, config: PUCTConfig,
     search.reset(state)
     planes, policies, players = [], [], []
     ply = 0
+    resigner: int | None = None  # the first side whose value fell below the threshold
+    resigned = False
     while game.terminal_value(state) is None:
         result = search.search()
         policy = result.policy(1.0)
         planes.append(game.encode(state))
         policies.append(policy.astype(np.float32))
         players.append(game.to_play(state))
+        if (resign_threshold is not None and resigner is None
+                and result.value < resign_threshold):
+            resigner = game.to_play(state)
+            if may_resign:
+                resigned = True
+                break
         if ply < config.temperature_moves:
             action = int(rng.choice(len(policy), p=policy))  # explore: in proportion to visits
         else:
@@ -107,8 +131,17 @@ def play_game(game: Game, evaluate: LeafEvaluator, config: PUCTConfig,
         state = game.apply(state, action)
         search.advance(action)  # tree reuse
         ply += 1
-    final = game.terminal_value(state)
+    final = -1.0 if resigned else game.terminal_value(state)
     last_player = game.to_play(state)
+    if stats is not None:
+        stats["games"] = stats.get("games", 0) + 1
+        stats["plies"] = stats.get("plies", 0) + ply
+        stats["resigned"] = stats.get("resigned", 0) + int(resigned)
+        if resigner is not None and not may_resign:
+            resigner_value = final if resigner == last_player else -final
+            stats["no_resign_checks"] = stats.get("no_resign_checks", 0) + 1
+            stats["false_resignations"] = (stats.get("false_resignations", 0)
+                                           + int(resigner_value >= 0))
     values = np.array([final if player == last_player else -final for player in players],
                       dtype=np.float32)
     samples = Samples(np.stack(planes), np.stack(policies), values)
@@ -120,17 +153,20 @@ def play_game(game: Game, evaluate: LeafEvaluator, config: PUCTConfig,
                    np.concatenate([samples.value] * len(images)))
 
 
-def _play_part(task: tuple) -> Samples:
+def _play_part(task: tuple) -> tuple[Samples, dict[str, int]]:
     """Worker: play a batch of games with the given weights (one torch thread per process)."""
-    game, network_config, weights, puct_config, seed, games, symmetries, opening_plies = task
+    game, network_config, weights, puct_config, seed, games, selfplay = task
     torch.set_num_threads(1)
     network = PolicyValueNet(NetworkConfig(**network_config))
     network.load_state_dict({name: torch.from_numpy(array) for name, array in weights.items()})
     evaluate = network_evaluator(game, network)
     rng = np.random.default_rng(seed)
-    return Samples.concatenate([
-        play_game(game, evaluate, puct_config, rng, symmetries, opening_plies)
+    stats: dict[str, int] = {}
+    samples = Samples.concatenate([
+        play_game(game, evaluate, puct_config, rng, selfplay.symmetries, selfplay.opening_plies,
+                  selfplay.resign_threshold, rng.random() >= selfplay.no_resign_fraction, stats)
         for _ in range(games)])
+    return samples, stats
 
 
 class SelfPlayRun:
@@ -139,8 +175,8 @@ class SelfPlayRun:
     def __init__(self, directory: str | Path, game: Game, game_spec: str,
                  network: NetworkConfig, puct: PUCTConfig, selfplay: SelfPlayConfig,
                  train: TrainConfig, seed: int = 0, resume: bool = False,
-                 progress: bool = True, initial_weights: dict[str, torch.Tensor] | None = None
-                 ) -> None:
+                 progress: bool = True, initial_weights: dict[str, torch.Tensor] | None = None,
+                 device: torch.device | str = "cpu") -> None:
         self.directory = Path(directory)
         self.game = game
         self.puct = puct
@@ -156,6 +192,7 @@ class SelfPlayRun:
         self.network = PolicyValueNet(network)
         if initial_weights is not None:
             self.network.load_state_dict(initial_weights)
+        self.network.to(device)  # training only: self-play workers get CPU copies of weights
         self.trainer = Trainer(self.network, train, seed)
         self.replay = ReplayBuffer(self.directory / "replay", selfplay.replay_window)
         self.generation = 0  # generations completed
@@ -209,14 +246,27 @@ class SelfPlayRun:
                         config.games_per_generation - part * config.games_per_shard)
             seed = [self.seed, generation, part]
             tasks.append((self.game, self.config["network"], weights, self.puct, seed, games,
-                          config.symmetries, config.opening_plies))
+                          config))
         results = pool.imap(_play_part, tasks) if pool is not None else map(_play_part, tasks)
         bar = tqdm(total=len(tasks), desc=f"gen {generation} self-play", unit="shard",
                    disable=not self.progress, leave=False)
-        for part, samples in zip(todo, results):
-            save_samples(self.replay.shard_path(generation, part), samples)
+        for part, (samples, stats) in zip(todo, results):
+            shard = self.replay.shard_path(generation, part)
+            shard.parent.mkdir(parents=True, exist_ok=True)
+            write_json(shard.with_suffix(".json"), stats)  # before the shard: never lost
+            save_samples(shard, samples)
             bar.update(1)
         bar.close()
+
+    def game_stats(self, generation: int) -> dict[str, int]:
+        """Games, plies, resignations and false resignations of a generation's shards."""
+        totals: dict[str, int] = {}
+        for part in self.replay.parts(generation):
+            path = self.replay.shard_path(generation, part).with_suffix(".json")
+            if path.exists():
+                for name, count in json.loads(path.read_text()).items():
+                    totals[name] = totals.get(name, 0) + int(count)
+        return totals
 
     def train_generation(self, generation: int, session_start: float,
                          chunk: int = 50) -> dict[str, float]:
@@ -274,7 +324,8 @@ class SelfPlayRun:
                 record = {"generation": generation, "seconds": round(elapsed, 2),
                           "selfplay_seconds": round(played - started, 2),
                           "train_seconds": round(trained - played, 2),
-                          "steps": self.trainer.step, **losses}
+                          "steps": self.trainer.step, **losses,
+                          **self.game_stats(generation)}
                 if evaluate is not None:
                     record.update(evaluate(self.network, record))
                     measuring += time.perf_counter() - trained

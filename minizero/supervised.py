@@ -33,7 +33,7 @@ class SupervisedRun:
     def __init__(self, directory: str | Path, game_spec: str, network: NetworkConfig,
                  train: TrainConfig, data: list[str], seed: int = 0, resume: bool = False,
                  progress: bool = True, initial_weights: dict[str, torch.Tensor] | None = None,
-                 checkpoint_steps: int = 200) -> None:
+                 checkpoint_steps: int = 200, device: torch.device | str = "cpu") -> None:
         self.directory = Path(directory)
         self.progress = progress
         self.checkpoint_steps = checkpoint_steps
@@ -43,6 +43,7 @@ class SupervisedRun:
         self.network = PolicyValueNet(network)
         if initial_weights is not None:
             self.network.load_state_dict(initial_weights)
+        self.network.to(device)
         self.trainer = Trainer(self.network, train, seed)
         self.elapsed = 0.0
         if open_run(self.directory, self.config, resume, "train") and self.latest_path.exists():
@@ -57,7 +58,7 @@ class SupervisedRun:
     def _save(self, path: Path, elapsed: float) -> None:
         save_checkpoint(path, config=self.config, **self.trainer.state(), elapsed=elapsed)
 
-    def run(self, samples: Samples, epochs: int, epoch_steps: int | None = None,
+    def run(self, samples: Samples | Any, epochs: int, epoch_steps: int | None = None,
             evaluate: Callable[[PolicyValueNet, dict[str, Any]], dict[str, Any]] | None = None,
             stop: Callable[[dict[str, Any]], bool] | None = None,
             time_budget: float | None = None) -> list[dict[str, Any]]:

@@ -102,20 +102,20 @@ class Trainer:
                        "value_loss": value_loss.item()}
 
     def train_steps(self, samples: Samples, steps: int) -> dict[str, float]:
-        """Run ``steps`` minibatch updates on ``samples``; mean losses over them."""
+        """Run ``steps`` minibatch updates on ``samples`` (anything with ``len`` and
+        ``batch(indices)``, see `Samples.batch`) on the network's device; mean losses."""
         if len(samples) == 0:
             raise ValueError("no samples to train on")
         self.network.train()
-        planes = torch.from_numpy(samples.planes)
-        policy = torch.from_numpy(samples.policy)
-        value = torch.from_numpy(samples.value)
+        device = next(self.network.parameters()).device
         totals: dict[str, float] = {}
         for _ in range(steps):
             rng = np.random.default_rng([self.seed, self.step])
-            batch = torch.from_numpy(rng.integers(0, len(samples), self.config.batch_size))
+            batch = rng.integers(0, len(samples), self.config.batch_size)
             for group in self.optimizer.param_groups:
                 group["lr"] = self.learning_rate(self.step)
-            loss, parts = self.loss(planes[batch], policy[batch], value[batch])
+            planes, policy, value = (tensor.to(device) for tensor in samples.batch(batch))
+            loss, parts = self.loss(planes, policy, value)
             if not math.isfinite(parts["loss"]):
                 raise ValueError(f"training diverged at step {self.step} (loss {parts['loss']}); "
                                  "lower the learning rate or check the data")

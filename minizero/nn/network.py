@@ -125,9 +125,22 @@ class PolicyValueNet(nn.Module):
         expected values (B,) from the side to move. Switches the network to eval mode."""
         if self.training:
             self.eval()
-        logits, value = self(torch.from_numpy(planes), torch.from_numpy(legal))
+        device = self.stem[0].weight.device
+        logits, value = self(torch.from_numpy(planes).to(device),
+                             torch.from_numpy(legal).to(device))
         policy = torch.softmax(logits, dim=1)
-        return policy.numpy(), self.expected_value(value).numpy()
+        return policy.cpu().numpy(), self.expected_value(value).cpu().numpy()
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda``; ValueError if unavailable."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: this torch build or machine has no CUDA device")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
+    return torch.device(name)
 
 
 def load_network(path: str, input_shape: tuple[int, int, int] | None = None,

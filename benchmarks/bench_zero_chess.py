@@ -1,0 +1,206 @@
+"""The PUCT chess engine with the shipped network: agreement, strength, speed.
+
+1. Top-1 agreement of the raw policy with Stockfish (depth 8) and value error, on the held-out
+   games (5%, split by game id) of the supervised data set.
+2. The raw policy (1 node a move) against a uniformly random mover, colours alternating.
+3. Network evaluations per second in the engine at batch 1 and at the engine's batch size.
+4. Strength against nodes: the engine at 1, 16, 64, 256 (and more) simulations a move against a
+   fixed opponent (Stockfish at Skill Level 0, 50 ms a move), colours alternating.
+5. Self-play speed: games per hour with the shipped net (32 simulations, one process).
+
+Environment: MINIZERO_AZ_DATA (data set, default /work/data/az-chess/sf-d8), MINIZERO_AZ_RUN
+(the supervised run whose learning curve is plotted, default /work/data/az-chess/runs/sup-4x32),
+MINIZERO_BENCH_GAMES (games per node setting, default 4), MINIZERO_BENCH_NODES (default
+1,16,64,256), MINIZERO_BENCH_RANDOM_GAMES (default 10). Run: ``make bench BENCH=zero_chess``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import chess
+import chess.engine
+import numpy as np
+import torch
+
+from benchmarks.common import markdown_table, write_results
+from minizero.agents import network_agent, play_match, random_agent
+from minizero.chessgame.game import ChessGame
+from minizero.chessgame.protocol import Limits
+from minizero.chessgame.puct_engine import SHIPPED_NET, PuctEngine, PuctEngineConfig
+from minizero.chessgame.training import grade, load_chess_data, validation_mask
+from minizero.nn.network import load_network
+from minizero.peers import find_stockfish
+from minizero.search.puct import PUCTConfig, network_evaluator
+from minizero.selfplay import play_game
+
+POSITIONS = [
+    chess.STARTING_FEN,
+    "r1bqkb1r/pppp1ppp/2n2n2/4p3/2B1P3/5N2/PPPP1PPP/RNBQK2R w KQkq - 4 4",
+    "r2q1rk1/pp2bppp/2n1pn2/3p4/3P4/2NBPN2/PP3PPP/R2Q1RK1 w - - 0 10",
+    "8/5k2/3p4/1p1Pp2p/pP2Pp1P/P4P1K/8/8 b - - 0 1",
+]
+
+
+def agreement(network: torch.nn.Module) -> dict[str, float]:
+    data = Path(os.environ.get("MINIZERO_AZ_DATA", "/work/data/az-chess/sf-d8"))
+    if not data.is_dir():
+        return {}
+    samples, game_ids = load_chess_data([data], 2)
+    held = samples.subset(validation_mask(game_ids, 0.05))
+    return grade(network, held)
+
+
+def versus_random(network: torch.nn.Module, games: int) -> dict[str, object]:
+    game = ChessGame(max_plies=400)
+    return play_match(game, network_agent(game, network), random_agent(game, 1), games)
+
+
+def evaluations_per_second(batch: int, nodes: int = 256) -> float:
+    engine = PuctEngine(config=PuctEngineConfig(batch_size=batch))
+    engine.prepare()
+    done, elapsed = 0, 0.0
+    for fen in POSITIONS:
+        engine.new_game()
+        began = time.perf_counter()
+        done += engine.search(chess.Board(fen), Limits(nodes=nodes)).nodes
+        elapsed += time.perf_counter() - began
+    return done / elapsed
+
+
+def play_versus(engine: PuctEngine, nodes: int, opponent: chess.engine.SimpleEngine,
+                white: bool, opening: str) -> float:
+    """One game; the PUCT engine's score (1, 0.5, 0)."""
+    board = chess.Board(opening)
+    engine.new_game()
+    while not board.is_game_over(claim_draw=True) and board.ply() < 300:
+        if board.turn == (chess.WHITE if white else chess.BLACK):
+            move = engine.search(board, Limits(nodes=nodes)).best_move
+        else:
+            move = opponent.play(board, chess.engine.Limit(time=0.05)).move
+        board.push(move)
+    outcome = board.outcome(claim_draw=True)
+    if outcome is None or outcome.winner is None:
+        return 0.5
+    return 1.0 if outcome.winner == (chess.WHITE if white else chess.BLACK) else 0.0
+
+
+def strength_curve(nodes_list: list[int], games: int) -> dict[int, float]:
+    engine = PuctEngine()
+    engine.prepare()
+    scores = {}
+    with chess.engine.SimpleEngine.popen_uci(find_stockfish()) as opponent:
+        opponent.configure({"Skill Level": 0, "Threads": 1})
+        for nodes in nodes_list:
+            results = [play_versus(engine, nodes, opponent, game % 2 == 0,
+                                   POSITIONS[(game // 2) % 3]) for game in range(games)]
+            scores[nodes] = float(np.mean(results))
+            print(f"  {nodes} nodes: {sum(results)}/{games}", flush=True)
+    return scores
+
+
+def selfplay_games_per_hour(network: torch.nn.Module, games: int = 2) -> tuple[float, dict]:
+    """Games per hour of one process, and the games' statistics (plies, resignations)."""
+    game = ChessGame(max_plies=200)
+    config = PUCTConfig(simulations=32, add_noise=True, temperature_moves=20, batch_size=8)
+    evaluate = network_evaluator(game, network)
+    stats: dict[str, int] = {}
+    began = time.perf_counter()
+    for seed in range(games):
+        play_game(game, evaluate, config, np.random.default_rng(seed), symmetries=False,
+                  resign_threshold=-0.95, may_resign=True, stats=stats)
+    return games * 3600 / (time.perf_counter() - began), stats
+
+
+def plot(scores: dict[int, float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(5, 3.5))
+    axes.plot(list(scores), list(scores.values()), marker="o")
+    axes.set_xscale("log", base=2)
+    axes.set_xlabel("simulations per move")
+    axes.set_ylabel("score vs Stockfish skill 0")
+    axes.set_ylim(-0.05, 1.05)
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+
+
+def plot_training(metrics: Path, path: Path) -> list[dict]:
+    """Held-out top-1 agreement and value error per epoch of the supervised run."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    figure, axes = plt.subplots(figsize=(5, 3.5))
+    minutes = [record["seconds"] / 60 for record in records]
+    axes.plot(minutes, [record["top1"] for record in records], marker="o", label="top-1 vs SF")
+    axes.plot(minutes, [record["value_mae"] for record in records], marker="s",
+              label="value MAE")
+    axes.set_xlabel("training minutes (2 shared cores)")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    return records
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    network = load_network(str(SHIPPED_NET))
+    payload: dict[str, object] = {"net": SHIPPED_NET.name,
+                                  "net_bytes": SHIPPED_NET.stat().st_size}
+    rows = []
+    metrics = Path(os.environ.get("MINIZERO_AZ_RUN", "/work/data/az-chess/runs/sup-4x32"))
+    if (metrics / "metrics.jsonl").exists():
+        payload["training"] = plot_training(
+            metrics / "metrics.jsonl",
+            Path(__file__).resolve().parent / "results" / "zero_chess_training.png")
+    graded = agreement(network)
+    if graded:
+        payload["agreement"] = graded
+        rows.append(["top-1 agreement with Stockfish d8 (held-out)", f"{graded['top1']:.1%}"])
+        rows.append(["value MAE vs tanh(cp/400) (held-out)", f"{graded['value_mae']:.3f}"])
+        rows.append(["held-out positions", graded["held_out"]])
+    random_games = int(os.environ.get("MINIZERO_BENCH_RANDOM_GAMES", "10"))
+    record = versus_random(network, random_games)
+    payload["versus_random"] = record
+    rows.append(["raw policy vs random mover (W/D/L)",
+                 f"{record['wins']}/{record['draws']}/{record['losses']}"])
+    batch = PuctEngineConfig().batch_size
+    single, batched = evaluations_per_second(1), evaluations_per_second(batch)
+    payload["evaluations_per_second"] = {"1": single, str(batch): batched}
+    rows.append(["engine evaluations/s at batch 1", f"{single:.0f}"])
+    rows.append([f"engine evaluations/s at batch {batch}", f"{batched:.0f} "
+                 f"({batched / single:.2f}x)"])
+    per_hour, stats = selfplay_games_per_hour(network)
+    payload["selfplay_games_per_hour"] = per_hour
+    payload["selfplay_stats"] = stats
+    rows.append(["self-play games/hour (32 sims, 1 process, cap 200 plies, resign < -0.95)",
+                 f"{per_hour:.0f} ({stats['plies'] / stats['games']:.0f} plies a game, "
+                 f"{stats['resigned']} of {stats['games']} resigned)"])
+    nodes_list = [int(n) for n in os.environ.get("MINIZERO_BENCH_NODES", "1,16,64,256").split(",")]
+    games = int(os.environ.get("MINIZERO_BENCH_GAMES", "4"))
+    scores = strength_curve(nodes_list, games)
+    payload["strength_vs_nodes"] = {"opponent": "stockfish skill 0, 50 ms", "games": games,
+                                    "scores": scores}
+    for nodes, score in scores.items():
+        rows.append([f"score vs Stockfish skill 0 at {nodes} nodes ({games} games)",
+                     f"{score:.2f}"])
+    plot(scores, Path(__file__).resolve().parent / "results" / "zero_chess_nodes.png")
+    write_results("zero_chess", payload, markdown_table(["measure", "value"], rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Supervised data for the chess network: positions of Stockfish games, labelled by Stockfish.
+
+Each game opens with a few uniformly random moves (varied openings), then Stockfish plays both
+sides at a fixed depth, with an occasional random move. Every position after the opening is kept
+with the input planes (history included), Stockfish's best move there (the policy target), its
+score in centipawns and the game's result, both from the side to move. The search that chooses a
+move also labels its position, so a labelled position costs one Stockfish search. Games whose
+score stays beyond ``adjudicate_score`` for ``adjudicate_plies`` plies are scored as won.
+
+Shards (``minizero.shards``: npz, no pickle, atomic writes), version 1, N positions:
+
+    bits    uint8  (N, 8 C)  input planes packed by `encoding.pack_planes` (C planes, T history)
+    clock   uint8  (N,)      halfmove clock (the fifty-move plane)
+    move    int16  (N,)      Stockfish's move as a policy index (side-to-move view)
+    score   int16  (N,)      Stockfish's score, centipawns from the side to move (mates +-30000)
+    result  int8   (N,)      the game's result from the side to move: 1, 0, -1
+    game_id int64  (N,)      positions of one game share it (held-out sets split by game)
+    fen     str    (N,)      the position (for grading against Stockfish and for tests)
+
+Each worker writes ``az-wWW-SSSSS.npz`` shards; a restarted run counts what is there and goes on
+with fresh seeds, so kill -9 loses at most the shard in progress.
+
+Command: ``minizero chessdata --out /work/data/az --positions 100000 --depth 8``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import queue
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import chess
+import numpy as np
+import torch
+
+from minizero import shards
+from minizero.chessgame import encoding
+from minizero.chessgame.game import ChessGame
+from minizero.chessgame.stockfish import MATE_SCORE, UciEngine
+
+SHARD_FORMAT = b"minizero-chess-az-positions"
+SHARD_VERSION = 1
+SCORE_LIMIT = 30000
+
+
+def schema(history: int) -> shards.Schema:
+    return {"bits": (np.uint8, (encoding.plane_count(history) * 8,)), "clock": (np.uint8, ()),
+            "move": (np.int16, ()), "score": (np.int16, ()), "result": (np.int8, ()),
+            "game_id": (np.int64, ()), "fen": (np.str_, ())}
+
+
+@dataclass(frozen=True)
+class ChessDataConfig:
+    """How the labelled games are played."""
+
+    positions: int = 100_000  # positions to produce, all workers together
+    depth: int = 8  # Stockfish depth per move (label and move)
+    workers: int = 2  # processes, one Stockfish each
+    history: int = encoding.DEFAULT_HISTORY  # T of the stored planes
+    random_plies_min: int = 2  # each game opens with this many to random_plies_max random moves
+    random_plies_max: int = 8
+    random_move_probability: float = 0.05  # later on, a random move this often
+    adjudicate_score: int = 1000
+    adjudicate_plies: int = 6
+    max_plies: int = 300  # longer games are draws
+    shard_size: int = 2_000
+    seed: int = 0
+
+
+def play_labelled_game(engine: UciEngine, config: ChessDataConfig, rng: random.Random
+                       ) -> list[tuple[np.ndarray, int, int, str]]:
+    """One game; its positions as (planes, move index, score, fen) and the result last."""
+    game = ChessGame(config.history, config.max_plies)
+    state = game.initial_state()
+    moves: list[str] = []
+    engine.new_game()
+    for _ in range(rng.randint(config.random_plies_min, config.random_plies_max)):
+        if game.terminal_value(state) is not None:
+            return []
+        move = rng.choice(list(state.moves.values()))
+        state = state.child(move)
+        moves.append(move.uci())
+    rows = []
+    white_result = 0
+    streak = 0
+    while (value := game.terminal_value(state)) is None:
+        score, best_uci = engine.search(moves, config.depth, None)
+        best = chess.Move.from_uci(best_uci)
+        turn = state.board.turn
+        rows.append((game.encode(state), encoding.move_to_index(best, turn),
+                     max(-SCORE_LIMIT, min(SCORE_LIMIT, score)), state.board.fen(), turn))
+        white_score = score if turn == chess.WHITE else -score
+        if abs(white_score) >= config.adjudicate_score:
+            sign = 1 if white_score > 0 else -1
+            streak = streak + sign if streak * sign > 0 else sign
+        else:
+            streak = 0
+        if abs(streak) >= config.adjudicate_plies:
+            white_result = 1 if streak > 0 else -1
+            break
+        if rng.random() < config.random_move_probability:
+            best = rng.choice(list(state.moves.values()))
+        state = state.child(best)
+        moves.append(best.uci())
+    if value is not None and value != 0:  # checkmate: the side to move lost
+        white_result = -1 if state.board.turn == chess.WHITE else 1
+    return [(planes, move, score, fen, white_result if turn == chess.WHITE else -white_result)
+            for planes, move, score, fen, turn in rows]
+
+
+def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
+            progress: multiprocessing.Queue) -> None:
+    torch.set_num_threads(1)
+    share = config.positions // config.workers + (worker < config.positions % config.workers)
+    existing = sorted(out.glob(f"az-w{worker:02d}-*.npz"))
+    done = sum(len(read_shard(path, config.history)["move"]) for path in existing)
+    progress.put(done)
+    engine = UciEngine(stockfish)
+    shard_index = len(existing)
+    try:
+        while done < share:
+            rng = random.Random(f"{config.seed}-{worker}-{shard_index}")  # fresh after resume
+            rows: list[tuple] = []
+            game_number = 0
+            while len(rows) < min(config.shard_size, share - done):
+                game_id = (config.seed << 48) | (worker << 40) | (shard_index << 20) | game_number
+                game_rows = play_labelled_game(engine, config, rng)
+                rows.extend((*row, game_id) for row in game_rows)
+                game_number += 1
+                progress.put(len(game_rows))
+            planes = np.stack([row[0] for row in rows])
+            bits, clocks = encoding.pack_planes(planes, config.history)
+            write_shard(out / f"az-w{worker:02d}-{shard_index:05d}.npz", {
+                "bits": bits, "clock": clocks,
+                "move": np.array([row[1] for row in rows]),
+                "score": np.array([row[2] for row in rows]),
+                "fen": np.array([row[3] for row in rows]),
+                "result": np.array([row[4] for row in rows]),
+                "game_id": np.array([row[5] for row in rows]),
+            }, config.history)
+            done += len(rows)
+            shard_index += 1
+    finally:
+        engine.close()
+
+
+def write_shard(path: Path, arrays: dict[str, np.ndarray], history: int) -> None:
+    shards.write_shard(path, SHARD_FORMAT, SHARD_VERSION, arrays, schema(history))
+
+
+def read_shard(path: Path, history: int) -> dict[str, np.ndarray]:
+    """One shard's arrays; ValueError naming the file if it is corrupt, foreign or of another
+    history length."""
+    arrays = shards.read_shard(path, SHARD_FORMAT, SHARD_VERSION, schema(history),
+                               "minizero chess position")
+    if len(arrays["move"]) and (arrays["move"].min() < 0
+                                or arrays["move"].max() >= encoding.ACTION_SIZE):
+        raise ValueError(f"{path}: move indices outside the policy map")
+    return arrays
+
+
+def generate(config: ChessDataConfig, stockfish: str, out: Path, quiet: bool = False) -> int:
+    """Produce ``config.positions`` positions in ``out``, resuming what is there; returns the
+    number on disk at the end."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted(out.glob("az-w*.npz")):  # a damaged shard stops us here, named
+        read_shard(path, config.history)
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    progress: multiprocessing.Queue = context.Queue()
+    processes = [context.Process(target=_worker, args=(w, config, stockfish, out, progress),
+                                 daemon=True) for w in range(config.workers)]
+    for process in processes:
+        process.start()
+    bar = tqdm(total=config.positions, unit="pos", disable=True if quiet else None)
+    try:
+        while any(process.is_alive() for process in processes):
+            with contextlib.suppress(queue.Empty):
+                bar.update(progress.get(timeout=0.5))
+    finally:
+        bar.close()
+        for process in processes:
+            process.join(timeout=1)
+            if process.is_alive():
+                process.terminate()
+    failed = [process.exitcode for process in processes if process.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"{len(failed)} data worker(s) failed (exit codes {failed})")
+    return sum(len(read_shard(path, config.history)["move"])
+               for path in sorted(out.glob("az-w*.npz")))
+
+
+def mate_free(score: np.ndarray) -> np.ndarray:
+    """True where the score is a centipawn score, not a mate report."""
+    return np.abs(score.astype(np.int32)) < MATE_SCORE
+

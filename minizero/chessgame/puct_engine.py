@@ -1,0 +1,304 @@
+"""The PUCT engine: AlphaZero's network-guided MCTS behind the UCI server (``zero-uci``).
+
+The search is minizero's generic PUCT (minizero/search/puct.py) over the chess `Game`, run in
+chunks of one network batch so that the clock and ``stop`` are checked between network calls
+(``stop`` during ``go infinite`` is answered within one batch, a few tens of milliseconds).
+
+* **Limits.** ``go nodes N``: exactly N new simulations, deterministic (no noise, batches of the
+  same size in the same order). ``go depth D``: until the principal variation is D plies long.
+  Clock: stop at the soft time, at once at the hard time, or as soon as the most visited move
+  cannot be overtaken by the simulations the remaining time allows (Leela's "smart pruning").
+  No limit at all (``go infinite``): until ``stop``. (A ``go`` whose only limits are invalid is
+  given a time bound by the UCI server.)
+* **Tree reuse.** When the new position continues the previous one by a few moves, the subtree
+  below those moves is kept.
+* **Score.** ``score cp`` is the root's mean value Q of the most visited move mapped with
+  ``cp = 400 atanh(Q)`` (chessgame/training.py, the same mapping as the value targets); a move
+  that mates at once is reported as ``mate 1``.
+* **PV** along the most visited children. ``nodes`` counts simulations of this search.
+
+The network is loaded lazily (``isready`` or the first ``go``): the shipped one
+(``minizero/chessgame/nets/zero-small.pt``) unless the ``WeightsFile`` option or ``--weights``
+names another. A file for another game, encoding or size, or a corrupt one, is refused with a
+reason (``info string`` over UCI, the previous network kept; a one-line error from the CLI).
+
+Reference: Silver et al., Science 362 (2018); Leela Chess Zero's search (time manager, smart
+pruning). Run it: ``zero-uci`` (or ``python -m minizero.chessgame.puct_engine``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import chess
+import numpy as np
+import torch
+
+from minizero.chessgame import encoding
+from minizero.chessgame.game import ChessGame, ChessState
+from minizero.chessgame.protocol import MATE, Engine, Limits, SearchInfo, SearchResult, UciOption
+from minizero.chessgame.training import value_to_cp
+from minizero.nn.network import PolicyValueNet, load_network, resolve_device
+from minizero.search.puct import PUCT, PUCTConfig, network_evaluator
+
+SHIPPED_NET = Path(__file__).parent / "nets" / "zero-small.pt"
+INFO_INTERVAL = 0.5  # seconds between info lines
+
+
+@dataclass(frozen=True)
+class PuctEngineConfig:
+    """Search settings of the engine.
+
+    batch_size: leaves per network call (also the unit between clock checks).
+    c_puct, fpu_reduction: PUCT's exploration constant and first-play urgency (puct.py).
+    reuse_plies: keep the tree when the new position is at most this many plies further.
+    """
+
+    batch_size: int = 16
+    c_puct: float = 2.0
+    fpu_reduction: float = 0.3
+    reuse_plies: int = 4
+
+    def puct(self, simulations: int) -> PUCTConfig:
+        return PUCTConfig(simulations=simulations, c_puct=self.c_puct,
+                          fpu_reduction=self.fpu_reduction, batch_size=self.batch_size)
+
+
+class PuctEngine(Engine):
+    """The network-guided MCTS engine (see the module docstring); the UCI server drives it."""
+
+    name = "minizero-zero"
+
+    def __init__(self, weights: str | None = None, device: str = "cpu",
+                 config: PuctEngineConfig = PuctEngineConfig()) -> None:
+        self.config = config
+        self.device = resolve_device(device)
+        self.weights = weights or ""  # "" = the shipped network
+        self.network: PolicyValueNet | None = None
+        self.game = ChessGame()
+        self.tree: PUCT | None = None
+        self._tree_line: tuple[str, list[chess.Move]] | None = None  # root's start fen, moves
+        self._deadline_lock = threading.Lock()
+        self._soft_time: float | None = None
+        self._hard_time: float | None = None
+        self._start = time.perf_counter()
+
+    def options(self) -> list[UciOption]:
+        return [UciOption("WeightsFile", "string", self.weights),
+                UciOption("LeafBatch", "spin", self.config.batch_size, 1, 256)]
+
+    # ---------------------------------------------------------------- network
+
+    def load(self, path: str) -> None:
+        """Load weights (``""``: the shipped net); ValueError naming the file, nothing changed."""
+        file = path or str(SHIPPED_NET)
+        network = load_network(file)
+        shape = network.config.input_shape
+        if network.config.action_size != encoding.ACTION_SIZE or shape[1:] != (8, 8) or (
+                (shape[0] - encoding.CONSTANT_PLANES) % encoding.PLANES_PER_STEP):
+            raise ValueError(f"{file}: not a chess network (input {shape}, "
+                             f"{network.config.action_size} actions; chess needs (14 T + 7, 8, 8)"
+                             f" and {encoding.ACTION_SIZE})")
+        history = (shape[0] - encoding.CONSTANT_PLANES) // encoding.PLANES_PER_STEP
+        self.network = network.to(self.device).eval()
+        self.game = ChessGame(history=history)
+        self.weights = path
+        self.tree = None
+        self._tree_line = None
+
+    def prepare(self) -> None:
+        """Load the network if none is loaded yet (lazy: ``isready`` or the first ``go``)."""
+        if self.network is None:
+            self.load(self.weights)
+
+    def set_option(self, name: str, value: object) -> None:
+        if name.lower() == "weightsfile":
+            self.load(str(value or ""))
+        elif name.lower() == "leafbatch":
+            self.config = dataclasses.replace(self.config, batch_size=int(value))
+            self.tree = None
+        else:
+            raise ValueError(f"unknown option '{name}'")
+
+    def new_game(self) -> None:
+        self.tree = None
+        self._tree_line = None
+
+    def extend_time(self, soft_time: float | None, hard_time: float | None) -> None:
+        """Ponderhit: replace the time limits of the running search, counted from now."""
+        with self._deadline_lock:
+            now = time.perf_counter() - self._start
+            self._soft_time = None if soft_time is None else now + soft_time
+            self._hard_time = None if hard_time is None else now + hard_time
+
+    # ---------------------------------------------------------------- search
+
+    def _root(self, board: chess.Board) -> PUCT:
+        """The search tree for ``board``: the old one advanced when it continues it."""
+        start_fen = board.root().fen()
+        moves = list(board.move_stack)
+        if self.tree is not None and self._tree_line is not None:
+            old_fen, old_moves = self._tree_line
+            extra = len(moves) - len(old_moves)
+            if (old_fen == start_fen and 0 <= extra <= self.config.reuse_plies
+                    and moves[:len(old_moves)] == old_moves):
+                replay = ChessState.from_board(board)  # for the actions' side to move
+                chain = []
+                state: ChessState | None = replay
+                for _ in range(extra):
+                    assert state is not None and state.parent is not None
+                    chain.append((state.parent.board.turn, state.move))
+                    state = state.parent
+                for turn, move in reversed(chain):
+                    self.tree.advance(encoding.move_to_index(move, turn))
+                self._tree_line = (start_fen, moves)
+                return self.tree
+        assert self.network is not None
+        evaluate = network_evaluator(self.game, self.network)
+        self.tree = PUCT(self.game, evaluate, self.config.puct(self.config.batch_size))
+        self.tree.reset(ChessState.from_board(board))
+        self._tree_line = (start_fen, moves)
+        return self.tree
+
+    def search(self, board: chess.Board, limits: Limits,
+               on_info: Callable[[SearchInfo], None] | None = None, multipv: int = 1,
+               start_time: float | None = None, stop_event: threading.Event | None = None
+               ) -> SearchResult:
+        """Search ``board`` within ``limits``; the most visited move, its cp score, the PV."""
+        start = start_time if start_time is not None else time.perf_counter()
+        self._start = start
+        self.prepare()
+        if board.is_game_over(claim_draw=False) or not any(board.generate_legal_moves()):
+            return SearchResult(None, 0, 0, 0, time.perf_counter() - start)
+        tree = self._root(board)
+        root = tree.root
+        assert root is not None
+        with self._deadline_lock:
+            self._soft_time, self._hard_time = limits.soft_time, limits.hard_time
+        nodes_limit = limits.nodes
+        with torch.inference_mode():
+            torch.set_num_threads(1)
+            done = 0
+            last_info = start
+            while True:
+                chunk = self.config.batch_size
+                if nodes_limit is not None:
+                    chunk = min(chunk, nodes_limit - done)
+                if chunk > 0 and root.terminal is None:
+                    tree.config = self.config.puct(chunk)
+                    tree.search()
+                    done += chunk
+                now = time.perf_counter()
+                elapsed = now - start
+                if on_info is not None and now - last_info >= INFO_INTERVAL:
+                    on_info(self._info(tree, done, elapsed))
+                    last_info = now
+                if self._should_stop(tree, limits, nodes_limit, done, elapsed, stop_event):
+                    break
+        elapsed = time.perf_counter() - start
+        info = self._info(tree, done, elapsed)
+        if on_info is not None:
+            on_info(info)
+        return SearchResult(info.pv[0], info.score, info.depth, done, elapsed, info.pv)
+
+    def _should_stop(self, tree: PUCT, limits: Limits, nodes_limit: int | None, done: int,
+                     elapsed: float, stop_event: threading.Event | None) -> bool:
+        if stop_event is not None and stop_event.is_set():
+            return True
+        if nodes_limit is not None and done >= nodes_limit:
+            return True
+        if limits.depth is not None and len(self._pv(tree)) >= limits.depth:
+            return True
+        if done > 16 * (limits.depth or 0) ** 3 and limits.depth is not None:
+            return True  # a depth that PUCT will not reach soon: bounded anyway
+        with self._deadline_lock:
+            soft, hard = self._soft_time, self._hard_time
+        if hard is not None and elapsed >= hard:
+            return True
+        if soft is not None:
+            if elapsed >= soft:
+                return True
+            # Smart pruning: the runner-up cannot catch up in the time that is left.
+            root = tree.root
+            assert root is not None
+            if elapsed > 0 and len(root.child_visits) > 1:
+                rate = done / elapsed
+                remaining = rate * ((hard if hard is not None else soft) - elapsed)
+                first, second = np.sort(root.child_visits)[-2:][::-1]
+                if first - second > remaining:
+                    return True
+        return False
+
+    def _pv(self, tree: PUCT) -> list[chess.Move]:
+        line = []
+        node = tree.root
+        while node is not None and node.expanded and node.child_visits.sum() > 0:
+            index = int(np.argmax(node.child_visits))
+            line.append(self.game.move(node.state, int(node.actions[index])))
+            node = node.children[index]
+        return line
+
+    def _info(self, tree: PUCT, nodes: int, elapsed: float) -> SearchInfo:
+        root = tree.root
+        assert root is not None
+        pv = self._pv(tree)
+        if not pv:  # no simulation yet: the network's favourite
+            index = int(np.argmax(root.priors)) if root.expanded else 0
+            actions = root.actions if root.expanded else self.game.legal_actions(root.state)
+            pv = [self.game.move(root.state, int(actions[index]))]
+            score = 0
+        else:
+            index = int(np.argmax(root.child_visits))
+            child = root.children[index]
+            if child is not None and child.terminal == -1.0:
+                score = MATE - 1  # this move mates
+            else:
+                q = root.child_value_sum[index] / max(root.child_visits[index], 1)
+                score = value_to_cp(q)
+        depth = max(1, len(pv))
+        return SearchInfo(depth=depth, seldepth=depth, score=score, nodes=nodes, time=elapsed,
+                          hashfull=0, pv=pv)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def build_engine(argv: list[str] | None = None) -> PuctEngine:
+    """``zero-uci [--weights FILE] [--device auto|cpu|cuda] [--batch N]``; ValueError for a
+    file that is not a chess network."""
+    parser = argparse.ArgumentParser(prog="zero-uci", description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", help="network checkpoint (default: the shipped net)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    parser.add_argument("--batch", type=int, default=PuctEngineConfig.batch_size,
+                        help="leaves per network call")
+    args = parser.parse_args(argv)
+    if args.batch < 1:
+        parser.error("--batch must be positive")
+    engine = PuctEngine(args.weights, args.device,
+                        dataclasses.replace(PuctEngineConfig(), batch_size=args.batch))
+    if args.weights:
+        engine.load(args.weights)  # a bad file is reported now, before any GUI talks to us
+    return engine
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``zero-uci``: the PUCT engine on stdin/stdout."""
+    from minizero.chessgame.uci import serve
+
+    try:
+        engine = build_engine(argv)
+    except ValueError as error:
+        print(f"zero-uci: error: {error}", file=sys.stderr)
+        return 2
+    return serve(engine)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

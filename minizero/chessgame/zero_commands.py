@@ -1,0 +1,66 @@
+"""The AlphaZero chess subcommands of ``minizero``: labelled data from Stockfish games.
+
+    minizero chessdata --out /work/data/az --positions 100000 --depth 8 [--workers 2]
+    minizero export-net RUN/checkpoints/latest.pt --out zero-small.pt
+
+(``minizero train --game chess --data DIR`` trains on it; see chessgame/training.py.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    from minizero.chessgame import encoding
+
+    data = commands.add_parser("chessdata", help="chess positions labelled by Stockfish games")
+    data.add_argument("--out", required=True, help="directory of shards (resumed if it exists)")
+    data.add_argument("--positions", type=int, default=100_000)
+    data.add_argument("--depth", type=int, default=8, help="Stockfish depth per move")
+    data.add_argument("--workers", type=int, default=2)
+    data.add_argument("--history", type=int, default=encoding.DEFAULT_HISTORY)
+    data.add_argument("--shard-size", type=int, default=2_000)
+    data.add_argument("--seed", type=int, default=0)
+    data.add_argument("--stockfish", help="path of the Stockfish binary")
+    data.add_argument("--quiet", action="store_true")
+    data.set_defaults(run=cmd_chessdata)
+    add_export_parser(commands)
+
+
+def cmd_chessdata(args: argparse.Namespace) -> int:
+    from minizero.chessgame.data import ChessDataConfig, generate
+    from minizero.peers import find_stockfish
+
+    for name in ("positions", "depth", "workers", "history", "shard_size"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive")
+    config = ChessDataConfig(positions=args.positions, depth=args.depth, workers=args.workers,
+                             history=args.history, shard_size=args.shard_size, seed=args.seed)
+    total = generate(config, find_stockfish(args.stockfish), Path(args.out),
+                     quiet=args.quiet or not sys.stderr.isatty())
+    print(f"{total} positions in {args.out}")
+    return 0
+
+
+def add_export_parser(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser("export-net", help="a checkpoint's network alone (no optimizer)")
+    export.add_argument("checkpoint", help="a training checkpoint, e.g. RUN/checkpoints/latest.pt")
+    export.add_argument("--out", required=True, help="the network file to write")
+    export.set_defaults(run=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Keep the weights and the network config: what an engine needs, a third of the size."""
+    from minizero.checkpoint import load_checkpoint, save_checkpoint
+    from minizero.nn.network import load_network
+
+    config, _ = load_checkpoint(args.checkpoint)
+    network = load_network(args.checkpoint)  # refuses what is not a network checkpoint
+    save_checkpoint(args.out, config={"network": config["network"], "game": config.get("game"),
+                                      "source": str(args.checkpoint)},
+                    model=network.state_dict())
+    print(f"wrote {args.out}")
+    return 0

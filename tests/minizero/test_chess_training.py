@@ -1,0 +1,88 @@
+"""Stockfish-labelled chess data and the training path: shards resume, a tiny net overfits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import chess
+import numpy as np
+import pytest
+import torch
+
+from minizero.chessgame import encoding
+from minizero.chessgame.data import ChessDataConfig, generate, read_shard
+from minizero.chessgame.training import cp_to_value, grade, load_chess_data, value_to_cp
+from minizero.nn.network import NetworkConfig, PolicyValueNet
+from minizero.train import TrainConfig, Trainer
+
+
+@pytest.fixture(scope="module")
+def labelled_dir(tmp_path_factory: pytest.TempPathFactory, stockfish_path: str) -> Path:
+    out = tmp_path_factory.mktemp("az-data")
+    config = ChessDataConfig(positions=60, depth=3, workers=1, shard_size=30, seed=1,
+                             max_plies=24)
+    generate(config, stockfish_path, out, quiet=True)
+    return out
+
+
+def test_shards_hold_legal_labels_and_resume(labelled_dir: Path, stockfish_path: str) -> None:
+    first = sorted(labelled_dir.glob("az-*.npz"))
+    assert first
+    before = {path: path.read_bytes() for path in first}
+    total = sum(len(read_shard(path, 2)["move"]) for path in first)
+    assert total >= 60
+    config = ChessDataConfig(positions=total + 20, depth=3, workers=1, shard_size=30, seed=1,
+                             max_plies=24)
+    after = generate(config, stockfish_path, labelled_dir, quiet=True)
+    assert after >= total + 20
+    for path, data in before.items():  # finished shards are never rewritten
+        assert path.read_bytes() == data
+    arrays = read_shard(first[0], 2)
+    planes = encoding.unpack_planes(arrays["bits"], arrays["clock"], 2)
+    for row in range(len(arrays["move"])):
+        board = chess.Board(str(arrays["fen"][row]))
+        move = encoding.index_to_move(int(arrays["move"][row]), board)
+        assert move in board.legal_moves
+        np.testing.assert_array_equal(planes[row, :12], encoding.encode_board(board, 2)[:12])
+    with pytest.raises(ValueError, match="other.npz"):
+        (labelled_dir / "other.npz").write_bytes(b"junk")
+        read_shard(labelled_dir / "other.npz", 2)
+    with pytest.raises(ValueError, match="bits"):
+        read_shard(first[0], 3)  # another history length
+
+
+def test_value_cp_mapping_round_trips() -> None:
+    for cp in (-900, -100, 0, 35, 400, 2000):
+        assert abs(value_to_cp(float(cp_to_value(cp))) - cp) <= 1
+    assert value_to_cp(1.0) == -value_to_cp(-1.0) > 2000  # finite at the ends
+
+
+def test_tiny_net_overfits_a_handful_of_positions(labelled_dir: Path) -> None:
+    torch.set_num_threads(1)
+    samples, _ = load_chess_data([labelled_dir], 2, eval_weight=1.0)  # value = Stockfish's
+    handful = samples.subset(np.arange(len(samples)) < 12)
+    torch.manual_seed(0)
+    network = PolicyValueNet(NetworkConfig((35, 8, 8), 4672, blocks=1, channels=16,
+                                           value_head="wdl"))
+    before = grade(network, handful)["top1"]
+    trainer = Trainer(network, TrainConfig(batch_size=12, learning_rate=3e-3))
+    trainer.train_steps(handful, 100)
+    after = grade(network, handful)
+    assert after["top1"] == 1.0 and before < 0.5
+    assert after["value_mae"] < 0.15
+
+
+def test_train_cli_on_chess_data_grades_and_resumes(labelled_dir: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    base = [sys.executable, "-m", "minizero.cli", "train", "--game", "chess",
+            "--data", str(labelled_dir), "--out", str(run), "--blocks", "1", "--channels", "8",
+            "--value-head", "wdl", "--batch-size", "16", "--holdout", "0.3", "--quiet"]
+    first = subprocess.run([*base, "--epochs", "1"], capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "held-out top-1" in first.stdout
+    second = subprocess.run([*base, "--epochs", "2", "--resume"], capture_output=True,
+                            text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert "epoch 2:" in second.stdout and "epoch 1:" not in second.stdout

@@ -1,0 +1,163 @@
+"""The PUCT chess engine: through python-chess's UCI client, and its search API directly."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import chess
+import chess.engine
+import numpy as np
+import pytest
+import torch
+
+from minizero.checkpoint import save_checkpoint
+from minizero.chessgame.puct_engine import PuctEngine, PuctEngineConfig
+from minizero.chessgame.search import Limits
+from minizero.nn.network import NetworkConfig, PolicyValueNet
+
+
+def write_net(path: Path, input_shape: tuple[int, int, int] = (35, 8, 8),
+              actions: int = 4672, seed: int = 0) -> str:
+    config = NetworkConfig(input_shape, actions, blocks=1, channels=8, value_head="wdl")
+    torch.manual_seed(seed)
+    network = PolicyValueNet(config)
+    save_checkpoint(path, config={"network": dataclasses.asdict(config)},
+                    model=network.state_dict())
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def tiny_net(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return write_net(tmp_path_factory.mktemp("net") / "tiny.pt")
+
+
+def command(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "minizero.chessgame.puct_engine", *arguments]
+
+
+def test_complete_game_through_uci_with_legal_moves_only(tiny_net: str) -> None:
+    board = chess.Board()
+    with chess.engine.SimpleEngine.popen_uci(command("--weights", tiny_net), timeout=60) as engine:
+        while not board.is_game_over(claim_draw=True):
+            result = engine.play(board, chess.engine.Limit(nodes=8), info=chess.engine.INFO_ALL)
+            assert result.move in board.legal_moves  # python-chess checks it too
+            board.push(result.move)
+        timed = engine.play(chess.Board(), chess.engine.Limit(white_clock=2, white_inc=0.05),
+                            info=chess.engine.INFO_ALL)
+        assert timed.move in chess.Board().legal_moves
+        assert timed.info["nodes"] > 0 and "score" in timed.info and timed.info["pv"]
+    assert board.outcome(claim_draw=True) is not None
+
+
+def test_stop_during_infinite_answers_within_100_ms(tiny_net: str) -> None:
+    """The engine returns within 100 ms of the stop signal (one network batch); through the
+    UCI pipes and python-chess on this loaded 2-core machine, within a second."""
+    engine = PuctEngine(tiny_net)
+    engine.prepare()
+    stop = threading.Event()
+    finished = []
+    thread = threading.Thread(target=lambda: finished.append(
+        (engine.search(chess.Board(), Limits(), stop_event=stop), time.perf_counter())))
+    thread.start()
+    time.sleep(0.5)
+    stop.set()
+    stopped = time.perf_counter()
+    thread.join(timeout=5)
+    result, returned = finished[0]
+    assert returned - stopped < 0.1 and result.nodes > 0
+    with chess.engine.SimpleEngine.popen_uci(command("--weights", tiny_net), timeout=60
+                                             ) as uci, uci.analysis(chess.Board()) as analysis:
+        time.sleep(0.6)
+        began = time.perf_counter()
+        analysis.stop()
+        analysis.wait()
+        assert time.perf_counter() - began < 1.0
+        assert analysis.info.get("nodes", 0) > 0
+
+
+def test_nodes_are_deterministic_and_the_tree_is_reused(tiny_net: str) -> None:
+    board = chess.Board()
+    board.push_uci("e2e4")
+    results = []
+    for _ in range(2):
+        engine = PuctEngine(tiny_net)
+        results.append(engine.search(board, Limits(nodes=100)))
+    first, second = results
+    assert first.nodes == second.nodes == 100
+    assert first.pv == second.pv and first.score == second.score
+    assert engine.tree is not None
+    counts = engine.tree.root.child_visits.copy()
+    assert counts.sum() == 100
+    # Two plies along the PV: the subtree below them is kept.
+    reply = first.pv[1] if len(first.pv) > 1 else None
+    board.push(first.pv[0])
+    if reply is not None:
+        board.push(reply)
+        kept = engine._root(board).root.visits
+        assert kept > 0
+    again = engine.search(board, Limits(nodes=50))
+    assert again.nodes == 50 and again.best_move in board.legal_moves
+
+
+def test_bad_weights_keep_the_previous_net(tiny_net: str, tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a checkpoint at all")
+    foreign = write_net(tmp_path / "hexapawn.pt", (3, 3, 3), 9)
+    engine = PuctEngine(tiny_net)
+    engine.prepare()
+    network = engine.network
+    for path in (str(corrupt), foreign, str(tmp_path / "missing.pt")):
+        with pytest.raises(ValueError, match=Path(path).name):
+            engine.set_option("WeightsFile", path)
+        assert engine.network is network
+    process = subprocess.Popen(command("--weights", tiny_net), stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def ask(line: str) -> list[str]:
+        process.stdin.write(line + "\n")
+        process.stdin.flush()
+        replies = []
+        while not replies or not replies[-1].startswith(("bestmove", "readyok")):
+            line = process.stdout.readline()
+            assert line, "the engine exited"
+            replies.append(line.strip())
+        return replies
+
+    try:
+        replies = ask(f"setoption name WeightsFile value {corrupt}\nisready")
+        assert any(f"info string {corrupt}: not a readable checkpoint" in line
+                   for line in replies)
+        # the previous net still plays
+        assert ask("position startpos\ngo nodes 16")[-1] != "bestmove 0000"
+        began = time.perf_counter()
+        bounded = ask("go depth many")  # the only limit is invalid: bounded, not endless
+        assert time.perf_counter() - began < 10
+        assert any("no valid limit" in line for line in bounded)
+    finally:
+        process.communicate("quit\n", timeout=30)
+    cli = subprocess.run(command("--weights", foreign), capture_output=True, text=True,
+                         timeout=60)
+    assert cli.returncode == 2
+    assert cli.stderr.count("\n") == 1 and "hexapawn.pt" in cli.stderr
+
+
+def test_mate_in_one_is_found_and_reported(tiny_net: str) -> None:
+    board = chess.Board("6k1/5ppp/8/8/8/8/8/R5K1 w - - 0 1")
+    engine = PuctEngine(tiny_net, config=PuctEngineConfig(batch_size=8))
+    result = engine.search(board, Limits(nodes=400))
+    assert result.best_move == chess.Move.from_uci("a1a8")
+    assert result.score > 20000
+    assert np.isfinite(result.score)
+
+
+def test_the_shipped_net_loads_lazily_and_plays() -> None:
+    engine = PuctEngine()
+    assert engine.network is None  # nothing loaded until the first search or isready
+    result = engine.search(chess.Board(), Limits(nodes=8))
+    assert engine.network is not None and result.best_move in chess.Board().legal_moves
+    assert engine.network.config.input_shape == (35, 8, 8)
