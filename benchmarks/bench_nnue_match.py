@@ -79,10 +79,18 @@ def summarize(pgn_path: Path, ours: str, opponent: str, tc: str) -> dict[str, ob
 
 
 def win_at_chess(seconds: float, count: int | None) -> dict[str, object]:
-    """Positions of wac.epd solved by the NNUE and the classical engine, alternating."""
+    """Positions of wac.epd solved by each engine of the package, alternating position by
+    position: the NNUE engine with our net, the classical one, and (where Stockfish is
+    installed) the NNUE engine with Stockfish 15.1's net."""
     lines = [line for line in WAC.read_text().splitlines() if line.strip()][:count]
     suite = [chess.Board.from_epd(line) for line in lines]
     specs = {"nnue": nnue_engine(), "classical": EngineSpec.parse("minizero")}
+    try:
+        find_stockfish()
+        specs["stockfish-net"] = EngineSpec(
+            "stockfish-net", (sys.executable, "-m", "nnue.engine", "--net", "stockfish"))
+    except FileNotFoundError:
+        pass
     engines = {name: chess.engine.SimpleEngine.popen_uci(list(spec.command))
                for name, spec in specs.items()}
     solved: dict[str, list[str]] = {name: [] for name in engines}
@@ -90,6 +98,7 @@ def win_at_chess(seconds: float, count: int | None) -> dict[str, object]:
         for name, spec in specs.items():
             if spec.options:
                 engines[name].configure(dict(spec.options))
+            engines[name].ping()  # isready: nets load now, not inside the first second
         for board, operations in suite:
             for name, engine in engines.items():
                 move = engine.play(board, chess.engine.Limit(time=seconds)).move
@@ -163,8 +172,8 @@ def _write(matches: dict, wac: dict | None) -> None:
     if wac:
         solved = wac["solved"]
         table += (f"\n\nWin At Chess ({wac['positions']} positions, "
-                  f"{wac['seconds_per_position']:g} s each, alternating): nnue "
-                  f"{solved['nnue']}, classical {solved['classical']}")
+                  f"{wac['seconds_per_position']:g} s each, alternating): "
+                  + ", ".join(f"{name} {count}" for name, count in solved.items()))
     write_results("nnue_match", {"matches": matches, "wac": wac}, table)
 
 

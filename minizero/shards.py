@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from minizero.atomic import atomic_write
+
 # name -> (dtype, trailing shape); None in the shape accepts any size along that axis
 Schema = dict[str, tuple[type, tuple[int | None, ...]]]
 
@@ -21,15 +23,11 @@ Schema = dict[str, tuple[type, tuple[int | None, ...]]]
 def write_shard(path: str | Path, tag: bytes, version: int, arrays: dict[str, np.ndarray],
                 schema: Schema) -> None:
     """Write ``arrays`` (cast to the schema's dtypes) with the format tag, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     cast = {name: np.ascontiguousarray(arrays[name], dtype=dtype)
             for name, (dtype, _) in schema.items()}
-    with open(tmp, "wb") as handle:
+    with atomic_write(Path(path)) as handle:
         np.savez_compressed(handle, format=np.array(tag), version=np.array(version, np.int32),
                             **cast)
-    tmp.replace(path)
 
 
 def read_shard(path: str | Path, tag: bytes, version: int, schema: Schema,

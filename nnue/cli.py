@@ -308,9 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"data": run_data, "relabel": run_relabel, "train": run_train,
                 "quantize": run_quantize, "check": run_check, "bench": run_bench,
-                "precision": run_precision}
-    handlers = {"data": run_data, "train": run_train, "quantize": run_quantize,
-                "check": run_check, "bench": run_bench, "eval": run_eval}
+                "precision": run_precision, "eval": run_eval}
     try:
         handlers[args.command](args)
     except (ValueError, OSError, RuntimeError) as error:

@@ -36,8 +36,6 @@ import multiprocessing
 import os
 import queue
 import random
-import subprocess
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +43,10 @@ from pathlib import Path
 import chess
 import numpy as np
 
-from minizero.atomic import atomic_write
-from minizero.lifeline import engine_preexec, start_worker
+from minizero.chessgame.stockfish import MATE_SCORE, UciEngine  # a mate is never kept (not quiet)
+from minizero.lifeline import start_worker
+from minizero.shards import read_shard as read_arrays
+from minizero.shards import write_shard as write_arrays
 
 SHARD_FORMAT = b"minizero-nnue-positions"
 SHARD_VERSION = 1
@@ -57,7 +57,6 @@ SHARD_ARRAYS = {
     "result": np.int8,
     "game_id": np.int64,
 }
-MATE_SCORE = 30000  # centipawn value stored for "mate found"; never kept as a label (not quiet)
 SCORE_LIMIT = 20000  # teacher scores are clipped to +-SCORE_LIMIT so they fit int16
 
 
@@ -110,39 +109,22 @@ class Positions:
         return Positions(*(np.concatenate([getattr(p, n) for p in parts]) for n in SHARD_ARRAYS))
 
 
+SHARD_SCHEMA = {name: (dtype, (64,) if name == "pieces" else ())
+                for name, dtype in SHARD_ARRAYS.items()}
+
+
 def write_shard(path: Path, positions: Positions) -> None:
-    """Write a shard atomically (temp file + rename): a reader never sees half a shard."""
-    arrays = {name: np.ascontiguousarray(getattr(positions, name), dtype=dtype)
-              for name, dtype in SHARD_ARRAYS.items()}
-    with atomic_write(path) as handle:
-        np.savez_compressed(handle, format=np.array(SHARD_FORMAT),
-                            version=np.array(SHARD_VERSION, np.int32), **arrays)
+    """Write a shard atomically (minizero.shards): a reader never sees half a shard."""
+    write_arrays(path, SHARD_FORMAT, SHARD_VERSION,
+                 {name: getattr(positions, name) for name in SHARD_ARRAYS}, SHARD_SCHEMA)
 
 
 def read_shard(path: Path) -> Positions:
-    """Read and validate one shard; a corrupt or foreign file raises a one-line ValueError."""
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if "format" not in archive.files or bytes(archive["format"]) != SHARD_FORMAT:
-                raise ValueError("not a minizero position shard (format tag missing)")
-            version = int(archive["version"])
-            if version != SHARD_VERSION:
-                raise ValueError(f"shard version {version}, this code reads {SHARD_VERSION}")
-            missing = [name for name in SHARD_ARRAYS if name not in archive.files]
-            if missing:
-                raise ValueError(f"missing arrays {missing}")
-            arrays = {name: archive[name] for name in SHARD_ARRAYS}
-    except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise ValueError(f"{path}: unreadable shard ({type(error).__name__}: {error})") from None
+    """Read and validate one shard; a corrupt, foreign or out-of-range one raises a one-line
+    ValueError naming the file (and the row)."""
+    arrays = read_arrays(path, SHARD_FORMAT, SHARD_VERSION, SHARD_SCHEMA,
+                         kind="minizero position")
     count = len(arrays["score"])
-    for name, dtype in SHARD_ARRAYS.items():
-        expected_shape = (count, 64) if name == "pieces" else (count,)
-        if arrays[name].dtype != dtype or arrays[name].shape != expected_shape:
-            raise ValueError(f"{path}: array {name} has {arrays[name].dtype}{arrays[name].shape},"
-                             f" expected {np.dtype(dtype)}{expected_shape}")
     for name, limit in (("pieces", 12), ("result", 1), ("score", SCORE_LIMIT)):
         outside = np.abs(arrays[name].astype(np.int64)) > limit
         if outside.any():
@@ -248,75 +230,6 @@ def import_text(path: Path, out: Path, skip_bad: bool,
 
 
 # ----------------------------------------------------------------------------- Stockfish games
-
-
-class UciEngine:
-    """A minimal UCI client over pipes: fast enough to call thousands of times a second.
-
-    (python-chess's ``chess.engine`` is the reference client; it adds about a millisecond per
-    search through its event loop, which here would cost more than the search itself.)
-    """
-
-    def __init__(self, path: str, hash_mb: int = 16) -> None:
-        self.process = subprocess.Popen(  # killed with the process that started it
-            [path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, bufsize=1, preexec_fn=engine_preexec,
-        )
-        self._send("uci")
-        self._read_until("uciok")
-        self._send("setoption name Threads value 1")
-        self._send(f"setoption name Hash value {hash_mb}")
-        self._send("isready")
-        self._read_until("readyok")
-
-    def _send(self, line: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(line + "\n")
-        self.process.stdin.flush()
-
-    def _read_until(self, prefix: str) -> list[str]:
-        assert self.process.stdout is not None
-        lines = []
-        while True:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError("Stockfish exited unexpectedly")
-            lines.append(line)
-            if line.startswith(prefix):
-                return lines
-
-    def new_game(self) -> None:
-        self._send("ucinewgame")
-
-    def search(self, moves: list[str], depth: int | None, nodes: int | None,
-               fen: str | None = None) -> tuple[int, str]:
-        """Search startpos+moves (or ``fen``+moves); return (score in cp from the side to move,
-        best move UCI).
-
-        A mate score is returned as +-MATE_SCORE.
-        """
-        start = f"position fen {fen}" if fen else "position startpos"
-        self._send(f"{start} moves " + " ".join(moves) if moves else start)
-        self._send(f"go nodes {nodes}" if nodes else f"go depth {depth}")
-        score = 0
-        best = ""
-        for line in self._read_until("bestmove"):
-            if line.startswith("bestmove"):
-                best = line.split()[1]
-            elif " score " in line and "bound" not in line:
-                tokens = line.split()
-                at = tokens.index("score")
-                value = int(tokens[at + 2])
-                mate = MATE_SCORE if value > 0 else -MATE_SCORE
-                score = value if tokens[at + 1] == "cp" else mate
-        return score, best
-
-    def close(self) -> None:
-        try:
-            self._send("quit")
-            self.process.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            self.process.kill()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import subprocess
 
+from minizero.lifeline import engine_preexec
+
 MATE_SCORE = 30000  # centipawn value reported for "mate found", from the side to move
 
 
@@ -22,9 +24,9 @@ class UciEngine:
 
     def __init__(self, path: str, hash_mb: int = 16) -> None:
         try:
-            self.process = subprocess.Popen(
+            self.process = subprocess.Popen(  # killed with the process that started it
                 [path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL, text=True, bufsize=1,
+                stderr=subprocess.DEVNULL, text=True, bufsize=1, preexec_fn=engine_preexec,
             )
         except OSError as error:
             raise ValueError(f"{path}: cannot start the engine ({error.strerror})") from None
