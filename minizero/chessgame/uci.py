@@ -74,6 +74,7 @@ class UciServer:
         self.clock_lag = ClockLag()
         self.prepared = False  # engine.prepare() succeeded since the last option change
         self.thread: threading.Thread | None = None
+        self.answered = threading.Event()  # the running search has sent its bestmove
         self.stop_event = threading.Event()
         self.ponder_clock: TimeControl | None = None  # the clock to use after ponderhit
         self.infinite_done = threading.Event()  # go infinite/ponder: stop or ponderhit seen
@@ -253,6 +254,7 @@ class UciServer:
         )
         self.ponder_clock = clock if "ponder" in parsed else None
         self.stop_event = threading.Event()
+        self.answered = threading.Event()
         self.infinite_done = threading.Event()
         if not waits:
             self.infinite_done.set()
@@ -340,7 +342,15 @@ class UciServer:
             self.complain(str(error))
 
     def searching(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        """A search runs and has not answered yet. A thread that has sent its bestmove is only
+        finishing: it is joined, so a ``go`` sent right after a bestmove is never refused."""
+        if self.thread is None:
+            return False
+        if self.answered.is_set():
+            self.thread.join()
+            self.thread = None
+            return False
+        return self.thread.is_alive()
 
     def stop_search(self) -> None:
         if self.thread is None:
@@ -361,6 +371,7 @@ class UciServer:
         # go infinite / go ponder: the GUI expects bestmove only after stop or ponderhit.
         self.infinite_done.wait()
         self.clock_lag.searched((time.perf_counter() - start) * 1000)
+        self.answered.set()
         if result is None or result.best_move is None:
             legal = list(board.legal_moves)
             self.send(f"bestmove {legal[0].uci()}" if legal else "bestmove 0000")

@@ -374,3 +374,21 @@ def test_lag_is_measured_from_the_clocks() -> None:
     assert 38 <= engine.clock_lag.lag_ms <= 42
     soft, hard = allocate_time(TimeControl(100, 10), 50, engine.clock_lag.lag_ms)
     assert soft == 0 and hard == 0.001  # nothing left after reserve and lag: move at once
+
+
+def test_go_right_after_bestmove_is_searched() -> None:
+    # A GUI may send the next go the moment it reads bestmove, while the search thread is
+    # still finishing: that go must be searched, not refused as "already searching".
+    engine, sink = server()
+    send = engine.send
+
+    def slow_after_bestmove(line: str) -> None:
+        send(line)
+        if line.startswith("bestmove"):
+            time.sleep(0.3)  # the search thread lingers after answering
+
+    engine.send = slow_after_bestmove
+    engine.handle("position startpos")
+    for _ in range(3):
+        engine.handle("go depth 1")
+        sink.wait_for("bestmove")  # a refused go would leave this waiting in vain
