@@ -15,7 +15,8 @@ Ctrl-C in a terminal sends SIGINT to the whole process group; workers ignore it,
 parent handles it (it terminates its workers on the way out) and the user sees one message,
 not one traceback per worker.
 
-Used by ``minizero.selfplay`` (pool initializer) and ``nnue.data`` (workers and Stockfish).
+Used by ``minizero.selfplay`` (pool initializer) and, through ``run_workers``, by the data
+generators of ``nnue.data`` and ``minizero.chessgame.data`` (workers and their Stockfish).
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -74,3 +79,44 @@ def engine_preexec() -> None:
     and deaf to the terminal's Ctrl-C (its parent closes it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _set_parent_death_signal(signal.SIGKILL)
+
+
+def _worker_main(target: Callable[..., None], worker: int, arguments: tuple[Any, ...],
+                 progress: multiprocessing.Queue, parent: int) -> None:
+    start_worker(parent)
+    target(worker, *arguments, progress)
+
+
+def run_workers(target: Callable[..., None], arguments: tuple[Any, ...], workers: int,
+                total: int, quiet: bool = False) -> None:
+    """Run ``target(worker, *arguments, progress)`` in ``workers`` processes that die with this
+    one, and show what they put on ``progress`` (counts of finished items) as one tqdm bar of
+    ``total`` on stderr. RuntimeError when a worker fails; Ctrl-C terminates them all.
+
+    Workers fork where the platform can: "spawn" re-imports the caller's ``__main__``, which
+    breaks scripts and notebooks without an ``if __name__ == "__main__"`` guard.
+    """
+    from tqdm import tqdm
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    progress: multiprocessing.Queue = context.Queue()
+    processes = [context.Process(target=_worker_main,
+                                 args=(target, worker, arguments, progress, os.getpid()),
+                                 daemon=True) for worker in range(workers)]
+    for process in processes:
+        process.start()
+    bar = tqdm(total=total, unit="pos", disable=True if quiet else None, smoothing=0.05)
+    try:
+        while any(process.is_alive() for process in processes):
+            with contextlib.suppress(queue.Empty):
+                bar.update(progress.get(timeout=0.5))
+    finally:
+        bar.close()
+        for process in processes:
+            process.join(timeout=1)
+            if process.is_alive():
+                process.terminate()
+    failed = [process.exitcode for process in processes if process.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"{len(failed)} data worker(s) failed (exit codes {failed})")

@@ -31,10 +31,7 @@ Commands: ``nnue data --out data/sf --positions 1000000 --depth 6`` (generate, r
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import os
-import queue
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,8 +40,8 @@ from pathlib import Path
 import chess
 import numpy as np
 
-from minizero.chessgame.stockfish import MATE_SCORE, UciEngine  # a mate is never kept (not quiet)
-from minizero.lifeline import start_worker
+from minizero.chessgame.stockfish import MATE_SCORE, UciEngine  # mates are never kept
+from minizero.lifeline import run_workers
 from minizero.shards import read_shard as read_arrays
 from minizero.shards import write_shard as write_arrays
 
@@ -320,9 +317,8 @@ def play_game(engine: UciEngine, config: GenerateConfig, rng: random.Random
 
 
 def _worker(worker: int, config: GenerateConfig, stockfish: str, out: Path,
-            progress: multiprocessing.Queue, parent: int) -> None:
+            progress: multiprocessing.Queue) -> None:
     """Play games until this worker's share of positions is on disk, shard by shard."""
-    start_worker(parent)
     share = config.positions // config.workers + (worker < config.positions % config.workers)
     existing = sorted(out.glob(f"sf-w{worker:02d}-*.npz"))
     done = sum(len(read_shard(path)) for path in existing)
@@ -359,37 +355,11 @@ def generate(config: GenerateConfig, stockfish: str, out: Path, quiet: bool = Fa
 
     Returns the number of positions on disk at the end.
     """
-    from tqdm import tqdm
-
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out} is a file; a dataset is a directory of shards")
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(out.glob("sf-w*.npz")):  # a damaged shard stops us here, named
         read_shard(path)
-    # fork where the platform has it: "spawn" re-imports the caller's __main__, which breaks
-    # scripts and notebooks without an ``if __name__ == "__main__"`` guard.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    progress: multiprocessing.Queue = context.Queue()
-    processes = [context.Process(target=_worker, args=(w, config, stockfish, out, progress,
-                                                             os.getpid()),
-                                 daemon=True) for w in range(config.workers)]
-    for process in processes:
-        process.start()
-    bar = tqdm(total=config.positions, unit="pos", disable=True if quiet else None,
-               smoothing=0.05)
-    try:
-        while any(process.is_alive() for process in processes):
-            with contextlib.suppress(queue.Empty):
-                bar.update(progress.get(timeout=0.5))
-    finally:
-        bar.close()
-        for process in processes:
-            process.join(timeout=1)
-            if process.is_alive():
-                process.terminate()
-    failed = [process.exitcode for process in processes if process.exitcode != 0]
-    if failed:
-        raise RuntimeError(f"{len(failed)} data worker(s) failed (exit codes {failed})")
+    run_workers(_worker, (config, stockfish, out), config.workers, config.positions, quiet)
     return sum(len(read_shard(path)) for path in sorted(out.glob("sf-w*.npz")))

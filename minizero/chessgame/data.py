@@ -25,9 +25,7 @@ Command: ``minizero chessdata --out /work/data/az --positions 100000 --depth 8``
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
-import queue
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +38,7 @@ from minizero import shards
 from minizero.chessgame import encoding
 from minizero.chessgame.game import ChessGame
 from minizero.chessgame.stockfish import MATE_SCORE, UciEngine
+from minizero.lifeline import run_workers
 
 SHARD_FORMAT = b"minizero-chess-az-positions"
 SHARD_VERSION = 1
@@ -165,33 +164,11 @@ def read_shard(path: Path, history: int) -> dict[str, np.ndarray]:
 def generate(config: ChessDataConfig, stockfish: str, out: Path, quiet: bool = False) -> int:
     """Produce ``config.positions`` positions in ``out``, resuming what is there; returns the
     number on disk at the end."""
-    from tqdm import tqdm
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(out.glob("az-w*.npz")):  # a damaged shard stops us here, named
         read_shard(path, config.history)
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    progress: multiprocessing.Queue = context.Queue()
-    processes = [context.Process(target=_worker, args=(w, config, stockfish, out, progress),
-                                 daemon=True) for w in range(config.workers)]
-    for process in processes:
-        process.start()
-    bar = tqdm(total=config.positions, unit="pos", disable=True if quiet else None)
-    try:
-        while any(process.is_alive() for process in processes):
-            with contextlib.suppress(queue.Empty):
-                bar.update(progress.get(timeout=0.5))
-    finally:
-        bar.close()
-        for process in processes:
-            process.join(timeout=1)
-            if process.is_alive():
-                process.terminate()
-    failed = [process.exitcode for process in processes if process.exitcode != 0]
-    if failed:
-        raise RuntimeError(f"{len(failed)} data worker(s) failed (exit codes {failed})")
+    run_workers(_worker, (config, stockfish, out), config.workers, config.positions, quiet)
     return sum(len(read_shard(path, config.history)["move"])
                for path in sorted(out.glob("az-w*.npz")))
 
