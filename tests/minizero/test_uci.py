@@ -241,7 +241,7 @@ def test_fuzzed_go_lines_answer() -> None:
                  "go 12 depth 1", "go depth 1 searchmoves", "go winc 5 binc -3 depth 1"]:
         engine.handle(line)
         engine.handle("stop")
-        bestmove(engine, sink)
+        assert bestmove(engine, sink) in chess.Board().legal_moves, line
 
 
 # ---------------------------------------------------------------------- the installed engine
@@ -381,8 +381,10 @@ def test_go_right_after_bestmove_is_searched() -> None:
     # still finishing: that go must be searched, not refused as "already searching".
     engine, sink = server()
     send = engine.send
+    sent: list[str] = []
 
     def slow_after_bestmove(line: str) -> None:
+        sent.append(line)
         send(line)
         if line.startswith("bestmove"):
             time.sleep(0.3)  # the search thread lingers after answering
@@ -391,4 +393,9 @@ def test_go_right_after_bestmove_is_searched() -> None:
     engine.handle("position startpos")
     for _ in range(3):
         engine.handle("go depth 1")
-        sink.wait_for("bestmove")  # a refused go would leave this waiting in vain
+        sink.wait_for("bestmove", timeout=5.0)
+    engine.stop_search()
+    answers = [chess.Move.from_uci(line.split()[1]) for line in sent
+               if line.startswith("bestmove")]
+    assert len(answers) == 3 and all(move in chess.Board().legal_moves for move in answers)
+    assert not any("already searching" in line for line in sent)
