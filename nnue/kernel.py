@@ -135,6 +135,22 @@ def _subtract_row(half: np.ndarray, weights: np.ndarray, feature: int) -> None:
 
 
 @njit(cache=True)
+def _apply_fields(half: np.ndarray, ft_weight: np.ndarray, changes: int, shifts: tuple,
+                  add: bool, perspective: int, king_square: int, feature_mode: int) -> None:
+    """Add (or subtract) the rows of the pieces packed in ``changes`` at ``shifts``, as
+    ``perspective`` with its king on ``king_square`` sees them."""
+    for shift in shifts:
+        absolute = (changes >> shift) & FIELD_MASK
+        if absolute != NO_PIECE:
+            feature = feature_of(absolute, perspective, king_square, feature_mode)
+            if feature >= 0:
+                if add:
+                    _add_row(half, ft_weight, feature)
+                else:
+                    _subtract_row(half, ft_weight, feature)
+
+
+@njit(cache=True)
 def apply_changes(accumulators: np.ndarray, parent: int, child: int, changes: int,
                   ft_weight: np.ndarray, feature_mode: int) -> None:
     """accumulators[child] = accumulators[parent] plus the rows the move adds, minus those it
@@ -146,18 +162,10 @@ def apply_changes(accumulators: np.ndarray, parent: int, child: int, changes: in
         king_square = (changes >> KING_SHIFTS[perspective]) & 63
         half = accumulators[child, perspective]
         half[:] = accumulators[parent, perspective]
-        for shift in PLACED_SHIFTS:
-            absolute = (changes >> shift) & FIELD_MASK
-            if absolute != NO_PIECE:
-                feature = feature_of(absolute, perspective, king_square, feature_mode)
-                if feature >= 0:
-                    _add_row(half, ft_weight, feature)
-        for shift in LIFTED_SHIFTS:
-            absolute = (changes >> shift) & FIELD_MASK
-            if absolute != NO_PIECE:
-                feature = feature_of(absolute, perspective, king_square, feature_mode)
-                if feature >= 0:
-                    _subtract_row(half, ft_weight, feature)
+        _apply_fields(half, ft_weight, changes, PLACED_SHIFTS, True, perspective, king_square,
+                      feature_mode)
+        _apply_fields(half, ft_weight, changes, LIFTED_SHIFTS, False, perspective, king_square,
+                      feature_mode)
 
 
 @njit(cache=True)
@@ -186,12 +194,8 @@ def refresh(accumulators: np.ndarray, ply: int, perspective: int, bitboards: np.
         feature = feature_of(absolute, perspective, king_square, feature_mode)
         if feature >= 0:
             _add_row(half, ft_weight, feature)
-    for shift in PLACED_SHIFTS:
-        absolute = (changes >> shift) & FIELD_MASK
-        if absolute != NO_PIECE:
-            feature = feature_of(absolute, perspective, king_square, feature_mode)
-            if feature >= 0:
-                _add_row(half, ft_weight, feature)
+    _apply_fields(half, ft_weight, changes, PLACED_SHIFTS, True, perspective, king_square,
+                  feature_mode)
 
 
 @njit(cache=True)
