@@ -23,6 +23,7 @@ import pytest
 import torch
 
 from minizero.checkpoint import load_checkpoint
+from tests.helpers import alive, descendants
 
 KILLS = 4
 SELFPLAY = [sys.executable, "-m", "minizero", "selfplay", "--game", "hexapawn:3x3", "--workers",
@@ -101,31 +102,6 @@ def test_training_survives_random_kills(tmp_path: Path) -> None:
     assert kills >= 2, f"only {kills} of {KILLS} runs were killed before they finished"
     assert_same_end(tmp_path / "straight", tmp_path / "chaos", Path("checkpoints/latest.pt"))
     assert [row["epoch"] for row in metrics(tmp_path / "chaos")] == [1, 2, 3, 4]
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")

@@ -7,7 +7,6 @@ import random
 import shutil
 import subprocess
 import sys
-import threading
 import time
 
 import chess
@@ -19,42 +18,15 @@ from hypothesis import strategies as st
 from minizero.chessgame.engine import classical_engine
 from minizero.chessgame.timeman import TimeControl, allocate_time
 from minizero.chessgame.uci import UciServer
+from tests.helpers import UciLines
 
 
-class Lines:
-    """A file-like sink that collects what the server writes and lets a test wait for a line."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.changed = threading.Condition()
-
-    def write(self, text: str) -> None:
-        with self.changed:
-            self.lines.extend(text.splitlines())
-            self.changed.notify_all()
-
-    def flush(self) -> None:
-        pass
-
-    def wait_for(self, prefix: str, timeout: float = 10.0) -> str:
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while True:
-                for index, line in enumerate(self.lines):
-                    if line.startswith(prefix):
-                        del self.lines[: index + 1]
-                        return line
-                left = deadline - time.monotonic()
-                assert left > 0, f"no '{prefix}' in {self.lines}"
-                self.changed.wait(left)
-
-
-def server() -> tuple[UciServer, Lines]:
-    sink = Lines()
+def server() -> tuple[UciServer, UciLines]:
+    sink = UciLines()
     return UciServer(classical_engine(), output=sink), sink
 
 
-def bestmove(engine: UciServer, sink: Lines) -> chess.Move:
+def bestmove(engine: UciServer, sink: UciLines) -> chess.Move:
     line = sink.wait_for("bestmove")
     engine.thread.join() if engine.thread is not None else None
     return chess.Move.from_uci(line.split()[1])

@@ -18,6 +18,7 @@ from nnue.cli import main
 from nnue.data import Positions, encode_board, read_shard, write_shard
 from nnue.model import NnueConfig
 from nnue.train import TrainConfig, train
+from tests.helpers import alive, descendants
 
 SMALL = NnueConfig("piece-square", 8, 4, 4)
 
@@ -79,32 +80,6 @@ def test_a_torn_metrics_line_is_repaired_on_resume(tmp_path: Path, capsys) -> No
     assert [row["epoch"] for row in map(__import__("json").loads,
                                         metrics.read_text().splitlines())] == [0, 1, 2]
     assert resumed["train_loss"] == straight["train_loss"]
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")

@@ -7,8 +7,6 @@ import hashlib
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import chess
@@ -20,6 +18,7 @@ from minizero.chessgame.uci import UciServer
 from nnue.engine import SHIPPED_NET, NnueEngine
 from nnue.kernel import load_kernel_net
 from nnue.quantize import net_bytes, save_net
+from tests.helpers import UciLines
 
 MIDDLEGAME = "r1bqkb1r/pppp1ppp/2n2n2/4p3/2B1P3/5N2/PPPP1PPP/RNBQK2R w KQkq - 4 4"
 
@@ -47,37 +46,7 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-class Sink:
-    """Collects what the server writes; ``wait_for`` a line that starts with a prefix."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.history: list[str] = []  # every line, never consumed
-        self.changed = threading.Condition()
-
-    def write(self, text: str) -> None:
-        with self.changed:
-            self.lines.extend(text.splitlines())
-            self.history.extend(text.splitlines())
-            self.changed.notify_all()
-
-    def flush(self) -> None:
-        pass
-
-    def wait_for(self, prefix: str, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while True:
-                for index, line in enumerate(self.lines):
-                    if line.startswith(prefix):
-                        del self.lines[: index + 1]
-                        return line
-                left = deadline - time.monotonic()
-                assert left > 0, f"no '{prefix}' in {self.lines}"
-                self.changed.wait(left)
-
-
-def best_line(server: UciServer, sink: Sink, nodes: int = 600) -> tuple[str, str]:
+def best_line(server: UciServer, sink: UciLines, nodes: int = 600) -> tuple[str, str]:
     """(last info line's score and pv, bestmove line) of ``go nodes`` from MIDDLEGAME."""
     start = len(sink.history)
     server.handle("ucinewgame")  # empty tables, so that equal nets give equal searches
@@ -92,7 +61,7 @@ def best_line(server: UciServer, sink: Sink, nodes: int = 600) -> tuple[str, str
 def test_eval_file_bad_files_keep_the_previous_net(halfkp_file: Path, tmp_path: Path) -> None:
     shipped_before = digest(SHIPPED_NET)
     nets_before = sorted(path.name for path in SHIPPED_NET.parent.iterdir())
-    sink = Sink()
+    sink = UciLines(timeout=60.0)
     server = UciServer(NnueEngine(), output=sink)
     server.handle("uci")
     sink.wait_for("uciok")
@@ -176,7 +145,7 @@ def test_python_m_entry_point_and_lazy_loading() -> None:
 def test_checking_engine_searches_through_uci() -> None:
     """The whole engine with the evaluator in checking mode: every evaluated node of a
     search from the UCI server is compared with a refresh and the numpy reference."""
-    sink = Sink()
+    sink = UciLines(timeout=60.0)
     server = UciServer(NnueEngine(check=True), output=sink)
     server.handle("position startpos moves e2e4 d7d5 e4d5 g8f6 f1b5 c7c6 d5c6 d8b6 c6b7 e8d8")
     server.handle("go nodes 1500")
