@@ -323,6 +323,7 @@ class UciServer:
                     try:
                         moves.append(self.board.parse_uci(arguments[index]))
                     except ValueError:
+                        parsed["rejected"] = True
                         self.complain(f"searchmoves: '{arguments[index]}' is not legal; ignored")
                     index += 1
                 parsed["searchmoves"] = moves
