@@ -18,7 +18,8 @@ openings shuffled with another seed) and appends them.
 Run: ``make bench BENCH=nnue_match``. Environment: MINIZERO_BENCH_GAMES (default 200),
 MINIZERO_BENCH_TC (default 10+0.1), MINIZERO_NNUE_NET (default: the engine's default net),
 MINIZERO_BENCH_MATCHES (default classical,sunfish,stockfish1500,stockfish1800,wac),
-MINIZERO_BENCH_POSITIONS (WAC: the first N).
+MINIZERO_BENCH_POSITIONS (WAC: the first N), MINIZERO_BENCH_ADJUDICATE=1 (see ``adjudication``).
+Rows and PGNs are kept per net (benchmarks/results/nnue_match_<net>_<opponent>.pgn).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from minizero.chessgame.match import EngineSpec, GameRecord, MatchConfig, MatchR
 from minizero.chessgame.openings import read_openings
 from minizero.elo import sprt_llr, sprt_verdict
 from minizero.peers import find_stockfish, find_sunfish
+from nnue.engine import SHIPPED_NET
 
 OPENINGS = Path(__file__).resolve().parent / "openings.fen"
 WAC = Path(__file__).resolve().parents[2] / "shared" / "data" / "wac.epd"
@@ -45,10 +47,20 @@ SPRT = (0.0, 100.0, 0.05, 0.05)
 
 
 def nnue_engine() -> EngineSpec:
+    """``nnue-uci`` with MINIZERO_NNUE_NET (or its default net), named after the net."""
     net = os.environ.get("MINIZERO_NNUE_NET")
     options = (("EvalFile", str(Path(net).resolve())),) if net else ()
-    name = "nnue" + (f"({Path(net).stem})" if net else "")
+    name = f"nnue({Path(net).stem if net else SHIPPED_NET.stem})"
     return EngineSpec(name, (sys.executable, "-m", "nnue.engine"), options)
+
+
+def adjudication() -> dict[str, int]:
+    """MINIZERO_BENCH_ADJUDICATE=1: a game is lost when both engines agree on -600 cp or worse
+    for 4 moves each, drawn after move 40 when both see |score| <= 10 for 8 moves each."""
+    if os.environ.get("MINIZERO_BENCH_ADJUDICATE") != "1":
+        return {}
+    return {"resign_score": 600, "resign_moves": 4, "draw_score": 10, "draw_moves": 8,
+            "draw_after": 40}
 
 
 def opponents() -> dict[str, EngineSpec]:
@@ -84,7 +96,7 @@ def win_at_chess(seconds: float, count: int | None) -> dict[str, object]:
     installed) the NNUE engine with Stockfish 15.1's net."""
     lines = [line for line in WAC.read_text().splitlines() if line.strip()][:count]
     suite = [chess.Board.from_epd(line) for line in lines]
-    specs = {"nnue": nnue_engine(), "classical": EngineSpec.parse("minizero")}
+    specs = {nnue_engine().name: nnue_engine(), "classical": EngineSpec.parse("minizero")}
     try:
         find_stockfish()
         specs["stockfish-net"] = EngineSpec(
@@ -122,19 +134,21 @@ def main() -> None:
     matches, wac = payload.get("matches", {}), payload.get("wac")
     ours = nnue_engine()
     summarize_only = os.environ.get("MINIZERO_BENCH_SUMMARIZE") == "1"
+    net = ours.name[len("nnue("):-1]
     for key, opponent in opponents().items():
-        pgn = RESULTS / f"nnue_match_{key}.pgn"
+        pgn = RESULTS / f"nnue_match_{net}_{key}.pgn"
+        row = f"{net} vs {key}"
         if summarize_only:
             if pgn.exists():
-                played_at = matches.get(key, {}).get("tc", tc)
-                matches[key] = summarize(pgn, ours.name, opponent.name, played_at)
+                played_at = matches.get(row, {}).get("tc", tc)
+                matches[row] = summarize(pgn, ours.name, opponent.name, played_at)
             continue
         if key not in wanted:
             continue
         more = os.environ.get("MINIZERO_BENCH_MORE") == "1" and pgn.exists()
         played = summarize(pgn, ours.name, opponent.name, tc)["games"] if more else 0
         config = MatchConfig(games=games, base_time=base, increment=increment, concurrency=2,
-                             seed=played)
+                             seed=played, **adjudication())
         RESULTS.mkdir(parents=True, exist_ok=True)
         part = pgn.with_name(pgn.name + ".part") if more else pgn
         run_match(ours, opponent, read_openings(OPENINGS), config,
@@ -143,7 +157,8 @@ def main() -> None:
             with pgn.open("a") as handle:
                 handle.write(part.read_text())
             part.unlink()
-        matches[key] = summarize(pgn, ours.name, opponent.name, tc)
+        matches[row] = summarize(pgn, ours.name, opponent.name, tc)
+        matches[row]["adjudication"] = adjudication() or None
         _write(matches, wac)
     if summarize_only:
         _write(matches, wac)
@@ -160,14 +175,16 @@ def _write(matches: dict, wac: dict | None) -> None:
         forfeits = match["forfeits"]
         sprt = match["sprt"]
         rows.append([
-            match["engine2"], match["tc"], match["games"],
+            match["engine1"], match["engine2"], match["tc"], match["games"],
+            "yes" if match.get("adjudication") else "no",
             f"{match['wins']}/{match['draws']}/{match['losses']}", f"{match['score']:.3f}",
             f"{match['elo']:+.0f} [{match['elo_low']:+.0f}, {match['elo_high']:+.0f}]",
             f"{sprt['llr']:.2f}, {sprt['verdict'] or 'undecided'}",
             _forfeit_text(forfeits[match["engine1"]]), _forfeit_text(forfeits[match["engine2"]]),
         ])
     table = markdown_table(
-        ["opponent", "tc", "games", "W/D/L (nnue)", "score", "Elo (95%)",
+        ["engine", "opponent", "tc", "games", "adjudicated", "W/D/L (nnue)", "score",
+         "Elo (95%)",
          "SPRT [0, 100] LLR", "nnue forfeits", "opponent forfeits"], rows)
     if wac:
         solved = wac["solved"]
