@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -54,7 +55,7 @@ from minizero.checkpoint import load_checkpoint, save_checkpoint
 from minizero.chessgame import compare_report as report
 from minizero.chessgame.data import ChessDataConfig, generate
 from minizero.chessgame.game import ChessGame
-from minizero.chessgame.training import is_chess_data, load_chess_data
+from minizero.chessgame.training import PackedSamples, is_chess_data, load_chess_data
 from minizero.nn.network import NetworkConfig, PolicyValueNet
 from minizero.rundir import append_metrics, open_run, read_metrics, write_json
 from minizero.search.puct import PUCTConfig
@@ -100,19 +101,19 @@ class CompareConfig:
     batch_size: int = 128
     learning_rate: float = 2e-3
     label_depth: int = 6
-    label_fraction: float = 0.5
+    label_fraction: float = 0.7
     held_out_positions: int = 2000
     held_out_depth: int = 8
     simulations: int = 32
-    games_per_generation: int = 4
-    train_steps: int = 20
+    games_per_generation: int = 8
+    train_steps: int = 40
     max_plies: int = 200
     resign_threshold: float = -0.9
     no_resign_fraction: float = 0.2
     opening_plies: int = 4
     temperature_moves: int = 10
     dirichlet_alpha: float = 0.3
-    match_games: int = 10
+    match_games: int = 20
     match_nodes: int = 16
     match_plies: int = 200
 
@@ -176,6 +177,13 @@ def train_config(config: CompareConfig) -> TrainConfig:
     return TrainConfig(batch_size=config.batch_size, learning_rate=config.learning_rate)
 
 
+def spread(samples: PackedSamples, count: int) -> PackedSamples:
+    """At most ``count`` positions, evenly spaced through the set (so through many games)."""
+    if len(samples) <= count:
+        return samples
+    return samples.subset(np.linspace(0, len(samples) - 1, count).round().astype(np.int64))
+
+
 class Comparison:
     """One comparison run in a directory: held-out set, both arms, grades, matches, report."""
 
@@ -189,10 +197,14 @@ class Comparison:
         self.game = game or ChessGame(max_plies=config.max_plies)
         self.progress = progress
         self.log = log
-        if held_out is not None and not is_chess_data(held_out):
-            raise ValueError(f"--held-out {held_out}: no chess shards (az-*.npz) there; make "
-                             "them with `minizero chessdata`")
-        self.held_out_dir = Path(held_out) if held_out is not None else self.out / "held-out"
+        self.held = None
+        if held_out is not None:  # read (and so checked) before the run directory is made
+            if not is_chess_data(held_out):
+                raise ValueError(f"--held-out {held_out}: no chess shards (az-*.npz) there; "
+                                 "make them with `minizero chessdata`")
+            self.held = spread(load_chess_data([held_out], self.game.history)[0],
+                               config.held_out_positions)
+        self.held_out_dir = self.out / "held-out"
         self.network = network_config(config, self.game)
         # Built here so that bad settings stop the run before any labelling.
         self.puct = PUCTConfig(simulations=config.simulations,
@@ -209,7 +221,6 @@ class Comparison:
                             "held_out": str(held_out) if held_out else None}, resume, "compare")
         torch.manual_seed(config.seed)
         self.initial = PolicyValueNet(self.network).state_dict()
-        self.generate_held_out = held_out is None
 
     def checkpoint_config(self) -> dict[str, Any]:
         return {"game": self.game.name, "network": dataclasses.asdict(self.network)}
@@ -218,17 +229,16 @@ class Comparison:
 
     def load_held_out(self) -> Any:
         config = self.config
-        if self.generate_held_out:
-            self.log(f"labelling {config.held_out_positions} held-out positions "
-                     f"(depth {config.held_out_depth}, not counted in either budget)")
-            generate(ChessDataConfig(positions=config.held_out_positions,
-                                     depth=config.held_out_depth, workers=config.workers,
-                                     history=self.game.history, shard_size=500,
-                                     seed=10_000 + config.seed),
-                     self.stockfish, self.held_out_dir, quiet=not self.progress)
-        held, _ = load_chess_data([self.held_out_dir], self.game.history,
-                                  limit=config.held_out_positions)
-        return held
+        if self.held is not None:
+            return self.held
+        self.log(f"labelling {config.held_out_positions} held-out positions "
+                 f"(depth {config.held_out_depth}, not counted in either budget)")
+        generate(ChessDataConfig(positions=config.held_out_positions, depth=config.held_out_depth,
+                                 workers=config.workers, history=self.game.history,
+                                 shard_size=500, seed=10_000 + config.seed),
+                 self.stockfish, self.held_out_dir, quiet=not self.progress)
+        return spread(load_chess_data([self.held_out_dir], self.game.history)[0],
+                      config.held_out_positions)
 
     # ---------------------------------------------------------------- the supervised arm
 
