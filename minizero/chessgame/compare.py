@@ -101,7 +101,7 @@ class CompareConfig:
     batch_size: int = 128
     learning_rate: float = 2e-3
     label_depth: int = 6
-    label_fraction: float = 0.7
+    label_fraction: float = 0.25
     held_out_positions: int = 2000
     held_out_depth: int = 8
     simulations: int = 32
