@@ -122,7 +122,7 @@ def summarize(out: Path, config: Any, held_out: int) -> dict[str, Any]:
     for a, b in PAIRINGS:
         results = [line["result"] for line in lines if line["pairing"] == f"{a}-vs-{b}"]
         wins, draws, losses = results.count(1), results.count(0), results.count(-1)
-        elo, low, high = elo_interval(wins, draws, losses)
+        elo, low, high = (_finite(value) for value in elo_interval(wins, draws, losses))
         matches[f"{a}-vs-{b}"] = {
             "a": a, "b": b, "games": len(results), "wins": wins, "draws": draws,
             "losses": losses, "score": (wins + 0.5 * draws) / max(1, len(results)),
@@ -136,10 +136,13 @@ def summarize(out: Path, config: Any, held_out: int) -> dict[str, Any]:
             "arms": arms, "matches": matches}
 
 
-def _elo(value: float) -> str:
-    if abs(value) == float("inf"):
-        return "+inf" if value > 0 else "-inf"
-    return f"{round(value) or 0:+d}"  # no "-0"
+def _finite(value: float) -> float | None:
+    """JSON has no infinity: an unbounded Elo (all won, all lost) is stored as null."""
+    return None if abs(value) == float("inf") else value
+
+
+def _elo(value: float | None, unbounded: str) -> str:
+    return unbounded if value is None else f"{round(value) or 0:+d}"  # no "-0"
 
 
 def write_markdown(path: Path, summary: dict[str, Any]) -> str:
@@ -163,9 +166,11 @@ def write_markdown(path: Path, summary: dict[str, Any]) -> str:
         "| games | W/D/L (first named) | score | Elo (95%) | mean plies |",
         "|---|---|---|---|---|---|"]
     for name, match in summary["matches"].items():
+        sign = "+inf" if match["score"] > 0.5 else "-inf"
         rows.append(f"| {name.replace('-vs-', ' vs ')} | {match['games']} | {match['wins']}/"
                     f"{match['draws']}/{match['losses']} | {match['score']:.1%} | "
-                    f"{_elo(match['elo'])} [{_elo(match['elo_low'])}, {_elo(match['elo_high'])}]"
+                    f"{_elo(match['elo'], sign)} [{_elo(match['elo_low'], '-inf')}, "
+                    f"{_elo(match['elo_high'], '+inf')}]"
                     f" | {match['mean_plies']:.0f} |")
     text = "\n".join(rows) + "\n"
     write_text(path, text)
