@@ -285,7 +285,8 @@ class Comparison:
             append_metrics(directory / "snapshots.jsonl", {
                 "snapshot": snapshot, "seconds": round(clock.seconds(), 2),
                 "checkpoint": str(path.relative_to(self.out)), "steps": trainer.step,
-                "positions": 0 if samples is None else len(samples)}, key="snapshot")
+                "positions": 0 if samples is None else len(samples),
+                "load_average": round(os.getloadavg()[0], 2)}, key="snapshot")
             clock.save()
             bar.update(round(clock.seconds() - bar.n, 1))
             with clock.paused():
@@ -316,7 +317,8 @@ class Comparison:
                     "checkpoint": f"selfplay/run/checkpoints/gen-{run.generation:04d}.pt",
                     "generation": run.generation, "steps": run.trainer.step,
                     **{name: sum(s.get(name, 0) for s in stats) for name in
-                       ("games", "plies", "resigned", "no_resign_checks", "false_resignations")}},
+                       ("games", "plies", "resigned", "no_resign_checks", "false_resignations")},
+                    "load_average": round(os.getloadavg()[0], 2)},
                     key="snapshot")
                 clock.save()
                 done = due

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -116,7 +115,9 @@ def summarize(out: Path, config: Any, held_out: int) -> dict[str, Any]:
         arms[arm] = {"curve": [{key: line[key] for key in ("snapshot", "seconds", "top1",
                                                            "value_mae")} for line in curve],
                      "final": {**snapshots(out, arm)[-1], **{key: curve[-1][key] for key in
-                                                             ("top1", "value_mae")}}}
+                                                             ("top1", "value_mae")}},
+                     "load_average": [line["load_average"] for line in snapshots(out, arm)
+                                      if "load_average" in line]}
     matches = {}
     lines = read_metrics(out / "matches.jsonl")
     for a, b in PAIRINGS:
@@ -131,7 +132,6 @@ def summarize(out: Path, config: Any, held_out: int) -> dict[str, Any]:
                                          if line["pairing"] == f"{a}-vs-{b}"] or [0]))}
     return {"budget_seconds": config.budget, "held_out_positions": held_out,
             "match_nodes": config.match_nodes, "match_plies": config.match_plies,
-            "load_average": [round(value, 2) for value in os.getloadavg()],
             "initial": {"top1": initial["top1"], "value_mae": initial["value_mae"]},
             "arms": arms, "matches": matches}
 
@@ -148,10 +148,12 @@ def _elo(value: float | None, unbounded: str) -> str:
 def write_markdown(path: Path, summary: dict[str, Any]) -> str:
     """Two small tables: the arms at the end of their budget, and the matches."""
     sup, sel = summary["arms"]["supervised"]["final"], summary["arms"]["selfplay"]["final"]
+    loads = [load for arm in summary["arms"].values() for load in arm["load_average"]]
     rows = [
         f"Budget {summary['budget_seconds']:.0f} s per arm; held-out set "
-        f"{summary['held_out_positions']} positions; load average at the end "
-        f"{', '.join(map(str, summary['load_average']))}.", "",
+        f"{summary['held_out_positions']} positions"
+        + (f"; 1-minute load average at the snapshots {min(loads):.1f} to {max(loads):.1f}."
+           if loads else "."), "",
         "| arm | seconds used | top-1 agreement | value MAE | training steps | data |",
         "|---|---|---|---|---|---|",
         f"| initial net | 0 | {summary['initial']['top1']:.1%} | "

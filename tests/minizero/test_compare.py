@@ -140,6 +140,7 @@ def test_a_tiny_comparison_killed_twice_resumes_to_a_whole_report(tmp_path: Path
         assert BUDGET <= lines[-1]["seconds"] < 4 * BUDGET
     assert supervised[-1]["positions"] > 0 and supervised[-1]["steps"] > 0
     assert selfplay[-1]["games"] > 0 and selfplay[-1]["steps"] > 0
+    assert all(line["load_average"] >= 0 for line in supervised + selfplay)
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["held_out_positions"] == 40
