@@ -31,6 +31,7 @@ from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.training import cp_to_value
 from minizero.nn.network import load_network
 from minizero.peers import find_stockfish
+from minizero.replay import load_samples
 from minizero.search.puct import network_evaluator
 from minizero.selfplay import play_game
 
@@ -77,6 +78,14 @@ def selfplay_endings(comparison: Comparison, checkpoint: Path, games: int) -> di
     return {"games": games, "endings": dict(endings), "mean_plies": float(np.mean(plies))}
 
 
+def selfplay_outcomes(out: Path) -> dict[str, int]:
+    """Decisive and drawn games among the self-play arm's stored games (one game a shard)."""
+    outcomes: Counter[str] = Counter()
+    for shard in sorted((out / "selfplay" / "run" / "replay").glob("*.npz")):
+        outcomes["decisive" if load_samples(shard).value[0] != 0 else "drawn"] += 1
+    return dict(outcomes)
+
+
 def yardsticks(held: Any) -> dict[str, float]:
     """Top-1 of a uniformly random legal move (expected), value MAE of predicting 0."""
     legal = [chess.Board(str(fen)).legal_moves.count() for fen in held.fen]
@@ -97,12 +106,15 @@ def main() -> None:
     summary = comparison.run()
     extra = {**yardsticks(comparison.load_held_out()),
              "selfplay_endings": selfplay_endings(
-                 comparison, out / summary["arms"]["selfplay"]["final"]["checkpoint"], 20)}
+                 comparison, out / summary["arms"]["selfplay"]["final"]["checkpoint"], 20),
+             "selfplay_outcomes": selfplay_outcomes(out)}
     endings = ", ".join(f"{name} {count}" for name, count in
                         sorted(extra["selfplay_endings"]["endings"].items()))
     table = ((out / "summary.md").read_text()
              + f"\nYardsticks: a random legal move agrees {extra['random_move_top1']:.1%}; a "
-             f"value of 0 everywhere has MAE {extra['zero_value_mae']:.3f}. Self-play games of "
+             f"value of 0 everywhere has MAE {extra['zero_value_mae']:.3f}. The self-play "
+             f"arm's games: {extra['selfplay_outcomes'].get('decisive', 0)} decisive, "
+             f"{extra['selfplay_outcomes'].get('drawn', 0)} drawn. Self-play games of "
              f"the final self-play net (no resignation): {endings}; "
              f"{extra['selfplay_endings']['mean_plies']:.0f} plies on average.\n")
     command = (f"minizero compare --game chess --budget {budget} --out {out} --seed {config.seed}"
