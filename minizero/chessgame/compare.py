@@ -8,7 +8,9 @@ then gets the same wall-clock budget, one after the other, each with all the cor
   core and labels each position with its move and score, chessgame/data.py, time-boxed) and the
   rest *trains* (the one trainer, minizero/train.py) on every position labelled so far. The
   labelling time counts, so the arm pays for its teacher. (Interleaved rather than "label, then
-  train", so that every checkpoint has trained on what was labelled before it.)
+  train", so that every checkpoint has trained on what was labelled before it. `SupervisedRun`
+  runs epochs over fixed data; here the data grows and each phase ends on the clock, so the arm
+  drives the same `Trainer` and checkpoint module itself.)
 * **self-play**: the generic loop (minizero/selfplay.py) with resignation, a no-resign fraction
   and a game-length cap, one small generation at a time; its games and its training count.
 
