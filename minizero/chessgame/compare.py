@@ -263,7 +263,9 @@ class Comparison:
         bar = self._bar("supervised", clock)
         samples, loaded = None, -1
         for snapshot in range(done + 1, config.checkpoints + 1):
-            label_until = (snapshot - 1 + config.label_fraction) * interval
+            # Until the first shard exists there is nothing to train on: label all interval.
+            share = config.label_fraction if any(data_dir.glob("az-*.npz")) else 1.0
+            label_until = (snapshot - 1 + share) * interval
             if clock.seconds() < label_until:
                 generate(labelling, self.stockfish, data_dir, quiet=True,
                          deadline=time.time() + label_until - clock.seconds())
