@@ -8,7 +8,8 @@ resignation), which says what the value head had to learn from. Environment:
 MINIZERO_BENCH_BUDGET (per arm, default 15m), MINIZERO_BENCH_OUT (run directory, default
 /work/data/compare/real-15m), MINIZERO_AZ_DATA (held-out shards, default
 /work/data/az-chess/sf-d8; labelled afresh when absent), MINIZERO_BENCH_SEED (default 1: the
-held-out shards were made with seed 0, so the supervised arm's openings differ from theirs).
+held-out shards were made with seed 0, so the supervised arm's openings differ from theirs;
+another seed writes compare_chess_seedN.*).
 
     make bench BENCH=compare_chess
 """
@@ -119,10 +120,11 @@ def main() -> None:
              f"{extra['selfplay_endings']['mean_plies']:.0f} plies on average.\n")
     command = (f"minizero compare --game chess --budget {budget} --out {out} --seed {config.seed}"
                + (f" --held-out {held_out}" if Path(held_out).is_dir() else ""))
-    write_results("compare_chess", {"command": command, "run": str(out), **summary, **extra},
+    name = "compare_chess" + ("" if config.seed == 1 else f"_seed{config.seed}")
+    write_results(name, {"command": command, "run": str(out), **summary, **extra},
                   f"`{command}`\n\n{table}")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(out / "learning_curves.png", RESULTS / "compare_chess.png")
+    shutil.copyfile(out / "learning_curves.png", RESULTS / f"{name}.png")
 
 
 if __name__ == "__main__":
