@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def play_labelled_game(engine: UciEngine, config: ChessDataConfig, rng: random.R
 
 
 def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
-            progress: multiprocessing.Queue) -> None:
+            deadline: float | None, progress: multiprocessing.Queue) -> None:
     torch.set_num_threads(1)
     share = config.positions // config.workers + (worker < config.positions % config.workers)
     existing = sorted(out.glob(f"az-w{worker:02d}-*.npz"))
@@ -119,17 +120,23 @@ def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
     progress.put(done)
     engine = UciEngine(stockfish)
     shard_index = len(existing)
+
+    def running() -> bool:
+        return deadline is None or time.time() < deadline
+
     try:
-        while done < share:
+        while done < share and running():
             rng = random.Random(f"{config.seed}-{worker}-{shard_index}")  # fresh after resume
             rows: list[tuple] = []
             game_number = 0
-            while len(rows) < min(config.shard_size, share - done):
+            while len(rows) < min(config.shard_size, share - done) and running():
                 game_id = (config.seed << 48) | (worker << 40) | (shard_index << 20) | game_number
                 game_rows = play_labelled_game(engine, config, rng)
                 rows.extend((*row, game_id) for row in game_rows)
                 game_number += 1
                 progress.put(len(game_rows))
+            if not rows:
+                break
             planes = np.stack([row[0] for row in rows])
             bits, clocks = encoding.pack_planes(planes, config.history)
             write_shard(out / f"az-w{worker:02d}-{shard_index:05d}.npz", {
@@ -161,14 +168,18 @@ def read_shard(path: Path, history: int) -> dict[str, np.ndarray]:
     return arrays
 
 
-def generate(config: ChessDataConfig, stockfish: str, out: Path, quiet: bool = False) -> int:
+def generate(config: ChessDataConfig, stockfish: str, out: Path, quiet: bool = False,
+             deadline: float | None = None) -> int:
     """Produce ``config.positions`` positions in ``out``, resuming what is there; returns the
-    number on disk at the end."""
+    number on disk at the end. With ``deadline`` (a ``time.time()``), workers start no new game
+    after it and write what they have (a time-boxed labelling phase, as in ``minizero compare``).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(out.glob("az-w*.npz")):  # a damaged shard stops us here, named
         read_shard(path, config.history)
-    run_workers(_worker, (config, stockfish, out), config.workers, config.positions, quiet)
+    run_workers(_worker, (config, stockfish, out, deadline), config.workers, config.positions,
+                quiet)
     return sum(len(read_shard(path, config.history)["move"])
                for path in sorted(out.glob("az-w*.npz")))
 

@@ -2,6 +2,7 @@
 
     minizero chessdata --out /work/data/az --positions 100000 --depth 8 [--workers 2]
     minizero export-net RUN/checkpoints/latest.pt --out zero-small.pt
+    minizero compare --game chess --budget 2h --out runs/compare-chess [--resume]
 
 (``minizero train --game chess --data DIR`` trains on it; see chessgame/training.py.)
 """
@@ -9,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -28,6 +30,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--quiet", action="store_true")
     data.set_defaults(run=cmd_chessdata)
     add_export_parser(commands)
+    add_compare_parser(commands)
 
 
 def cmd_chessdata(args: argparse.Namespace) -> int:
@@ -63,4 +66,57 @@ def cmd_export(args: argparse.Namespace) -> int:
                                       "source": str(args.checkpoint)},
                     model=network.state_dict())
     print(f"wrote {args.out}")
+    return 0
+
+
+def add_compare_parser(commands: argparse._SubParsersAction) -> None:
+    from minizero.chessgame.compare import CompareConfig
+
+    defaults = CompareConfig(budget=1.0)
+    compare = commands.add_parser("compare", help="chess: supervised vs self-play at an equal "
+                                  "wall-clock budget, graded on held-out positions")
+    compare.add_argument("--game", default="chess", help="chess[:max_plies=N] (self-play cap)")
+    compare.add_argument("--budget", required=True,
+                         help="wall-clock budget of each arm: 90s, 20m, 2h, ...")
+    compare.add_argument("--out", required=True, help="run directory")
+    compare.add_argument("--resume", action="store_true", help="continue the run in --out")
+    compare.add_argument("--held-out", help="chessdata shards to grade on (default: label "
+                         "--held-out-positions at the start, outside both budgets)")
+    compare.add_argument("--stockfish", help="path of the Stockfish binary")
+    compare.add_argument("--quiet", action="store_true", help="no progress bars")
+    for field in dataclasses.fields(CompareConfig):
+        if field.name in ("budget", "max_plies", "dirichlet_alpha"):
+            continue
+        default = getattr(defaults, field.name)
+        kind = type(default)
+        compare.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=default,
+                             help=f"default {default}")
+    compare.set_defaults(run=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Bad input (budget, game, held-out folder, settings) is a ValueError: one line, exit 2."""
+    from minizero.chessgame.compare import CompareConfig, Comparison, parse_budget
+    from minizero.chessgame.game import ChessGame
+    from minizero.games import make_game
+    from minizero.peers import find_stockfish
+
+    if args.game.partition(":")[0] != "chess":
+        raise ValueError(f"compare is for chess (--game chess), not {args.game!r}; for "
+                         "Hexapawn use `hexapawn compare`")
+    game = make_game(args.game)
+    assert isinstance(game, ChessGame)
+    if "max_plies" not in args.game:  # compare's own cap, shorter than a full game's
+        game = ChessGame(game.history, CompareConfig.max_plies)
+    overrides = {field.name: getattr(args, field.name) for field in
+                 dataclasses.fields(CompareConfig) if hasattr(args, field.name)
+                 and field.name != "budget"}
+    config = CompareConfig(budget=parse_budget(args.budget), max_plies=game.max_plies,
+                           **overrides)
+    comparison = Comparison(args.out, config, find_stockfish(args.stockfish), args.held_out,
+                            args.resume, game, progress=not args.quiet and sys.stderr.isatty(),
+                            log=lambda line: print(line, file=sys.stderr, flush=True))
+    comparison.run()
+    print((Path(args.out) / "summary.md").read_text(), end="")
+    print(f"learning curves: {Path(args.out) / 'learning_curves.png'}")
     return 0
