@@ -10,7 +10,8 @@ import pytest
 
 from minizero.chessgame.uci import UciServer
 from nnue.engine import NnueEngine
-from tests.minizero.test_uci import Lines, bestmove
+from tests.helpers import UciLines
+from tests.minizero.test_uci import bestmove
 from tests.nnue.sf15_synthetic import write_synthetic_net
 
 
@@ -22,7 +23,7 @@ def nets(tmp_path_factory: pytest.TempPathFactory, sf15_synthetic_file: Path) ->
 
 def test_evalfile_switches_nets_and_keeps_the_old_one_on_a_bad_file(nets, tmp_path: Path) -> None:
     first, second = nets
-    sink = Lines()
+    sink = UciLines()
     engine = NnueEngine(str(first))
     server = UciServer(engine, output=sink)
     server.handle("uci")
@@ -52,7 +53,7 @@ def test_evalfile_switches_nets_and_keeps_the_old_one_on_a_bad_file(nets, tmp_pa
 
 
 def test_a_missing_stockfish_is_reported_at_isready(tmp_path: Path) -> None:
-    sink = Lines()
+    sink = UciLines()
     engine = NnueEngine("stockfish", stockfish=str(tmp_path / "no-stockfish"))
     server = UciServer(engine, output=sink)
     server.handle("isready")
