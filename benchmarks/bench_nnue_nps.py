@@ -2,7 +2,7 @@
 
 The same alpha-beta ``Searcher`` analyses each position for the same time with three
 evaluators, interleaved position by position (the order rotating, so that no evaluator always
-goes first): the classical evaluator, the NNUE evaluator (shipped piece-square net, compiled
+goes first): the classical evaluator, the NNUE evaluator (nnue-uci's king-buckets net, compiled
 kernel, lazy accumulator updates) and the same NNUE evaluator made eager (accumulators brought
 up to date at every push, as if every node were scored), which measures what the lazy updates
 save. Reported: nodes per second by wall clock and by CPU time (the machine is shared: CPU time
@@ -25,7 +25,7 @@ import chess
 
 from benchmarks.bench_chess_nps import positions
 from benchmarks.common import markdown_table, write_results
-from benchmarks.nnue_common import SHIPPED_NET, require
+from benchmarks.nnue_common import PLAYING_NET, require
 from minizero.chessgame.classical import ClassicalEvaluator
 from minizero.chessgame.evaluator import Evaluator
 from minizero.chessgame.protocol import Limits
@@ -90,10 +90,10 @@ def search_speed(evaluator: Evaluator, fen: str, seconds: float) -> tuple[int, f
 
 
 def main() -> None:
-    if not require(SHIPPED_NET):
+    if not require(PLAYING_NET):
         return
     seconds = float(os.environ.get("MINIZERO_BENCH_SECONDS", "1.0"))
-    net = load_kernel_net(SHIPPED_NET)
+    net = load_kernel_net(PLAYING_NET)
     net.warm_up()
     fens = positions()
     makers = {"classical": ClassicalEvaluator,
@@ -118,7 +118,7 @@ def main() -> None:
         tee_nodes += search_speed(tee, fen, seconds)[0]
         tee_seconds = [total + part for total, part in zip(tee_seconds, tee.seconds)]
     classical = totals["classical"]
-    rows, payload = [], {"net": SHIPPED_NET.name, "seconds_per_position": seconds,
+    rows, payload = [], {"net": PLAYING_NET.name, "seconds_per_position": seconds,
                          "positions": len(fens)}
     for name, total in totals.items():
         wall_nps, cpu_nps = total["nodes"] / total["wall"], total["nodes"] / total["cpu"]
@@ -138,7 +138,7 @@ def main() -> None:
     payload["same_tree"] = {"nodes": tee_nodes, "classical_us_per_node": per_node[0],
                             "nnue_us_per_node": per_node[1]}
     table += (f"\n\n{len(fens)} positions, {seconds:g} s each, interleaved position by position; "
-              f"net {SHIPPED_NET.name}.\nSame tree ({tee_nodes:,} nodes of the classical search, "
+              f"net {PLAYING_NET.name}.\nSame tree ({tee_nodes:,} nodes of the classical search, "
               f"every evaluator call made on both): classical {per_node[0]:.1f} µs per node inside "
               f"its calls, NNUE {per_node[1]:.1f} µs ({per_node[0] / per_node[1]:.2f}x).")
     write_results("nnue_nps", payload, table)

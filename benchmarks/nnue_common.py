@@ -8,6 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "sf"  # nnue data --out data/sf --positions 1200000 --depth 6 --seed 1
 RUN = ROOT / "runs" / "nnue-ps256"  # nnue train --data data/sf --out runs/nnue-ps256 ...
 SHIPPED_NET = ROOT / "nnue" / "nets" / "piece-square-256.nnue"  # nnue quantize RUN/checkpoint.pt
+PLAYING_NET = ROOT / "nnue" / "nets" / "king-buckets-256.nnue"  # nnue-uci's default (README)
 
 REPRODUCE = """\
   nnue data --out data/sf --positions 1200000 --depth 6 --shard-size 20000 --seed 1

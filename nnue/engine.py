@@ -1,11 +1,12 @@
 """``nnue-uci``: minizero's alpha-beta engine with the NNUE evaluator, for any UCI GUI.
 
 The same searcher and UCI server as ``minizero-uci`` (``minizero.chessgame.engine``), given an
-``NnueEvaluator`` instead of the classical one. The network is the shipped one
-(``nnue/nets/piece-square-256.nnue``) unless the GUI sets ``EvalFile`` to another ``.nnue``
-file, or to a Stockfish 15.1 net: ``stockfish`` (the net embedded in the installed Stockfish
-binary; ``--stockfish PATH`` says where), a Stockfish 15.1 ``.nnue`` file or a Stockfish
-binary (``nnue.sf15``: evaluated exactly as Stockfish 15.1 does). ``nnue-uci --net stockfish``
+``NnueEvaluator`` instead of the classical one. The network is the shipped playing net
+(``nnue/nets/king-buckets-256.nnue``; ``piece-square-256.nnue`` beside it is the tutorials'
+small teaching net) unless the GUI sets ``EvalFile`` to another ``.nnue`` file, or to a
+Stockfish 15.1 net: ``stockfish`` (the net embedded in the installed Stockfish binary;
+``--stockfish PATH`` says where), a Stockfish 15.1 ``.nnue`` file or a Stockfish binary
+(``nnue.sf15``: evaluated exactly as Stockfish 15.1 does). ``nnue-uci --net stockfish``
 starts with Stockfish's net. Nothing is loaded at start-up, so ``uci`` answers at once: the net
 is read and the kernel compiled (or loaded from numba's cache) at ``isready`` or the first
 ``go``. A missing, corrupt or foreign ``EvalFile``, or a net the kernel cannot compute, gets
@@ -32,7 +33,7 @@ from nnue.kernel import KernelNet, load_kernel_net
 from nnue.sf15.evaluator import StockfishNnueEvaluator, warm_up
 from nnue.sf15.net import StockfishNet, load_stockfish_net, names_stockfish_net
 
-SHIPPED_NET = Path(__file__).resolve().parent / "nets" / "piece-square-256.nnue"
+SHIPPED_NET = Path(__file__).resolve().parent / "nets" / "king-buckets-256.nnue"
 
 
 class NnueEngine(AlphaBetaEngine):
