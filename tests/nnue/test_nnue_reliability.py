@@ -89,7 +89,9 @@ def test_data_workers_and_stockfish_die_with_the_parent(how: int, tmp_path: Path
     parent = subprocess.Popen(
         [sys.executable, "-m", "nnue.cli", "data", "--out", str(tmp_path / "d"), "--positions",
          "100000", "--depth", "3", "--workers", "2", "--shard-size", "50", "--quiet",
-         "--stockfish", stockfish_path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         "--stockfish", stockfish_path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        # As from a terminal: a shell's background job (``pytest &``) starts with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     below: set[int] = set()
     while time.time() < deadline and len(below) < 4:  # two workers, two Stockfish
