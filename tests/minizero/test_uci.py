@@ -95,17 +95,6 @@ def test_bad_input_keeps_state(line: str, reason: str) -> None:
     assert engine.values["hash"] == 16 and engine.values["nullmove"] is True
 
 
-@pytest.mark.parametrize("line", ["go depth 0", "go nodes x", "go searchmoves e2e5 zz9"])
-def test_go_left_without_a_valid_limit_is_bounded(line: str) -> None:
-    engine, sink = server()
-    engine.handle("position startpos")
-    started = time.monotonic()
-    engine.handle(line)
-    assert "searching" in sink.wait_for("info string go: no valid limit")
-    move = bestmove(engine, sink)  # no stop: the fallback movetime ends the search
-    assert time.monotonic() - started < 10 and move in chess.Board().legal_moves
-
-
 @pytest.mark.parametrize(
     "line", ["go wtime -100 btime 50", "go depth", "go depth x", "go nodes -5 depth 2",
              "go movetime abc depth 1", "go wtime 100 winc", "go searchmoves zz9 depth 1"],

@@ -20,13 +20,14 @@ MIDDLE_GAME = "r1bq1rk1/pp2bppp/2n1pn2/3p4/2PP4/2N1PN2/PP1B1PPP/R2QKB1R w KQ - 0
 
 
 @pytest.mark.parametrize("go", ["go depth 0", "go movetime -5", "go nodes -1", "go mate 0",
-                                "go wtime abc", "go btime 5000 wtime abc"])
+                                "go wtime abc", "go btime 5000 wtime abc",
+                                "go searchmoves e2e5 zz9"])
 def test_a_go_whose_only_limit_is_invalid_still_ends(go: str) -> None:
     engine, sink = server()
     engine.handle("position startpos moves e2e4")
     started = time.perf_counter()
     engine.handle(go)
-    assert "ignored" in sink.wait_for("info string go")
+    assert "ignored" in sink.wait_for("info string")
     move = bestmove(engine, sink)  # no stop sent: the search must end on its own
     assert move in engine.board.legal_moves
     assert time.perf_counter() - started < 10
