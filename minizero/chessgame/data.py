@@ -121,15 +121,17 @@ def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
     engine = UciEngine(stockfish)
     shard_index = len(existing)
 
-    def running() -> bool:
-        return deadline is None or time.time() < deadline
+    def running(labelled: int) -> bool:
+        # Past the deadline a worker that has labelled nothing yet still finishes one game, so
+        # that a time-boxed phase on a loaded machine never leaves the trainer empty-handed.
+        return deadline is None or time.time() < deadline or labelled == 0
 
     try:
-        while done < share and running():
+        while done < share and running(done):
             rng = random.Random(f"{config.seed}-{worker}-{shard_index}")  # fresh after resume
             rows: list[tuple] = []
             game_number = 0
-            while len(rows) < min(config.shard_size, share - done) and running():
+            while len(rows) < min(config.shard_size, share - done) and running(done + len(rows)):
                 game_id = (config.seed << 48) | (worker << 40) | (shard_index << 20) | game_number
                 game_rows = play_labelled_game(engine, config, rng)
                 rows.extend((*row, game_id) for row in game_rows)
@@ -172,7 +174,8 @@ def generate(config: ChessDataConfig, stockfish: str, out: Path, quiet: bool = F
              deadline: float | None = None) -> int:
     """Produce ``config.positions`` positions in ``out``, resuming what is there; returns the
     number on disk at the end. With ``deadline`` (a ``time.time()``), workers start no new game
-    after it and write what they have (a time-boxed labelling phase, as in ``minizero compare``).
+    after it and write what they have (a time-boxed labelling phase, as in ``minizero compare``);
+    a worker that has labelled nothing yet still finishes its first game.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
