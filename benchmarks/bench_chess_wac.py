@@ -10,14 +10,9 @@ MINIZERO_BENCH_POSITIONS to take only the first N).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-import chess
-import chess.engine
-from tqdm import tqdm
-
-from benchmarks.common import markdown_table, write_results
+from benchmarks.common import markdown_table, solve_epd, write_results
 from minizero.chessgame.match import EngineSpec
 from minizero.peers import find_sunfish
 
@@ -30,28 +25,13 @@ def main() -> None:
         print(f"skipped: {path} not found")
         return
     seconds = float(os.environ.get("MINIZERO_BENCH_SECONDS", "1.0"))
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
-    limit = int(os.environ.get("MINIZERO_BENCH_POSITIONS", len(lines)))
-    suite = [chess.Board.from_epd(line) for line in lines[:limit]]
-    commands = {"minizero": list(EngineSpec.parse("minizero").command),
-                "sunfish": [find_sunfish()]}
-    solved = {name: [] for name in commands}
-    engines = {name: chess.engine.SimpleEngine.popen_uci(cmd) for name, cmd in commands.items()}
-    try:
-        for board, operations in tqdm(suite, desc="wac", file=sys.stderr,
-                                      disable=not sys.stderr.isatty()):
-            for name, engine in engines.items():
-                move = engine.play(board, chess.engine.Limit(time=seconds)).move
-                if move in operations.get("bm", []):
-                    solved[name].append(operations.get("id", board.fen()))
-    finally:
-        for engine in engines.values():
-            engine.quit()
-    rows = [[name, len(ids), len(suite), f"{100 * len(ids) / len(suite):.0f}%"]
+    limit = os.environ.get("MINIZERO_BENCH_POSITIONS")
+    payload = solve_epd({"minizero": EngineSpec.parse("minizero"),
+                         "sunfish": EngineSpec("sunfish", (find_sunfish(),))},
+                        path, seconds, int(limit) if limit else None)
+    solved, positions = payload["solved_ids"], payload["positions"]
+    rows = [[name, len(ids), positions, f"{100 * len(ids) / positions:.0f}%"]
             for name, ids in solved.items()]
-    payload = {"seconds_per_position": seconds, "positions": len(suite),
-               "solved": {name: len(ids) for name, ids in solved.items()},
-               "solved_ids": solved}
     table = markdown_table(["engine", "solved", "positions", "share"], rows)
     table += f"\n\nWin At Chess, {seconds:g} s a position, one process each, alternating."
     write_results("chess_wac", payload, table)

@@ -33,7 +33,7 @@ import chess
 import chess.engine
 import chess.pgn
 
-from benchmarks.common import RESULTS, markdown_table, write_results
+from benchmarks.common import RESULTS, markdown_table, solve_epd, write_results
 from minizero.chessgame.commands import parse_time_control
 from minizero.chessgame.match import EngineSpec, GameRecord, MatchConfig, MatchResult, run_match
 from minizero.chessgame.openings import read_openings
@@ -46,12 +46,15 @@ WAC = Path(__file__).resolve().parents[2] / "shared" / "data" / "wac.epd"
 SPRT = (0.0, 100.0, 0.05, 0.05)
 
 
+def net_file() -> Path:
+    """The net the NNUE engine plays with: MINIZERO_NNUE_NET, or ``nnue-uci``'s default."""
+    return Path(os.environ.get("MINIZERO_NNUE_NET", SHIPPED_NET)).resolve()
+
+
 def nnue_engine() -> EngineSpec:
-    """``nnue-uci`` with MINIZERO_NNUE_NET (or its default net), named after the net."""
-    net = os.environ.get("MINIZERO_NNUE_NET")
-    options = (("EvalFile", str(Path(net).resolve())),) if net else ()
-    name = f"nnue({Path(net).stem if net else SHIPPED_NET.stem})"
-    return EngineSpec(name, (sys.executable, "-m", "nnue.engine"), options)
+    """``nnue-uci`` with ``net_file()``, named after the net."""
+    options = (("EvalFile", str(net_file())),) if "MINIZERO_NNUE_NET" in os.environ else ()
+    return EngineSpec(f"nnue({net_file().stem})", (sys.executable, "-m", "nnue.engine"), options)
 
 
 def adjudication() -> dict[str, int]:
@@ -94,8 +97,6 @@ def win_at_chess(seconds: float, count: int | None) -> dict[str, object]:
     """Positions of wac.epd solved by each engine of the package, alternating position by
     position: the NNUE engine with our net, the classical one, and (where Stockfish is
     installed) the NNUE engine with Stockfish 15.1's net."""
-    lines = [line for line in WAC.read_text().splitlines() if line.strip()][:count]
-    suite = [chess.Board.from_epd(line) for line in lines]
     specs = {nnue_engine().name: nnue_engine(), "classical": EngineSpec.parse("minizero")}
     try:
         find_stockfish()
@@ -103,24 +104,7 @@ def win_at_chess(seconds: float, count: int | None) -> dict[str, object]:
             "stockfish-net", (sys.executable, "-m", "nnue.engine", "--net", "stockfish"))
     except FileNotFoundError:
         pass
-    engines = {name: chess.engine.SimpleEngine.popen_uci(list(spec.command))
-               for name, spec in specs.items()}
-    solved: dict[str, list[str]] = {name: [] for name in engines}
-    try:
-        for name, spec in specs.items():
-            if spec.options:
-                engines[name].configure(dict(spec.options))
-            engines[name].ping()  # isready: nets load now, not inside the first second
-        for board, operations in suite:
-            for name, engine in engines.items():
-                move = engine.play(board, chess.engine.Limit(time=seconds)).move
-                if move in operations.get("bm", []):
-                    solved[name].append(operations.get("id", board.fen()))
-    finally:
-        for engine in engines.values():
-            engine.quit()
-    return {"seconds_per_position": seconds, "positions": len(suite),
-            "solved": {name: len(ids) for name, ids in solved.items()}, "solved_ids": solved}
+    return solve_epd(specs, WAC, seconds, count)
 
 
 def main() -> None:
@@ -134,14 +118,15 @@ def main() -> None:
     matches, wac = payload.get("matches", {}), payload.get("wac")
     ours = nnue_engine()
     summarize_only = os.environ.get("MINIZERO_BENCH_SUMMARIZE") == "1"
-    net = ours.name[len("nnue("):-1]
+    net = net_file().stem
     for key, opponent in opponents().items():
         pgn = RESULTS / f"nnue_match_{net}_{key}.pgn"
         row = f"{net} vs {key}"
         if summarize_only:
             if pgn.exists():
-                played_at = matches.get(row, {}).get("tc", tc)
-                matches[row] = summarize(pgn, ours.name, opponent.name, played_at)
+                before = matches.get(row, {})
+                matches[row] = summarize(pgn, ours.name, opponent.name, before.get("tc", tc))
+                matches[row]["adjudication"] = before.get("adjudication")
             continue
         if key not in wanted:
             continue

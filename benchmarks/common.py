@@ -1,14 +1,19 @@
-"""What every benchmark shares: where results go and how a table is printed."""
+"""What every benchmark shares: where results go, how a table is printed, and how engines are
+graded on an EPD test suite."""
 
 from __future__ import annotations
 
 import json
 import platform
+import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minizero.atomic import write_text
+
+if TYPE_CHECKING:
+    from minizero.chessgame.match import EngineSpec
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -41,3 +46,35 @@ def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def solve_epd(specs: dict[str, EngineSpec], path: Path, seconds: float,
+              count: int | None = None) -> dict[str, Any]:
+    """The first ``count`` positions of the EPD file ``path`` played by every engine at
+    ``seconds`` a move, the engines alternating position by position (so load drifts hit all
+    alike); a position is solved when the move is one of its ``bm`` moves."""
+    import chess
+    import chess.engine
+    from tqdm import tqdm
+
+    lines = [line for line in path.read_text().splitlines() if line.strip()][:count]
+    suite = [chess.Board.from_epd(line) for line in lines]
+    engines = {name: chess.engine.SimpleEngine.popen_uci(list(spec.command))
+               for name, spec in specs.items()}
+    solved: dict[str, list[str]] = {name: [] for name in engines}
+    try:
+        for name, spec in specs.items():
+            if spec.options:
+                engines[name].configure(dict(spec.options))
+            engines[name].ping()  # isready: nets load now, not inside the first second
+        for board, operations in tqdm(suite, desc=path.stem, file=sys.stderr,
+                                      disable=not sys.stderr.isatty()):
+            for name, engine in engines.items():
+                move = engine.play(board, chess.engine.Limit(time=seconds)).move
+                if move in operations.get("bm", []):
+                    solved[name].append(operations.get("id", board.fen()))
+    finally:
+        for engine in engines.values():
+            engine.quit()
+    return {"seconds_per_position": seconds, "positions": len(suite),
+            "solved": {name: len(ids) for name, ids in solved.items()}, "solved_ids": solved}
