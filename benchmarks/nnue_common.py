@@ -16,9 +16,17 @@ REPRODUCE = """\
   nnue quantize runs/nnue-ps256/checkpoint.pt --out nnue/nets/piece-square-256.nnue"""
 
 
+REPRODUCE_PLAYING = """\
+  nnue data --out data/sf-d6 --positions 2000000 --depth 6 --shard-size 20000 --seed 3
+  nnue train --data data/sf-d6 --out runs/nnue-kb256-d6 --feature-set king-buckets \\
+      --init nnue/nets/piece-square-256.nnue --epochs 5 --lr 1e-3
+  nnue quantize runs/nnue-kb256-d6/checkpoint.pt --out nnue/nets/king-buckets-256.nnue"""
+
+
 def require(path: Path) -> bool:
     """True if ``path`` exists; otherwise print how to make it."""
     if path.exists():
         return True
-    print(f"missing {path.relative_to(ROOT)}; make it with:\n{REPRODUCE}")
+    how = REPRODUCE_PLAYING if path == PLAYING_NET else REPRODUCE
+    print(f"missing {path.relative_to(ROOT)}; make it with:\n{how}")
     return False
