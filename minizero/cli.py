@@ -42,6 +42,9 @@ def _network_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", type=positive_int, default=16)
     parser.add_argument("--no-se", action="store_true", help="residual blocks without SE")
     parser.add_argument("--value-head", choices=("scalar", "wdl"), default="scalar")
+    parser.add_argument("--policy-head", choices=("fc", "conv"), default="fc",
+                        help="fc: linear over squeezed planes; conv: one plane per move kind "
+                        "per square (chess's 8x8x73 map)")
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +67,8 @@ def _network_config(args: argparse.Namespace, game: Any) -> Any:
     from minizero.nn.network import NetworkConfig
 
     return NetworkConfig(game.input_shape, game.action_size, blocks=args.blocks,
-                         channels=args.channels, se=not args.no_se, value_head=args.value_head)
+                         channels=args.channels, se=not args.no_se, value_head=args.value_head,
+                         policy_head=args.policy_head)
 
 
 def _train_config(args: argparse.Namespace, total_steps: int) -> Any:

@@ -55,6 +55,7 @@ SELFPLAY = ["minizero", "selfplay", "--workers", "1", "--generations", "1"]
     ([*SELFPLAY, "--weight-decay", "-1"], "at least 0"),
     ([*SELFPLAY, "--seed", "-1"], "at least 0"),
     (["minizero", "train", "--data", "x.npz", "--epochs", "0"], "positive"),
+    (["minizero", "chessdata", "--out", "d", "--adjudicate-plies", "-1"], "at least 0"),
     (["nnue", "data", "--out", "d", "--nodes", "-5"], "positive"),
     (["nnue", "data", "--out", "d", "--nodes", "0"], "positive"),
     (["nnue", "data", "--out", "d", "--random-plies", "-3", "-1"], "at least 0"),

@@ -5,7 +5,8 @@ sides at a fixed depth, with an occasional random move. Every position after the
 with the input planes (history included), Stockfish's best move there (the policy target), its
 score in centipawns and the game's result, both from the side to move. The search that chooses a
 move also labels its position, so a labelled position costs one Stockfish search. Games whose
-score stays beyond ``adjudicate_score`` for ``adjudicate_plies`` plies are scored as won.
+score stays beyond ``adjudicate_score`` for ``adjudicate_plies`` plies are scored as won; with
+``adjudicate_plies = 0`` every game is played to its end, so the data shows how to mate.
 
 Shards (``minizero.shards``: npz, no pickle, atomic writes), version 1, N positions:
 
@@ -64,7 +65,7 @@ class ChessDataConfig:
     random_plies_max: int = 8
     random_move_probability: float = 0.05  # later on, a random move this often
     adjudicate_score: int = 1000
-    adjudicate_plies: int = 6
+    adjudicate_plies: int = 6  # 0: never adjudicate
     max_plies: int = 300  # longer games are draws
     shard_size: int = 2_000
     seed: int = 0
@@ -98,7 +99,7 @@ def play_labelled_game(engine: UciEngine, config: ChessDataConfig, rng: random.R
             streak = streak + sign if streak * sign > 0 else sign
         else:
             streak = 0
-        if abs(streak) >= config.adjudicate_plies:
+        if config.adjudicate_plies and abs(streak) >= config.adjudicate_plies:
             white_result = 1 if streak > 0 else -1
             break
         if rng.random() < config.random_move_probability:

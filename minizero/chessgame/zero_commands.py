@@ -14,6 +14,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from minizero.options import non_negative_int
+
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     from minizero.chessgame import encoding
@@ -26,6 +28,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--history", type=int, default=encoding.DEFAULT_HISTORY)
     data.add_argument("--shard-size", type=int, default=2_000)
     data.add_argument("--seed", type=int, default=0)
+    data.add_argument("--adjudicate-plies", type=non_negative_int, default=6,
+                      help="score a game as won after this many plies beyond 1000 cp "
+                      "(0: play every game to its end, mates included)")
     data.add_argument("--stockfish", help="path of the Stockfish binary")
     data.add_argument("--quiet", action="store_true")
     data.set_defaults(run=cmd_chessdata)
@@ -41,7 +46,8 @@ def cmd_chessdata(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be positive")
     config = ChessDataConfig(positions=args.positions, depth=args.depth, workers=args.workers,
-                             history=args.history, shard_size=args.shard_size, seed=args.seed)
+                             history=args.history, shard_size=args.shard_size, seed=args.seed,
+                             adjudicate_plies=args.adjudicate_plies)
     total = generate(config, find_stockfish(args.stockfish), Path(args.out),
                      quiet=args.quiet or not sys.stderr.isatty())
     print(f"{total} positions in {args.out}")

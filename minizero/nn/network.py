@@ -4,7 +4,13 @@ A convolutional stem lifts the ``(C, H, W)`` input to ``channels`` feature plane
 residual blocks (optionally with squeeze-and-excitation) refines them; two heads read the result:
 
 * the **policy head** gives one logit per action of the game's action space; illegal actions are
-  masked to -inf before the softmax, so the network only ever spreads probability over legal moves;
+  masked to -inf before the softmax, so the network only ever spreads probability over legal moves.
+  Two forms: ``fc`` squeezes the board to a few planes and reads every action from all of them
+  with one linear layer (AlphaZero's Go head); ``conv`` (AlphaZero's chess head) is a 3x3
+  convolution, then a 1x1 convolution to ``action_size / (H W)`` planes, read out square by
+  square as ``index = P * square + plane`` -- the layout of chess's 8x8x73 move map. The conv
+  head has ~40 times fewer weights than the fc one on chess, and each of them is shared by all
+  64 squares, so it learns from far fewer positions;
 * the **value head** gives the expected outcome for the side to move: either one tanh scalar in
   [-1, 1] or three win/draw/loss logits (Leela's WDL head), whose expectation is P(win) - P(loss).
 
@@ -24,6 +30,7 @@ from torch import nn
 from minizero.nn.blocks import ResidualBlock
 
 VALUE_HEADS = ("scalar", "wdl")
+POLICY_HEADS = ("fc", "conv")
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ class NetworkConfig:
     blocks, channels: depth and width of the residual tower.
     se: squeeze-and-excitation in every block; se_reduction: its bottleneck ratio.
     value_head: "scalar" (tanh) or "wdl" (win/draw/loss logits).
+    policy_head: "fc" or "conv" (needs action_size to be a multiple of H * W).
     policy_channels, value_channels, value_hidden: sizes inside the heads.
     """
 
@@ -45,6 +53,7 @@ class NetworkConfig:
     se: bool = True
     se_reduction: int = 4
     value_head: str = "scalar"
+    policy_head: str = "fc"
     policy_channels: int = 2
     value_channels: int = 1
     value_hidden: int = 32
@@ -60,12 +69,34 @@ class NetworkConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.value_head not in VALUE_HEADS:
             raise ValueError(f"value_head must be one of {VALUE_HEADS}, got {self.value_head!r}")
+        if self.policy_head not in POLICY_HEADS:
+            raise ValueError(f"policy_head must be one of {POLICY_HEADS}, "
+                             f"got {self.policy_head!r}")
+        squares = self.input_shape[1] * self.input_shape[2]
+        if self.policy_head == "conv" and self.action_size % squares:
+            raise ValueError(f"a conv policy head needs action_size to be a multiple of the "
+                             f"{squares} squares, got {self.action_size}")
 
 
 def _squeeze_planes(channels: int, planes: int) -> list[nn.Module]:
     """The start of both heads: a 1x1 convolution to a few planes, batch norm, ReLU, flatten."""
     return [nn.Conv2d(channels, planes, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(),
             nn.Flatten()]
+
+
+class ConvPolicyHead(nn.Module):
+    """3x3 conv-BN-ReLU, then a 1x1 conv to P planes: (B, C, H, W) -> (B, H * W * P) logits,
+    the logit of plane p at square s at index P * s + p."""
+
+    def __init__(self, channels: int, planes: int) -> None:
+        super().__init__()
+        self.hidden = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+                                    nn.BatchNorm2d(channels), nn.ReLU())
+        self.out = nn.Conv2d(channels, planes, 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        logits = self.out(self.hidden(features))  # (B, P, H, W)
+        return logits.permute(0, 2, 3, 1).flatten(1)  # (B, H * W * P), square-major
 
 
 class PolicyValueNet(nn.Module):
@@ -85,10 +116,13 @@ class PolicyValueNet(nn.Module):
             ResidualBlock(config.channels, config.se, config.se_reduction)
             for _ in range(config.blocks)
         ])
-        self.policy_head = nn.Sequential(
-            *_squeeze_planes(config.channels, config.policy_channels),  # (B, P * H * W)
-            nn.Linear(config.policy_channels * squares, config.action_size),
-        )
+        if config.policy_head == "conv":
+            self.policy_head = ConvPolicyHead(config.channels, config.action_size // squares)
+        else:
+            self.policy_head = nn.Sequential(
+                *_squeeze_planes(config.channels, config.policy_channels),  # (B, P * H * W)
+                nn.Linear(config.policy_channels * squares, config.action_size),
+            )
         value_outputs = 1 if config.value_head == "scalar" else 3
         self.value_head = nn.Sequential(
             *_squeeze_planes(config.channels, config.value_channels),  # (B, V * H * W)

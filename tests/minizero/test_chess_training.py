@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,28 @@ def test_shards_hold_legal_labels_and_resume(labelled_dir: Path, stockfish_path:
         read_shard(labelled_dir / "other.npz", 2)
     with pytest.raises(ValueError, match="bits"):
         read_shard(first[0], 3)  # another history length
+
+
+def test_adjudication_ends_games_and_zero_plays_them_out(stockfish_path: str) -> None:
+    """Every score counts as decisive here (adjudicate_score 0): two plies end a game, while
+    adjudicate_plies = 0 plays it on to the length cap."""
+    from minizero.chessgame.data import play_labelled_game
+    from minizero.chessgame.stockfish import UciEngine
+
+    engine = UciEngine(stockfish_path)
+    try:
+        lengths = {}
+        for plies in (2, 0):
+            config = ChessDataConfig(depth=1, adjudicate_score=0, adjudicate_plies=plies,
+                                     random_plies_min=2, random_plies_max=2, max_plies=30,
+                                     random_move_probability=0.0)
+            rows = play_labelled_game(engine, config, random.Random(3))
+            lengths[plies] = len(rows)
+            assert {row[4] for row in rows} <= {-1, 0, 1}
+    finally:
+        engine.close()
+    assert lengths[2] <= 2
+    assert lengths[0] > 10  # 28 plies unless the game ended on the board first
 
 
 def test_value_cp_mapping_round_trips() -> None:

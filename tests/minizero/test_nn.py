@@ -29,9 +29,11 @@ def test_residual_block_keeps_shape_with_and_without_se() -> None:
         assert ResidualBlock(16, se=se)(x).shape == x.shape
 
 
+@pytest.mark.parametrize("policy_head", ["fc", "conv"])
 @pytest.mark.parametrize("value_head", ["scalar", "wdl"])
-def test_policy_is_masked_and_value_in_range(value_head: str) -> None:
-    config = NetworkConfig((2, 4, 4), 48, blocks=2, channels=8, value_head=value_head)
+def test_policy_is_masked_and_value_in_range(value_head: str, policy_head: str) -> None:
+    config = NetworkConfig((2, 4, 4), 48, blocks=2, channels=8, value_head=value_head,
+                           policy_head=policy_head)
     network = PolicyValueNet(config)
     planes = np.random.default_rng(0).random((5, 2, 4, 4), dtype=np.float32)
     legal = np.zeros((5, 48), dtype=bool)
@@ -50,6 +52,23 @@ def test_config_validation() -> None:
         NetworkConfig((2, 3, 3), 27, channels=0)
     with pytest.raises(ValueError, match="input_shape"):
         NetworkConfig((3, 3), 27)
+    with pytest.raises(ValueError, match="policy_head"):
+        NetworkConfig((2, 3, 3), 27, policy_head="attention")
+    with pytest.raises(ValueError, match="multiple of the 9 squares"):
+        NetworkConfig((2, 3, 3), 28, policy_head="conv")
+
+
+def test_conv_policy_head_reads_plane_p_of_square_s_at_index_p_count_s_plus_p() -> None:
+    """The layout of chess's move map: ``index = 73 * from_square + plane``."""
+    torch.manual_seed(0)
+    network = PolicyValueNet(NetworkConfig((3, 8, 8), 64 * 73, channels=8, policy_head="conv"))
+    network.eval()
+    features = torch.randn(2, 8, 8, 8)
+    logits = network.policy_head(features)
+    planes = network.policy_head.out(network.policy_head.hidden(features))  # (B, 73, rank, file)
+    for square, plane in ((0, 0), (9, 72), (63, 40), (28, 5)):
+        rank, file = divmod(square, 8)
+        assert torch.equal(logits[:, 73 * square + plane], planes[:, plane, rank, file])
 
 
 def test_checkpoint_round_trip_and_bad_files(tmp_path) -> None:
