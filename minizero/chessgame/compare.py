@@ -58,7 +58,7 @@ from minizero.chessgame import compare_report as report
 from minizero.chessgame.data import ChessDataConfig, generate
 from minizero.chessgame.game import ChessGame
 from minizero.chessgame.training import PackedSamples, is_chess_data, load_chess_data
-from minizero.nn.network import NetworkConfig, PolicyValueNet
+from minizero.nn.network import NetworkConfig, PolicyValueNet, resolve_device
 from minizero.rundir import append_metrics, open_run, read_metrics, write_json
 from minizero.search.puct import PUCTConfig
 from minizero.selfplay import SelfPlayConfig, SelfPlayRun
@@ -85,6 +85,7 @@ class CompareConfig:
     """Settings of `compare` (the same for both arms where they share a meaning).
 
     budget: wall-clock seconds *per arm*. checkpoints: snapshots per arm (graded, plotted).
+    blocks, channels, policy_head: the one network shape both arms train ("fc" or "conv").
     label_depth, label_fraction: Stockfish depth of the supervised arm's labels, and the share
         of each interval it spends labelling. held_out_positions, held_out_depth: the held-out
         set (labelled here unless a directory is given; a given one is cut to this size).
@@ -98,6 +99,7 @@ class CompareConfig:
     checkpoints: int = 10
     blocks: int = 2
     channels: int = 32
+    policy_head: str = "fc"
     seed: int = 0
     workers: int = max(1, os.cpu_count() or 1)
     batch_size: int = 128
@@ -172,7 +174,8 @@ class ArmClock:
 
 def network_config(config: CompareConfig, game: ChessGame) -> NetworkConfig:
     return NetworkConfig(game.input_shape, game.action_size, blocks=config.blocks,
-                         channels=config.channels, value_head="wdl")
+                         channels=config.channels, value_head="wdl",
+                         policy_head=config.policy_head)
 
 
 def train_config(config: CompareConfig) -> TrainConfig:
@@ -192,8 +195,11 @@ class Comparison:
     def __init__(self, out: str | Path, config: CompareConfig, stockfish: str,
                  held_out: str | Path | None = None, resume: bool = False,
                  game: ChessGame | None = None, progress: bool = True,
-                 log: Callable[[str], None] = print) -> None:
+                 log: Callable[[str], None] = print, device: str = "cpu") -> None:
         self.out = Path(out)
+        # Where both arms train: not part of the run's settings, so a run may resume on another
+        # device. Self-play workers, grading and matches use CPU copies of the weights.
+        self.device = resolve_device(device)
         self.config = config
         self.stockfish = stockfish
         self.game = game or ChessGame(max_plies=config.max_plies)
@@ -248,7 +254,7 @@ class Comparison:
         config, directory = self.config, self.out / "supervised"
         clock = ArmClock(directory)
         torch.manual_seed(config.seed)
-        network = PolicyValueNet(self.network)
+        network = PolicyValueNet(self.network).to(self.device)
         network.load_state_dict(self.initial)
         trainer = Trainer(network, train_config(config), config.seed)
         latest = directory / "latest.pt"
@@ -307,7 +313,7 @@ class Comparison:
                           self.network, self.puct, self.selfplay, train_config(config),
                           seed=config.seed,
                           resume=(run_dir / "config.json").exists(), progress=False,
-                          initial_weights=self.initial)
+                          initial_weights=self.initial, device=self.device)
         interval = config.budget / config.checkpoints
         done = len(read_metrics(directory / "snapshots.jsonl"))
         bar = self._bar("self-play", clock)

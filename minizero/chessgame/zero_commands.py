@@ -90,6 +90,9 @@ def add_compare_parser(commands: argparse._SubParsersAction) -> None:
                          "--held-out-positions at the start, outside both budgets)")
     compare.add_argument("--stockfish", help="path of the Stockfish binary")
     compare.add_argument("--quiet", action="store_true", help="no progress bars")
+    compare.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
+                         help="where both arms train (auto: CUDA if present); self-play "
+                         "games, grading and matches run on the CPU")
     for field in dataclasses.fields(CompareConfig):
         if field.name in ("budget", "max_plies", "dirichlet_alpha"):
             continue
@@ -121,7 +124,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                            **overrides)
     comparison = Comparison(args.out, config, find_stockfish(args.stockfish), args.held_out,
                             args.resume, game, progress=not args.quiet and sys.stderr.isatty(),
-                            log=lambda line: print(line, file=sys.stderr, flush=True))
+                            log=lambda line: print(line, file=sys.stderr, flush=True),
+                            device=args.device)
     comparison.run()
     print((Path(args.out) / "summary.md").read_text(), end="")
     print(f"learning curves: {Path(args.out) / 'learning_curves.png'}")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from minizero.chessgame.compare import ArmClock, parse_budget
 from minizero.cli import main
@@ -25,7 +26,7 @@ TINY = [sys.executable, "-m", "minizero", "compare", "--game", "chess:max_plies=
         "--held-out-depth", "2", "--label-depth", "2", "--simulations", "4",
         "--games-per-generation", "2", "--train-steps", "4", "--blocks", "1", "--channels", "8",
         "--batch-size", "16", "--match-games", "2", "--match-nodes", "2", "--match-plies", "24",
-        "--workers", "2", "--quiet"]
+        "--workers", "2", "--policy-head", "conv", "--quiet"]
 
 
 @pytest.mark.parametrize("text, seconds", [("90s", 90), ("20m", 1200), ("2h", 7200),
@@ -61,7 +62,12 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path,
         ["--budget", "1m", "--stockfish", str(tmp_path / "none"), "--out", out], capsys)
     empty = tmp_path / "empty"
     empty.mkdir()
-    if STOCKFISH is not None:  # the held-out checks come after Stockfish is found
+    if STOCKFISH is not None:  # these checks come after Stockfish is found
+        assert "policy_head" in _refused(
+            ["--budget", "1m", "--policy-head", "attention", "--out", out], capsys)
+        if not torch.cuda.is_available():
+            assert "no CUDA device" in _refused(
+                ["--budget", "1m", "--device", "cuda", "--out", out], capsys)
         assert "no chess shards" in _refused(
             ["--budget", "1m", "--held-out", str(empty), "--out", out], capsys)
         junk = tmp_path / "junk"
