@@ -1,7 +1,9 @@
 """The PUCT chess engine with the shipped network: agreement, strength, speed.
 
 1. Top-1 agreement of the raw policy with Stockfish (depth 8) and value error, on the held-out
-   games (5%, split by game id) of the supervised data set.
+   games (5%, split by game id) of the supervised data set; as yardsticks, how often Stockfish
+   itself at depth 6 and 8 (one search from the FEN, a fresh hash) picks the labelled move --
+   the labels come from searches inside a game, whose hash holds the earlier moves' work.
 2. The raw policy (1 node a move) against a uniformly random mover, colours alternating.
 3. Network evaluations per second in the engine at batch 1 and at the engine's batch size.
 4. Strength against nodes: the engine at 1, 16, 64, 256 (and more) simulations a move against a
@@ -11,7 +13,7 @@
 Environment: MINIZERO_AZ_DATA (data set, default /work/data/az-chess/sf-d8), MINIZERO_AZ_RUN
 (the supervised run whose learning curve is plotted, default /work/data/az-chess/runs/sup-4x32),
 MINIZERO_BENCH_GAMES (games per node setting, default 4), MINIZERO_BENCH_NODES (default
-1,16,64,256), MINIZERO_BENCH_RANDOM_GAMES (default 10). Run: ``make bench BENCH=zero_chess``.
+1,16,64,256,1024), MINIZERO_BENCH_RANDOM_GAMES (default 10). Run: ``make bench BENCH=zero_chess``.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ import torch
 
 from benchmarks.common import markdown_table, write_results
 from minizero.agents import network_agent, play_match, random_agent
+from minizero.chessgame.encoding import move_to_index
 from minizero.chessgame.game import ChessGame
 from minizero.chessgame.protocol import Limits
 from minizero.chessgame.puct_engine import SHIPPED_NET, PuctEngine, PuctEngineConfig
-from minizero.chessgame.training import grade, load_chess_data, validation_mask
+from minizero.chessgame.stockfish import UciEngine
+from minizero.chessgame.training import PackedSamples, grade, load_chess_data, validation_mask
 from minizero.nn.network import load_network
 from minizero.peers import find_stockfish
 from minizero.search.puct import PUCTConfig, network_evaluator
@@ -50,7 +54,25 @@ def agreement(network: torch.nn.Module) -> dict[str, float]:
         return {}
     samples, game_ids = load_chess_data([data], 2)
     held = samples.subset(validation_mask(game_ids, 0.05))
-    return grade(network, held)
+    return {**grade(network, held), **stockfish_agreement(held, (6, 8))}
+
+
+def stockfish_agreement(held: PackedSamples, depths: tuple[int, ...]) -> dict[str, float]:
+    """How often Stockfish at each depth, searching each FEN afresh, picks the labelled move."""
+    engine = UciEngine(find_stockfish())
+    try:
+        found = {}
+        for depth in depths:
+            agree = 0
+            for fen, label in zip(held.fen, held.move):
+                board = chess.Board(str(fen))
+                engine.new_game()
+                best = chess.Move.from_uci(engine.search([], depth, None, fen=str(fen))[1])
+                agree += move_to_index(best, board.turn) == label
+            found[f"stockfish_depth{depth}_top1"] = agree / max(1, len(held))
+        return found
+    finally:
+        engine.close()
 
 
 def versus_random(network: torch.nn.Module, games: int) -> dict[str, object]:
@@ -171,6 +193,9 @@ def main() -> None:
     if graded:
         payload["agreement"] = graded
         rows.append(["top-1 agreement with Stockfish d8 (held-out)", f"{graded['top1']:.1%}"])
+        for depth in (6, 8):
+            rows.append([f"yardstick: Stockfish depth {depth} from the FEN (fresh hash), same "
+                         "positions", f"{graded[f'stockfish_depth{depth}_top1']:.1%}"])
         rows.append(["value MAE vs tanh(cp/400) (held-out)", f"{graded['value_mae']:.3f}"])
         rows.append(["held-out positions", graded["held_out"]])
     random_games = int(os.environ.get("MINIZERO_BENCH_RANDOM_GAMES", "10"))
@@ -190,7 +215,8 @@ def main() -> None:
     rows.append(["self-play games/hour (32 sims, 1 process, cap 200 plies, resign < -0.95)",
                  f"{per_hour:.0f} ({stats['plies'] / stats['games']:.0f} plies a game, "
                  f"{stats['resigned']} of {stats['games']} resigned)"])
-    nodes_list = [int(n) for n in os.environ.get("MINIZERO_BENCH_NODES", "1,16,64,256").split(",")]
+    nodes = os.environ.get("MINIZERO_BENCH_NODES", "1,16,64,256,1024")
+    nodes_list = [int(n) for n in nodes.split(",")]
     games = int(os.environ.get("MINIZERO_BENCH_GAMES", "4"))
     scores = strength_curve(nodes_list, games)
     payload["strength_vs_nodes"] = {"opponent": "stockfish skill 0, 50 ms", "games": games,
