@@ -18,7 +18,8 @@ openings shuffled with another seed) and appends them.
 Run: ``make bench BENCH=nnue_match``. Environment: MINIZERO_BENCH_GAMES (default 200),
 MINIZERO_BENCH_TC (default 10+0.1), MINIZERO_NNUE_NET (default: the engine's default net),
 MINIZERO_BENCH_MATCHES (default classical,sunfish,stockfish1500,stockfish1800,wac),
-MINIZERO_BENCH_POSITIONS (WAC: the first N), MINIZERO_BENCH_ADJUDICATE=1 (see ``adjudication``).
+MINIZERO_BENCH_POSITIONS (WAC: the first N),
+MINIZERO_BENCH_ADJUDICATE=1 (see ``common.adjudication``).
 Rows and PGNs are kept per net (benchmarks/results/nnue_match_<net>_<opponent>.pgn).
 """
 
@@ -33,7 +34,7 @@ import chess
 import chess.engine
 import chess.pgn
 
-from benchmarks.common import RESULTS, markdown_table, solve_epd, write_results
+from benchmarks.common import RESULTS, adjudication, markdown_table, solve_epd, write_results
 from minizero.chessgame.commands import parse_time_control
 from minizero.chessgame.match import EngineSpec, GameRecord, MatchConfig, MatchResult, run_match
 from minizero.chessgame.openings import read_openings
@@ -55,15 +56,6 @@ def nnue_engine() -> EngineSpec:
     """``nnue-uci`` with ``net_file()``, named after the net."""
     options = (("EvalFile", str(net_file())),) if "MINIZERO_NNUE_NET" in os.environ else ()
     return EngineSpec(f"nnue({net_file().stem})", (sys.executable, "-m", "nnue.engine"), options)
-
-
-def adjudication() -> dict[str, int]:
-    """MINIZERO_BENCH_ADJUDICATE=1: a game is lost when both engines agree on -600 cp or worse
-    for 4 moves each, drawn after move 40 when both see |score| <= 10 for 8 moves each."""
-    if os.environ.get("MINIZERO_BENCH_ADJUDICATE") != "1":
-        return {}
-    return {"resign_score": 600, "resign_moves": 4, "draw_score": 10, "draw_moves": 8,
-            "draw_after": 40}
 
 
 def opponents() -> dict[str, EngineSpec]:

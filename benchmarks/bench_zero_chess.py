@@ -9,16 +9,23 @@
 4. Strength against nodes: the engine at 1, 16, 64, 256 (and more) simulations a move against a
    fixed opponent (Stockfish at Skill Level 0, 50 ms a move), colours alternating.
 5. Self-play speed: games per hour with the shipped net (32 simulations, one process).
+6. ``zero-uci`` against sunfish at 10+0.1, colour-swapped openings (benchmarks/openings.fen).
 
-Environment: MINIZERO_AZ_DATA (data set, default /work/data/az-chess/sf-d8), MINIZERO_AZ_RUN
-(the supervised run whose learning curve is plotted, default /work/data/az-chess/runs/sup-4x32),
-MINIZERO_BENCH_GAMES (games per node setting, default 4), MINIZERO_BENCH_NODES (default
-1,16,64,256,1024), MINIZERO_BENCH_RANDOM_GAMES (default 10). Run: ``make bench BENCH=zero_chess``.
+Environment: MINIZERO_BENCH_PARTS (some of agreement,random,speed,selfplay,nodes,sunfish;
+default all; the others keep their last figures for the same net), MINIZERO_AZ_DATA (data set,
+default /work/data/az-chess/sf-d8), MINIZERO_AZ_RUN (the supervised run whose learning curve is
+plotted, default /work/data/az-chess/runs/conv-4x32), MINIZERO_BENCH_GAMES (games per node
+setting, default 4), MINIZERO_BENCH_NODES (default 1,16,64,256,1024),
+MINIZERO_BENCH_RANDOM_GAMES (default 10), MINIZERO_BENCH_SUNFISH_GAMES (default 100),
+MINIZERO_BENCH_TC (default 10+0.1), MINIZERO_BENCH_ADJUDICATE=1 (as in nnue_match).
+Run: ``make bench BENCH=zero_chess``.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -27,19 +34,23 @@ import chess.engine
 import numpy as np
 import torch
 
-from benchmarks.common import markdown_table, write_results
+from benchmarks.common import RESULTS, adjudication, markdown_table, write_results
 from minizero.agents import network_agent, play_match, random_agent
+from minizero.chessgame.commands import parse_time_control
 from minizero.chessgame.encoding import move_to_index
 from minizero.chessgame.game import ChessGame
+from minizero.chessgame.match import EngineSpec, MatchConfig, run_match
+from minizero.chessgame.openings import read_openings
 from minizero.chessgame.protocol import Limits
 from minizero.chessgame.puct_engine import SHIPPED_NET, PuctEngine, PuctEngineConfig
 from minizero.chessgame.stockfish import UciEngine
 from minizero.chessgame.training import PackedSamples, grade, load_chess_data, validation_mask
 from minizero.nn.network import load_network
-from minizero.peers import find_stockfish
+from minizero.peers import find_stockfish, find_sunfish
 from minizero.search.puct import PUCTConfig, network_evaluator
 from minizero.selfplay import play_game
 
+OPENINGS = Path(__file__).resolve().parent / "openings.fen"
 POSITIONS = [
     chess.STARTING_FEN,
     "r1bqkb1r/pppp1ppp/2n2n2/4p3/2B1P3/5N2/PPPP1PPP/RNBQK2R w KQkq - 4 4",
@@ -178,54 +189,103 @@ def plot_training(metrics: Path, path: Path) -> list[dict]:
     return records
 
 
-def main() -> None:
-    torch.set_num_threads(1)
-    network = load_network(str(SHIPPED_NET))
-    payload: dict[str, object] = {"net": SHIPPED_NET.name,
-                                  "net_bytes": SHIPPED_NET.stat().st_size}
-    rows = []
-    metrics = Path(os.environ.get("MINIZERO_AZ_RUN", "/work/data/az-chess/runs/sup-4x32"))
-    if (metrics / "metrics.jsonl").exists():
-        payload["training"] = plot_training(
-            metrics / "metrics.jsonl",
-            Path(__file__).resolve().parent / "results" / "zero_chess_training.png")
-    graded = agreement(network)
+PARTS = ("agreement", "random", "speed", "selfplay", "nodes", "sunfish")
+
+
+def versus_sunfish(games: int, tc: str) -> dict[str, object]:
+    """``zero-uci`` against sunfish at ``tc``, colour-swapped openings, two games at once, with
+    the nnue_match adjudication (MINIZERO_BENCH_ADJUDICATE=1)."""
+    base, increment = parse_time_control(tc)
+    ours = EngineSpec("zero-uci", (sys.executable, "-m", "minizero.chessgame.puct_engine"),
+                      (("Move Overhead", "200"),))
+    config = MatchConfig(games=games, base_time=base, increment=increment, concurrency=2,
+                         **adjudication())
+    pgn = RESULTS / "zero_chess_sunfish.pgn"
+    pgn.unlink(missing_ok=True)
+    result = run_match(ours, EngineSpec("sunfish", (find_sunfish(),)), read_openings(OPENINGS),
+                       config, progress=sys.stderr.isatty(), pgn_path=pgn)
+    return {"tc": tc, "adjudication": adjudication() or None, **result.summary()}
+
+
+def rows_of(payload: dict) -> list[list[object]]:
+    rows: list[list[object]] = []
+    graded = payload.get("agreement")
     if graded:
-        payload["agreement"] = graded
         rows.append(["top-1 agreement with Stockfish d8 (held-out)", f"{graded['top1']:.1%}"])
         for depth in (6, 8):
             rows.append([f"yardstick: Stockfish depth {depth} from the FEN (fresh hash), same "
                          "positions", f"{graded[f'stockfish_depth{depth}_top1']:.1%}"])
         rows.append(["value MAE vs tanh(cp/400) (held-out)", f"{graded['value_mae']:.3f}"])
         rows.append(["held-out positions", graded["held_out"]])
-    random_games = int(os.environ.get("MINIZERO_BENCH_RANDOM_GAMES", "10"))
-    record = versus_random(network, random_games)
-    payload["versus_random"] = record
-    rows.append(["raw policy vs random mover (W/D/L)",
-                 f"{record['wins']}/{record['draws']}/{record['losses']}"])
-    batch = PuctEngineConfig().batch_size
-    single, batched = evaluations_per_second(1), evaluations_per_second(batch)
-    payload["evaluations_per_second"] = {"1": single, str(batch): batched}
-    rows.append(["engine evaluations/s at batch 1", f"{single:.0f}"])
-    rows.append([f"engine evaluations/s at batch {batch}", f"{batched:.0f} "
-                 f"({batched / single:.2f}x)"])
-    per_hour, stats = selfplay_games_per_hour(network)
-    payload["selfplay_games_per_hour"] = per_hour
-    payload["selfplay_stats"] = stats
-    rows.append(["self-play games/hour (32 sims, 1 process, cap 200 plies, resign < -0.95)",
-                 f"{per_hour:.0f} ({stats['plies'] / stats['games']:.0f} plies a game, "
-                 f"{stats['resigned']} of {stats['games']} resigned)"])
-    nodes = os.environ.get("MINIZERO_BENCH_NODES", "1,16,64,256,1024")
-    nodes_list = [int(n) for n in nodes.split(",")]
-    games = int(os.environ.get("MINIZERO_BENCH_GAMES", "4"))
-    scores = strength_curve(nodes_list, games)
-    payload["strength_vs_nodes"] = {"opponent": "stockfish skill 0, 50 ms", "games": games,
-                                    "scores": scores}
-    for nodes, score in scores.items():
-        rows.append([f"score vs Stockfish skill 0 at {nodes} nodes ({games} games)",
-                     f"{score:.2f}"])
-    plot(scores, Path(__file__).resolve().parent / "results" / "zero_chess_nodes.png")
-    write_results("zero_chess", payload, markdown_table(["measure", "value"], rows))
+    if "versus_random" in payload:
+        record = payload["versus_random"]
+        rows.append(["raw policy vs random mover (W/D/L)",
+                     f"{record['wins']}/{record['draws']}/{record['losses']}"])
+    if "evaluations_per_second" in payload:
+        (single_batch, single), (batch, batched) = payload["evaluations_per_second"].items()
+        rows.append([f"engine evaluations/s at batch {single_batch}", f"{single:.0f}"])
+        rows.append([f"engine evaluations/s at batch {batch}",
+                     f"{batched:.0f} ({batched / single:.2f}x)"])
+    if "selfplay_games_per_hour" in payload:
+        stats, per_hour = payload["selfplay_stats"], payload["selfplay_games_per_hour"]
+        rows.append(["self-play games/hour (32 sims, 1 process, cap 200 plies, resign < -0.95)",
+                     f"{per_hour:.0f} ({stats['plies'] / stats['games']:.0f} plies a game, "
+                     f"{stats['resigned']} of {stats['games']} resigned)"])
+    if "strength_vs_nodes" in payload:
+        curve = payload["strength_vs_nodes"]
+        for nodes, score in curve["scores"].items():
+            rows.append([f"score vs Stockfish skill 0 at {nodes} nodes ({curve['games']} games)",
+                         f"{score:.2f}"])
+    if "sunfish" in payload:
+        match = payload["sunfish"]
+        low, high = match["elo_low"], match["elo_high"]
+        rows.append([f"zero-uci vs sunfish at {match['tc']}, {match['games']} games (W/D/L)",
+                     f"{match['wins']}/{match['draws']}/{match['losses']}, score "
+                     f"{match['score']:.1%}, Elo {match['elo']:+.0f} [{low:+.0f}, {high:+.0f}], "
+                     "forfeits " + ", ".join(f"{name} {sum(kinds.values())}" for name, kinds
+                                             in match["forfeits"].items())])
+    return rows
+
+
+def main() -> None:
+    """MINIZERO_BENCH_PARTS (default all of PARTS) picks what to measure; the other parts'
+    figures are kept from the last run if it measured the same net."""
+    torch.set_num_threads(1)
+    network = load_network(str(SHIPPED_NET))
+    previous = RESULTS / "zero_chess.json"
+    payload: dict[str, object] = json.loads(previous.read_text()) if previous.exists() else {}
+    if payload.get("net_bytes") != SHIPPED_NET.stat().st_size:
+        payload = {}
+    payload.update({"net": SHIPPED_NET.name, "net_bytes": SHIPPED_NET.stat().st_size})
+    parts = os.environ.get("MINIZERO_BENCH_PARTS", ",".join(PARTS)).split(",")
+    metrics = Path(os.environ.get("MINIZERO_AZ_RUN", "/work/data/az-chess/runs/conv-4x32"))
+    if (metrics / "metrics.jsonl").exists():
+        payload["training"] = plot_training(metrics / "metrics.jsonl",
+                                            RESULTS / "zero_chess_training.png")
+    if "agreement" in parts and (graded := agreement(network)):
+        payload["agreement"] = graded
+    if "random" in parts:
+        payload["versus_random"] = versus_random(
+            network, int(os.environ.get("MINIZERO_BENCH_RANDOM_GAMES", "10")))
+    if "speed" in parts:
+        batch = PuctEngineConfig().batch_size
+        payload["evaluations_per_second"] = {"1": evaluations_per_second(1),
+                                             str(batch): evaluations_per_second(batch)}
+    if "selfplay" in parts:
+        payload["selfplay_games_per_hour"], payload["selfplay_stats"] = \
+            selfplay_games_per_hour(network)
+    if "nodes" in parts:
+        nodes = os.environ.get("MINIZERO_BENCH_NODES", "1,16,64,256,1024")
+        games = int(os.environ.get("MINIZERO_BENCH_GAMES", "4"))
+        scores = strength_curve([int(n) for n in nodes.split(",")], games)
+        payload["strength_vs_nodes"] = {"opponent": "stockfish skill 0, 50 ms", "games": games,
+                                        "scores": scores}
+        plot(scores, RESULTS / "zero_chess_nodes.png")
+    if "sunfish" in parts:
+        payload["sunfish"] = versus_sunfish(
+            int(os.environ.get("MINIZERO_BENCH_SUNFISH_GAMES", "100")),
+            os.environ.get("MINIZERO_BENCH_TC", "10+0.1"))
+    write_results("zero_chess", payload, markdown_table(["measure", "value"], rows_of(payload)))
 
 
 if __name__ == "__main__":

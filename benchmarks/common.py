@@ -4,6 +4,7 @@ graded on an EPD test suite."""
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
@@ -39,6 +40,15 @@ def write_results(name: str, payload: dict[str, Any], table: str) -> Path:
     write_text(RESULTS / f"{name}.md", table.rstrip() + "\n")
     print(table)
     return json_path
+
+
+def adjudication() -> dict[str, int]:
+    """MINIZERO_BENCH_ADJUDICATE=1: a game is lost when both engines agree on -600 cp or worse
+    for 4 moves each, drawn after move 40 when both see |score| <= 10 for 8 moves each."""
+    if os.environ.get("MINIZERO_BENCH_ADJUDICATE") != "1":
+        return {}
+    return {"resign_score": 600, "resign_moves": 4, "draw_score": 10, "draw_moves": 8,
+            "draw_after": 40}
 
 
 def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
