@@ -166,12 +166,18 @@ def cmd_train(args: argparse.Namespace) -> int:
                         [str(path) for path in args.data], seed=args.seed, resume=args.resume,
                         progress=not args.quiet and sys.stderr.isatty(),
                         device=resolve_device(args.device))
-    for record in run.run(samples, args.epochs, evaluate=evaluate):
-        graded = (f", held-out top-1 {record['top1']:.1%}, value MAE {record['value_mae']:.3f}"
-                  if "top1" in record else "")
+
+    def report(network: Any, record: dict[str, Any]) -> dict[str, Any]:
+        """Grade (chess data) and print each epoch as it ends, not after the last one."""
+        graded = evaluate(network, record) if evaluate is not None else {}
+        held = (f", held-out top-1 {graded['top1']:.1%}, value MAE {graded['value_mae']:.3f}"
+                if "top1" in graded else "")
         print(f"epoch {record['epoch']}: loss {record['loss']:.3f} "
-              f"(policy {record['policy_loss']:.3f}, value {record['value_loss']:.3f}){graded}",
+              f"(policy {record['policy_loss']:.3f}, value {record['value_loss']:.3f}){held}",
               flush=True)
+        return graded
+
+    run.run(samples, args.epochs, evaluate=report)
     print(f"checkpoint: {run.latest_path}")
     return 0
 

@@ -109,3 +109,26 @@ def test_train_cli_on_chess_data_grades_and_resumes(labelled_dir: Path, tmp_path
                             text=True, timeout=120)
     assert second.returncode == 0, second.stderr
     assert "epoch 2:" in second.stdout and "epoch 1:" not in second.stdout
+
+
+def test_train_cli_prints_each_epoch_as_it_ends(labelled_dir: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long run shows its held-out figures epoch by epoch, not all after the last one."""
+    from minizero import supervised
+    from minizero.cli import main
+
+    printed_by_then = []
+    append = supervised.append_metrics
+
+    def spy(path: Path, record: dict, **kwargs: object) -> None:
+        printed_by_then.append(capsys.readouterr().out)
+        append(path, record, **kwargs)
+
+    monkeypatch.setattr(supervised, "append_metrics", spy)
+    assert main(["train", "--game", "chess", "--data", str(labelled_dir), "--out",
+                 str(tmp_path / "run"), "--blocks", "1", "--channels", "8", "--epochs", "2",
+                 "--batch-size", "16", "--holdout", "0.3", "--quiet"]) == 0
+    assert len(printed_by_then) == 2
+    assert "epoch 1:" in printed_by_then[0] and "held-out top-1" in printed_by_then[0]
+    assert "epoch 2:" in printed_by_then[1] and "epoch 1:" not in printed_by_then[1]
