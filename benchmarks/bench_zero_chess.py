@@ -23,6 +23,7 @@ Run: ``make bench BENCH=zero_chess``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -254,9 +255,11 @@ def main() -> None:
     network = load_network(str(SHIPPED_NET))
     previous = RESULTS / "zero_chess.json"
     payload: dict[str, object] = json.loads(previous.read_text()) if previous.exists() else {}
-    if payload.get("net_bytes") != SHIPPED_NET.stat().st_size:
+    net_sha256 = hashlib.sha256(SHIPPED_NET.read_bytes()).hexdigest()
+    if payload.get("net_sha256") != net_sha256:  # figures of another net are dropped
         payload = {}
-    payload.update({"net": SHIPPED_NET.name, "net_bytes": SHIPPED_NET.stat().st_size})
+    payload.update({"net": SHIPPED_NET.name, "net_bytes": SHIPPED_NET.stat().st_size,
+                    "net_sha256": net_sha256})
     parts = os.environ.get("MINIZERO_BENCH_PARTS", ",".join(PARTS)).split(",")
     metrics = Path(os.environ.get("MINIZERO_AZ_RUN", "/work/data/az-chess/runs/conv-4x32"))
     if (metrics / "metrics.jsonl").exists():

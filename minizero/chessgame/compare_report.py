@@ -34,14 +34,18 @@ LABELS = {"supervised": "supervised (Stockfish labels)", "selfplay": "self-play"
 PAIRINGS = (("supervised", "selfplay"), ("supervised", "random"), ("selfplay", "random"))
 
 
+def position_key(fen: str) -> str:
+    """Pieces, side to move, castling and en passant of a FEN (clocks left out)."""
+    return " ".join(str(fen).split()[:4])
+
+
 def position_keys(fens: np.ndarray) -> set[str]:
-    """Pieces, side to move, castling and en passant of each FEN (clocks left out)."""
-    return {" ".join(str(fen).split()[:4]) for fen in fens}
+    return {position_key(fen) for fen in fens}
 
 
 def not_in(fens: np.ndarray, keys: set[str]) -> np.ndarray:
     """True for the FENs whose position is not among ``keys``."""
-    return np.array([" ".join(str(fen).split()[:4]) not in keys for fen in fens], dtype=bool)
+    return np.array([position_key(fen) not in keys for fen in fens], dtype=bool)
 
 
 def snapshots(out: Path, arm: str) -> list[dict[str, Any]]:
@@ -121,15 +125,15 @@ def summarize(out: Path, config: Any, held_out: int) -> dict[str, Any]:
     matches = {}
     lines = read_metrics(out / "matches.jsonl")
     for a, b in PAIRINGS:
-        results = [line["result"] for line in lines if line["pairing"] == f"{a}-vs-{b}"]
+        games = [line for line in lines if line["pairing"] == f"{a}-vs-{b}"]
+        results = [line["result"] for line in games]
         wins, draws, losses = results.count(1), results.count(0), results.count(-1)
         elo, low, high = (_finite(value) for value in elo_interval(wins, draws, losses))
         matches[f"{a}-vs-{b}"] = {
             "a": a, "b": b, "games": len(results), "wins": wins, "draws": draws,
             "losses": losses, "score": (wins + 0.5 * draws) / max(1, len(results)),
             "elo": elo, "elo_low": low, "elo_high": high,
-            "mean_plies": float(np.mean([line["plies"] for line in lines
-                                         if line["pairing"] == f"{a}-vs-{b}"] or [0]))}
+            "mean_plies": float(np.mean([line["plies"] for line in games] or [0]))}
     return {"budget_seconds": config.budget, "held_out_positions": held_out,
             "match_nodes": config.match_nodes, "match_plies": config.match_plies,
             "initial": {"top1": initial["top1"], "value_mae": initial["value_mae"]},
