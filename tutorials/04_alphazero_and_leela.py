@@ -203,7 +203,7 @@ assert mask.sum() == len(indices) and mask[indices].all()
 # The move map is 73 planes over the 64 from-squares, so the head can be a convolution with 73
 # output planes, read square by square: logit `73 s + p` is plane `p` at square `s`, and every
 # weight serves all 64 squares. The alternative (`policy_head="fc"`, AlphaZero's Go head) reads
-# all 4,672 logits from two squeezed planes through one dense layer; on the same data and time
+# all 4,672 logits from two squeezed planes through one dense layer; on the same data and steps
 # it agreed with Stockfish on 13.9% of held-out positions, against 24.0% for the conv head
 # (README, "AlphaZero chess").
 #
