@@ -1,10 +1,13 @@
 """The one trainer: supervised and self-play runs both fit a network to (planes, policy, value).
 
 Loss = policy cross-entropy against the target distribution + value loss + L2 weight decay
-(AlphaZero's l = (z - v)^2 - pi^T log p + c ||theta||^2). The value loss is the squared error of
-the tanh head, or the cross-entropy of the win/draw/loss head against (max(z, 0), 1 - |z|,
-max(-z, 0)). Minibatches are drawn with a generator seeded by (seed, step), so a run resumed from
-its last checkpoint draws exactly the batches it would have drawn.
+(AlphaZero's l = (z - v)^2 - pi^T log p + c ||theta||^2). Where the samples come with each
+position's legal-move mask (chess does), the policy's softmax runs over the legal moves only,
+as in play: no capacity is spent pushing down the logits of moves that cannot be played.
+The value loss is the squared error of the tanh head, or the cross-entropy of the win/draw/loss
+head against (max(z, 0), 1 - |z|, max(-z, 0)). Minibatches are drawn with a generator seeded by
+(seed, step), so a run resumed from its last checkpoint draws exactly the batches it would have
+drawn.
 
 Run it: ``minizero train --game hexapawn:3x3 --out runs/sup`` (supervised from the solver) or as
 part of ``minizero selfplay``.
@@ -88,9 +91,12 @@ class Trainer:
             return config.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
         return config.learning_rate
 
-    def loss(self, planes: torch.Tensor, policy: torch.Tensor,
-             value: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, planes: torch.Tensor, policy: torch.Tensor, value: torch.Tensor,
+             legal: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+        """Total loss and its parts; ``legal`` (B, A) bool restricts the policy's softmax."""
         logits, value_output = self.network(planes)  # (B, A), (B,) or (B, 3)
+        if legal is not None:  # finite, so that a zero target times the masked log-prob is 0
+            logits = logits.masked_fill(~legal, -1e9)
         policy_loss = -(policy * functional.log_softmax(logits, dim=1)).sum(dim=1).mean()
         if value_output.dim() == 1:
             value_loss = functional.mse_loss(value_output, value)
@@ -103,7 +109,8 @@ class Trainer:
 
     def train_steps(self, samples: Samples, steps: int) -> dict[str, float]:
         """Run ``steps`` minibatch updates on ``samples`` (anything with ``len`` and
-        ``batch(indices)``, see `Samples.batch`) on the network's device; mean losses."""
+        ``batch(indices)``, see `Samples.batch`, optionally returning a fourth tensor, the
+        legal-move mask) on the network's device; mean losses."""
         if len(samples) == 0:
             raise ValueError("no samples to train on")
         self.network.train()
@@ -114,8 +121,7 @@ class Trainer:
             batch = rng.integers(0, len(samples), self.config.batch_size)
             for group in self.optimizer.param_groups:
                 group["lr"] = self.learning_rate(self.step)
-            planes, policy, value = (tensor.to(device) for tensor in samples.batch(batch))
-            loss, parts = self.loss(planes, policy, value)
+            loss, parts = self.loss(*(tensor.to(device) for tensor in samples.batch(batch)))
             if not math.isfinite(parts["loss"]):
                 raise ValueError(f"training diverged at step {self.step} (loss {parts['loss']}); "
                                  "lower the learning rate or check the data")

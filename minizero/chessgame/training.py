@@ -6,7 +6,8 @@ the one trainer (minizero/train.py) float tensors one minibatch at a time.
 
 Targets, from the side to move:
 
-* policy: one-hot on Stockfish's move;
+* policy: one-hot on Stockfish's move, with the position's legal-move mask (the trainer takes
+  the policy's softmax over the legal moves only; `legal_masks` rebuilds them from the FENs);
 * value: ``(1 - eval_weight) * result + eval_weight * cp_to_value(score)``: the game's result
   mixed with Stockfish's own estimate (the WDL head learns (max(z,0), 1-|z|, max(-z,0))).
 
@@ -76,11 +77,17 @@ class PackedSamples:
     def planes(self, indices: np.ndarray) -> np.ndarray:
         return encoding.unpack_planes(self.bits[indices], self.clock[indices], self.history)
 
-    def batch(self, indices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def legal_masks(self, indices: np.ndarray) -> np.ndarray:
+        """(len(indices), 4672) bool legal-move masks, from the FENs (~150 us a position)."""
+        return np.stack([encoding.legal_mask(chess.Board(str(fen))) for fen in self.fen[indices]])
+
+    def batch(self, indices: np.ndarray
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(planes, one-hot policy, value, legal mask) tensors for the trainer."""
         policy = np.zeros((len(indices), encoding.ACTION_SIZE), dtype=np.float32)
         policy[np.arange(len(indices)), self.move[indices]] = 1.0
         return (torch.from_numpy(self.planes(indices)), torch.from_numpy(policy),
-                torch.from_numpy(self.value[indices]))
+                torch.from_numpy(self.value[indices]), torch.from_numpy(self.legal_masks(indices)))
 
 
 def is_chess_data(path: str | Path) -> bool:
@@ -119,8 +126,7 @@ def grade(network: torch.nn.Module, held: PackedSamples, batch_size: int = 512
     errors = []
     for start in range(0, len(held), batch_size):
         indices = np.arange(start, min(start + batch_size, len(held)))
-        legal = np.stack([encoding.legal_mask(chess.Board(str(fen))) for fen in held.fen[indices]])
-        policy, value = network.predict(held.planes(indices), legal)
+        policy, value = network.predict(held.planes(indices), held.legal_masks(indices))
         agree += int((policy.argmax(axis=1) == held.move[indices]).sum())
         errors.append(np.abs(value - cp_to_value(held.score[indices])))
     return {"top1": agree / max(1, len(held)),

@@ -97,6 +97,26 @@ def test_tiny_net_overfits_a_handful_of_positions(labelled_dir: Path) -> None:
     assert after["value_mae"] < 0.15
 
 
+def test_policy_loss_is_cross_entropy_over_the_legal_moves_only(labelled_dir: Path) -> None:
+    samples, _ = load_chess_data([labelled_dir], 2)
+    indices = np.arange(8)
+    planes, policy, value, legal = samples.batch(indices)
+    for row, fen in enumerate(samples.fen[indices]):
+        assert np.array_equal(legal[row].numpy(), encoding.legal_mask(chess.Board(str(fen))))
+        assert legal[row, samples.move[indices][row]]  # the label is among them
+    torch.manual_seed(0)
+    network = PolicyValueNet(NetworkConfig((35, 8, 8), 4672, blocks=1, channels=8)).eval()
+    trainer = Trainer(network, TrainConfig())
+    with torch.no_grad():
+        logits, _ = network(planes)
+        expected = [torch.logsumexp(logits[row][legal[row]], 0) - logits[row, label]
+                    for row, label in enumerate(samples.move[indices])]
+        _, masked = trainer.loss(planes, policy, value, legal)
+        _, unmasked = trainer.loss(planes, policy, value)
+    assert masked["policy_loss"] == pytest.approx(float(torch.stack(expected).mean()), rel=1e-5)
+    assert masked["policy_loss"] < unmasked["policy_loss"]
+
+
 def test_train_cli_on_chess_data_grades_and_resumes(labelled_dir: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     base = [sys.executable, "-m", "minizero.cli", "train", "--game", "chess",
