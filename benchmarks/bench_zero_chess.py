@@ -14,8 +14,8 @@
 Environment: MINIZERO_BENCH_PARTS (some of agreement,random,speed,selfplay,nodes,sunfish;
 default all; the others keep their last figures for the same net), MINIZERO_AZ_DATA (data set,
 default /work/data/az-chess/sf-d8), MINIZERO_AZ_RUN (the supervised run whose learning curve is
-plotted, default /work/data/az-chess/runs/conv-4x32), MINIZERO_BENCH_GAMES (games per node
-setting, default 4), MINIZERO_BENCH_NODES (default 1,16,64,256,1024),
+plotted, default /work/data/az-chess/runs/mask-4x64), MINIZERO_BENCH_GAMES (games per node
+setting, default 8), MINIZERO_BENCH_NODES (default 1,16,64,256,1024),
 MINIZERO_BENCH_RANDOM_GAMES (default 10), MINIZERO_BENCH_SUNFISH_GAMES (default 100),
 MINIZERO_BENCH_TC (default 10+0.1), MINIZERO_BENCH_ADJUDICATE=1 (as in nnue_match).
 Run: ``make bench BENCH=zero_chess``.
@@ -261,7 +261,7 @@ def main() -> None:
     payload.update({"net": SHIPPED_NET.name, "net_bytes": SHIPPED_NET.stat().st_size,
                     "net_sha256": net_sha256})
     parts = os.environ.get("MINIZERO_BENCH_PARTS", ",".join(PARTS)).split(",")
-    metrics = Path(os.environ.get("MINIZERO_AZ_RUN", "/work/data/az-chess/runs/conv-4x32"))
+    metrics = Path(os.environ.get("MINIZERO_AZ_RUN", "/work/data/az-chess/runs/mask-4x64"))
     if (metrics / "metrics.jsonl").exists():
         payload["training"] = plot_training(metrics / "metrics.jsonl",
                                             RESULTS / "zero_chess_training.png")
@@ -279,7 +279,7 @@ def main() -> None:
             selfplay_games_per_hour(network)
     if "nodes" in parts:
         nodes = os.environ.get("MINIZERO_BENCH_NODES", "1,16,64,256,1024")
-        games = int(os.environ.get("MINIZERO_BENCH_GAMES", "4"))
+        games = int(os.environ.get("MINIZERO_BENCH_GAMES", "8"))
         scores = strength_curve([int(n) for n in nodes.split(",")], games)
         payload["strength_vs_nodes"] = {"opponent": "stockfish skill 0, 50 ms", "games": games,
                                         "scores": scores}
