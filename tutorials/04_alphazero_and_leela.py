@@ -207,9 +207,9 @@ assert mask.sum() == len(indices) and mask[indices].all()
 # it agreed with Stockfish on 13.9% of held-out positions, against 24.0% for the conv head
 # (README, "AlphaZero chess").
 #
-# The shipped net, `minizero/chessgame/nets/zero-small.pt`, is small: 4 residual blocks of 32
-# channels and the conv policy head, trained by supervision on positions labelled by Stockfish
-# (README, "AlphaZero chess").
+# The shipped net, `minizero/chessgame/nets/zero-small.pt`, is small: 4 residual blocks of 64
+# channels and the conv policy head, trained by supervision on positions labelled by Stockfish,
+# with the policy's softmax taken over the legal moves only (README, "AlphaZero chess").
 
 # %%
 if not SHIPPED_NET.exists():

@@ -40,6 +40,7 @@ def position_key(fen: str) -> str:
 
 
 def position_keys(fens: np.ndarray) -> set[str]:
+    """The `position_key` of each FEN."""
     return {position_key(fen) for fen in fens}
 
 
