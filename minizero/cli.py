@@ -60,15 +60,22 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
                         help="where training runs (auto: CUDA if present)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--init", help="network or checkpoint to start from (its shape wins "
+                        "over --blocks, --channels and the heads)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _network_config(args: argparse.Namespace, game: Any) -> Any:
-    from minizero.nn.network import NetworkConfig
+def _network_config(args: argparse.Namespace, game: Any) -> tuple[Any, dict | None]:
+    """The network to train and its starting weights: ``--init``'s (e.g. the same starting
+    net as another run, or a net trained further), else a fresh one of the given shape."""
+    from minizero.nn.network import NetworkConfig, load_network
 
+    if args.init:
+        start = load_network(args.init, game.input_shape, game.action_size)
+        return start.config, start.state_dict()
     return NetworkConfig(game.input_shape, game.action_size, blocks=args.blocks,
                          channels=args.channels, se=not args.no_se, value_head=args.value_head,
-                         policy_head=args.policy_head)
+                         policy_head=args.policy_head), None
 
 
 def _train_config(args: argparse.Namespace, total_steps: int) -> Any:
@@ -106,13 +113,7 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
                               workers=args.workers, opening_plies=args.opening_plies,
                               resign_threshold=args.resign,
                               no_resign_fraction=args.no_resign_fraction)
-    network_config, initial = _network_config(args, game), None
-    if args.init:
-        # Start from a given network (e.g. the same starting net as a supervised run).
-        from minizero.nn.network import load_network
-
-        start = load_network(args.init, game.input_shape, game.action_size)
-        network_config, initial = start.config, start.state_dict()
+    network_config, initial = _network_config(args, game)
     run = SelfPlayRun(out, game, args.game, network_config, puct, selfplay,
                       _train_config(args, args.generations * args.train_steps),
                       seed=args.seed, resume=args.resume,
@@ -162,10 +163,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                              f"{tuple(game.input_shape)} and {game.action_size}")
     out = Path(args.out) if args.out else _default_out("train", args.game)
     steps = args.epochs * max(1, -(-len(samples) // args.batch_size))
-    run = SupervisedRun(out, args.game, _network_config(args, game), _train_config(args, steps),
+    network_config, initial = _network_config(args, game)
+    run = SupervisedRun(out, args.game, network_config, _train_config(args, steps),
                         [str(path) for path in args.data], seed=args.seed, resume=args.resume,
-                        progress=not args.quiet and sys.stderr.isatty(),
-                        device=resolve_device(args.device))
+                        progress=not args.quiet and sys.stderr.isatty(), initial_weights=initial,
+                        init=args.init, device=resolve_device(args.device))
 
     def report(network: Any, record: dict[str, Any]) -> dict[str, Any]:
         """Grade (chess data) and print each epoch as it ends, not after the last one."""
@@ -260,7 +262,6 @@ def build_parser() -> argparse.ArgumentParser:
                           help="resign below this root value, e.g. -0.9 (default: never)")
     selfplay.add_argument("--no-resign-fraction", type=float, default=0.2,
                           help="games played out anyway to check resignations")
-    selfplay.add_argument("--init", help="checkpoint to start from (its network shape wins)")
     _network_arguments(selfplay)
     _train_arguments(selfplay)
     selfplay.set_defaults(run=cmd_selfplay)

@@ -33,12 +33,15 @@ class SupervisedRun:
     def __init__(self, directory: str | Path, game_spec: str, network: NetworkConfig,
                  train: TrainConfig, data: list[str], seed: int = 0, resume: bool = False,
                  progress: bool = True, initial_weights: dict[str, torch.Tensor] | None = None,
-                 checkpoint_steps: int = 200, device: torch.device | str = "cpu") -> None:
+                 checkpoint_steps: int = 200, device: torch.device | str = "cpu",
+                 init: str | None = None) -> None:
         self.directory = Path(directory)
         self.progress = progress
         self.checkpoint_steps = checkpoint_steps
         self.config = {"game": game_spec, "seed": seed, "data": data,
                        "network": dataclasses.asdict(network), "train": dataclasses.asdict(train)}
+        if init is not None:  # where the weights started (recorded, not reloaded on resume)
+            self.config["init"] = init
         torch.manual_seed(seed)
         self.network = PolicyValueNet(network)
         if initial_weights is not None:

@@ -56,6 +56,7 @@ SELFPLAY = ["minizero", "selfplay", "--workers", "1", "--generations", "1"]
     ([*SELFPLAY, "--seed", "-1"], "at least 0"),
     (["minizero", "train", "--data", "x.npz", "--epochs", "0"], "positive"),
     (["minizero", "chessdata", "--out", "d", "--adjudicate-plies", "-1"], "at least 0"),
+    (["minizero", "chessdata", "--out", "d", "--weak-side-random", "1.5"], "between 0 and 1"),
     (["nnue", "data", "--out", "d", "--nodes", "-5"], "positive"),
     (["nnue", "data", "--out", "d", "--nodes", "0"], "positive"),
     (["nnue", "data", "--out", "d", "--random-plies", "-3", "-1"], "at least 0"),
@@ -131,6 +132,17 @@ def test_training_that_diverges_stops_without_writing_nan(tmp_path: Path, capsys
     metrics = out / "metrics.jsonl"
     for line in (metrics.read_text().splitlines() if metrics.exists() else []):
         json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in metrics"))
+
+
+def test_train_init_of_another_game_or_no_file_names_it(tmp_path: Path, capsys) -> None:
+    data = shard(tmp_path / "data.npz")
+    out = tmp_path / "run"
+    chess_net = str(Path(__file__).parents[1] / "minizero" / "chessgame" / "nets" / "zero-small.pt")
+    assert_refused(["minizero", "train", "--data", str(data), "--out", str(out), "--init",
+                    chess_net, "--quiet"], capsys, "zero-small.pt", "input")
+    assert_refused(["minizero", "train", "--data", str(data), "--out", str(out), "--init",
+                    str(tmp_path / "missing.pt"), "--quiet"], capsys, "missing.pt")
+    assert not out.exists()
 
 
 def test_runs_refuse_a_foreign_folder(tmp_path: Path, capsys) -> None:

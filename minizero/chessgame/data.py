@@ -1,7 +1,10 @@
 """Supervised data for the chess network: positions of Stockfish games, labelled by Stockfish.
 
 Each game opens with a few uniformly random moves (varied openings), then Stockfish plays both
-sides at a fixed depth, with an occasional random move. Every position after the opening is kept
+sides at a fixed depth, with an occasional random move. With ``weak_side_random`` above 0, one
+side of each game (White in even games, Black in odd ones) plays a uniformly random move that
+often instead: lopsided games, won positions that must be converted (mates, and stalemates and
+repetitions to avoid), which balanced games between equals rarely reach. Every position after the opening is kept
 with the input planes (history included), Stockfish's best move there (the policy target), its
 score in centipawns and the game's result, both from the side to move. The search that chooses a
 move also labels its position, so a labelled position costs one Stockfish search. Games whose
@@ -64,6 +67,7 @@ class ChessDataConfig:
     random_plies_min: int = 2  # each game opens with this many to random_plies_max random moves
     random_plies_max: int = 8
     random_move_probability: float = 0.05  # later on, a random move this often
+    weak_side_random: float = 0.0  # one side of each game plays a random move this often
     adjudicate_score: int = 1000
     adjudicate_plies: int = 6  # 0: never adjudicate
     max_plies: int = 300  # longer games are draws
@@ -71,9 +75,11 @@ class ChessDataConfig:
     seed: int = 0
 
 
-def play_labelled_game(engine: UciEngine, config: ChessDataConfig, rng: random.Random
+def play_labelled_game(engine: UciEngine, config: ChessDataConfig, rng: random.Random,
+                       weak_side: chess.Color = chess.WHITE
                        ) -> list[tuple[np.ndarray, int, int, str]]:
-    """One game; its positions as (planes, move index, score, fen) and the result last."""
+    """One game; its positions as (planes, move index, score, fen) and the result last.
+    ``weak_side`` plays a random move with probability ``config.weak_side_random``."""
     game = ChessGame(config.history, config.max_plies)
     state = game.initial_state()
     moves: list[str] = []
@@ -102,7 +108,10 @@ def play_labelled_game(engine: UciEngine, config: ChessDataConfig, rng: random.R
         if config.adjudicate_plies and abs(streak) >= config.adjudicate_plies:
             white_result = 1 if streak > 0 else -1
             break
-        if rng.random() < config.random_move_probability:
+        random_probability = config.random_move_probability
+        if turn == weak_side:
+            random_probability = max(random_probability, config.weak_side_random)
+        if rng.random() < random_probability:
             best = rng.choice(list(state.moves.values()))
         state = state.child(best)
         moves.append(best.uci())
@@ -134,7 +143,8 @@ def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
             game_number = 0
             while len(rows) < min(config.shard_size, share - done) and running(done + len(rows)):
                 game_id = (config.seed << 48) | (worker << 40) | (shard_index << 20) | game_number
-                game_rows = play_labelled_game(engine, config, rng)
+                weak_side = chess.WHITE if game_number % 2 == 0 else chess.BLACK
+                game_rows = play_labelled_game(engine, config, rng, weak_side)
                 rows.extend((*row, game_id) for row in game_rows)
                 game_number += 1
                 progress.put(len(game_rows))

@@ -14,7 +14,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from minizero.options import non_negative_int
+from minizero.options import fraction, non_negative_int
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -31,6 +31,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--adjudicate-plies", type=non_negative_int, default=6,
                       help="score a game as won after this many plies beyond 1000 cp "
                       "(0: play every game to its end, mates included)")
+    data.add_argument("--weak-side-random", type=fraction, default=0.0,
+                      help="one side of each game plays a random move this often, in [0, 1] "
+                      "(lopsided games whose wins must be converted; default 0)")
     data.add_argument("--stockfish", help="path of the Stockfish binary")
     data.add_argument("--quiet", action="store_true")
     data.set_defaults(run=cmd_chessdata)
@@ -47,7 +50,8 @@ def cmd_chessdata(args: argparse.Namespace) -> int:
             raise ValueError(f"--{name.replace('_', '-')} must be positive")
     config = ChessDataConfig(positions=args.positions, depth=args.depth, workers=args.workers,
                              history=args.history, shard_size=args.shard_size, seed=args.seed,
-                             adjudicate_plies=args.adjudicate_plies)
+                             adjudicate_plies=args.adjudicate_plies,
+                             weak_side_random=args.weak_side_random)
     total = generate(config, find_stockfish(args.stockfish), Path(args.out),
                      quiet=args.quiet or not sys.stderr.isatty())
     print(f"{total} positions in {args.out}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import subprocess
 import sys
@@ -76,6 +77,38 @@ def test_adjudication_ends_games_and_zero_plays_them_out(stockfish_path: str) ->
     assert lengths[0] > 10  # 28 plies unless the game ended on the board first
 
 
+def test_the_weak_side_plays_random_moves_and_the_other_stockfishs(stockfish_path: str) -> None:
+    """With weak_side_random = 1 every move of the weak side is a random one (some differ from
+    Stockfish's label); the other side plays its label every time."""
+    from minizero.chessgame.data import play_labelled_game
+    from minizero.chessgame.stockfish import UciEngine
+
+    engine = UciEngine(stockfish_path)
+    try:
+        config = ChessDataConfig(depth=1, random_plies_min=2, random_plies_max=2, max_plies=40,
+                                 random_move_probability=0.0, weak_side_random=1.0,
+                                 adjudicate_plies=0)
+        rows = play_labelled_game(engine, config, random.Random(5), weak_side=chess.BLACK)
+    finally:
+        engine.close()
+    followed = {chess.WHITE: [], chess.BLACK: []}
+    for row, after in zip(rows, rows[1:]):
+        board = chess.Board(row[3])
+        label = encoding.index_to_move(row[1], board)
+        played = next(move for move in board.legal_moves
+                      if board.copy(stack=False).fen() != after[3]
+                      and _after(board, move) == after[3])
+        followed[board.turn].append(played == label)
+    assert followed[chess.WHITE] and all(followed[chess.WHITE])
+    assert followed[chess.BLACK] and not all(followed[chess.BLACK])
+
+
+def _after(board: chess.Board, move: chess.Move) -> str:
+    board = board.copy(stack=False)
+    board.push(move)
+    return board.fen()
+
+
 def test_value_cp_mapping_round_trips() -> None:
     for cp in (-900, -100, 0, 35, 400, 2000):
         assert abs(value_to_cp(float(cp_to_value(cp))) - cp) <= 1
@@ -129,6 +162,34 @@ def test_train_cli_on_chess_data_grades_and_resumes(labelled_dir: Path, tmp_path
                             text=True, timeout=120)
     assert second.returncode == 0, second.stderr
     assert "epoch 2:" in second.stdout and "epoch 1:" not in second.stdout
+
+
+def test_train_cli_starts_from_the_init_network(labelled_dir: Path, tmp_path: Path) -> None:
+    """--init's network shape wins over --blocks/--channels, and training starts from its
+    weights (at a learning rate of 1e-9 they stay where they were; batch-norm statistics do
+    move); the checkpoint's config records it."""
+    from minizero.checkpoint import load_checkpoint, save_checkpoint
+    from minizero.cli import main
+    from minizero.nn.network import load_network
+
+    game_shape = (encoding.plane_count(2), 8, 8)
+    config = NetworkConfig(game_shape, encoding.ACTION_SIZE, blocks=1, channels=8,
+                           value_head="wdl", policy_head="conv")
+    torch.manual_seed(7)
+    start = PolicyValueNet(config)
+    save_checkpoint(tmp_path / "start.pt", config={"network": dataclasses.asdict(config)},
+                    model=start.state_dict())
+    assert main(["train", "--game", "chess", "--data", str(labelled_dir), "--out",
+                 str(tmp_path / "run"), "--init", str(tmp_path / "start.pt"), "--blocks", "2",
+                 "--channels", "4", "--epochs", "1", "--lr", "1e-9", "--batch-size", "16",
+                 "--holdout", "0", "--quiet"]) == 0
+    trained = load_network(str(tmp_path / "run" / "checkpoints" / "latest.pt"))
+    assert trained.config == config
+    trained_weights = dict(trained.named_parameters())
+    for name, tensor in start.named_parameters():
+        torch.testing.assert_close(trained_weights[name], tensor, atol=1e-5, rtol=0)
+    run_config = load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")[0]
+    assert run_config["init"] == str(tmp_path / "start.pt")
 
 
 def test_train_cli_prints_each_epoch_as_it_ends(labelled_dir: Path, tmp_path: Path,
