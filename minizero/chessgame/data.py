@@ -6,11 +6,12 @@ side of each game (White in even games, Black in odd ones) plays a uniformly ran
 often instead: lopsided games, won positions that must be converted (mates, and stalemates and
 repetitions to avoid), which balanced games between equals rarely reach.
 
-Every position after the opening is kept with the input planes (history included), Stockfish's
-best move there (the policy target), its score in centipawns and the game's result, both from
-the side to move. The search that chooses a move also labels its position, so a labelled
-position costs one Stockfish search. Games whose score stays beyond ``adjudicate_score`` for ``adjudicate_plies`` plies are scored as won; with
-``adjudicate_plies = 0`` every game is played to its end, so the data shows how to mate.
+Every position after the opening is kept with the input planes (history included), Stockfish's best
+move there (the policy target), its score in centipawns and the game's result, both from the side
+to move. The search that chooses a move also labels its position, so a labelled position costs one
+Stockfish search. Games whose score stays beyond ``adjudicate_score`` for ``adjudicate_plies``
+plies are scored as won; with ``adjudicate_plies = 0`` every game is played to its end, so the data
+shows how to mate.
 
 Shards (``minizero.shards``: npz, no pickle, atomic writes), version 1, N positions:
 
