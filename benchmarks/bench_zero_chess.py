@@ -14,9 +14,9 @@
 Environment: MINIZERO_BENCH_PARTS (some of agreement,random,speed,selfplay,nodes,sunfish;
 default all; the others keep their last figures for the same net), MINIZERO_AZ_DATA (data set,
 default /work/data/az-chess/sf-d8), MINIZERO_AZ_RUN (the supervised run whose learning curve is
-plotted, default /work/data/az-chess/runs/mask-4x64), MINIZERO_BENCH_GAMES (games per node
+plotted, default /work/data/az-chess/runs/more-4x64), MINIZERO_BENCH_GAMES (games per node
 setting, default 8), MINIZERO_BENCH_NODES (default 1,16,64,256,1024),
-MINIZERO_BENCH_RANDOM_GAMES (default 10), MINIZERO_BENCH_SUNFISH_GAMES (default 100),
+MINIZERO_BENCH_RANDOM_GAMES (default 100), MINIZERO_BENCH_SUNFISH_GAMES (default 100),
 MINIZERO_BENCH_TC (default 10+0.1), MINIZERO_BENCH_ADJUDICATE=1 (as in nnue_match).
 Run: ``make bench BENCH=zero_chess``.
 """
@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from benchmarks.common import RESULTS, adjudication, markdown_table, write_results
-from minizero.agents import network_agent, play_match, random_agent
+from minizero.agents import network_agent, random_agent
 from minizero.chessgame.commands import parse_time_control
 from minizero.chessgame.encoding import move_to_index
 from minizero.chessgame.game import ChessGame
@@ -88,8 +88,32 @@ def stockfish_agreement(held: PackedSamples, depths: tuple[int, ...]) -> dict[st
 
 
 def versus_random(network: torch.nn.Module, games: int) -> dict[str, object]:
+    """The raw policy against a uniformly random mover, colours alternating; how each game
+    that was not won ended (stalemate, repetition, fifty moves, material, the 400-ply cap)."""
     game = ChessGame(max_plies=400)
-    return play_match(game, network_agent(game, network), random_agent(game, 1), games)
+    ours, theirs = network_agent(game, network), random_agent(game, 1)
+    record = {"wins": 0, "draws": 0, "losses": 0, "not_won": {}}
+    for index in range(games):
+        our_side = index % 2  # 0: White
+        state = game.initial_state()
+        while game.terminal_value(state) is None:
+            agent = ours if game.to_play(state) == our_side else theirs
+            state = game.apply(state, agent(state))
+        board = state.board
+        if board.is_checkmate():
+            won = board.turn != (chess.WHITE if our_side == 0 else chess.BLACK)
+            record["wins" if won else "losses"] += 1
+            ending = None if won else "lost"
+        else:
+            record["draws"] += 1
+            ending = ("stalemate" if board.is_stalemate() else "repetition"
+                      if state.repetitions >= 2 else "fifty moves"
+                      if board.halfmove_clock >= 100 else "material"
+                      if board.is_insufficient_material() else "ply cap")
+        if ending:
+            record["not_won"][ending] = record["not_won"].get(ending, 0) + 1
+    record["score"] = (record["wins"] + 0.5 * record["draws"]) / games
+    return record
 
 
 def evaluations_per_second(batch: int, nodes: int = 256) -> float:
@@ -166,22 +190,36 @@ def plot(scores: dict[int, float], path: Path) -> None:
     figure.savefig(path, dpi=100)
 
 
-def plot_training(metrics: Path, path: Path) -> list[dict]:
-    """Held-out top-1 agreement and value error per epoch of the supervised run."""
-    import json
+def training_records(run: Path) -> list[dict]:
+    """The run's metrics, after those of the run its ``--init`` checkpoint came from (if that
+    was a run directory), with epochs and minutes counted on from there."""
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()
+               if line.strip()]
+    init = json.loads((run / "config.json").read_text()).get("init")
+    parent = Path(init).parent.parent if init else None
+    if parent is None or not (parent / "metrics.jsonl").exists():
+        return records
+    earlier = training_records(parent)
+    epochs, seconds = earlier[-1]["epoch"], earlier[-1]["seconds"]
+    return earlier + [{**record, "epoch": record["epoch"] + epochs, "run": run.name,
+                       "seconds": record["seconds"] + seconds} for record in records]
 
+
+def plot_training(run: Path, path: Path) -> list[dict]:
+    """Held-out top-1 agreement and value error per epoch of the supervised run (and of the
+    runs it continued)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    records = training_records(run)
     figure, axes = plt.subplots(figsize=(5, 3.5))
     minutes = [record["seconds"] / 60 for record in records]
     axes.plot(minutes, [record["top1"] for record in records], marker="o", label="top-1 vs SF")
     axes.plot(minutes, [record["value_mae"] for record in records], marker="s",
               label="value MAE")
-    axes.set_xlabel("training minutes (2 shared cores)")
+    axes.set_xlabel("training minutes (2 cores)")
     axes.legend()
     axes.grid(alpha=0.3)
     figure.tight_layout()
@@ -220,8 +258,12 @@ def rows_of(payload: dict) -> list[list[object]]:
         rows.append(["held-out positions", graded["held_out"]])
     if "versus_random" in payload:
         record = payload["versus_random"]
-        rows.append(["raw policy vs random mover (W/D/L)",
-                     f"{record['wins']}/{record['draws']}/{record['losses']}"])
+        games = record["wins"] + record["draws"] + record["losses"]
+        endings = ", ".join(f"{count} {kind}" for kind, count in
+                            sorted(record.get("not_won", {}).items()))
+        rows.append([f"raw policy vs random mover, {games} games (W/D/L)",
+                     f"{record['wins']}/{record['draws']}/{record['losses']}"
+                     + (f" (not won: {endings})" if endings else "")])
     if "evaluations_per_second" in payload:
         (single_batch, single), (batch, batched) = payload["evaluations_per_second"].items()
         rows.append([f"engine evaluations/s at batch {single_batch}", f"{single:.0f}"])
@@ -261,15 +303,14 @@ def main() -> None:
     payload.update({"net": SHIPPED_NET.name, "net_bytes": SHIPPED_NET.stat().st_size,
                     "net_sha256": net_sha256})
     parts = os.environ.get("MINIZERO_BENCH_PARTS", ",".join(PARTS)).split(",")
-    metrics = Path(os.environ.get("MINIZERO_AZ_RUN", "/work/data/az-chess/runs/mask-4x64"))
-    if (metrics / "metrics.jsonl").exists():
-        payload["training"] = plot_training(metrics / "metrics.jsonl",
-                                            RESULTS / "zero_chess_training.png")
+    run = Path(os.environ.get("MINIZERO_AZ_RUN", "/work/data/az-chess/runs/more-4x64"))
+    if (run / "metrics.jsonl").exists():
+        payload["training"] = plot_training(run, RESULTS / "zero_chess_training.png")
     if "agreement" in parts and (graded := agreement(network)):
         payload["agreement"] = graded
     if "random" in parts:
         payload["versus_random"] = versus_random(
-            network, int(os.environ.get("MINIZERO_BENCH_RANDOM_GAMES", "10")))
+            network, int(os.environ.get("MINIZERO_BENCH_RANDOM_GAMES", "100")))
     if "speed" in parts:
         batch = PuctEngineConfig().batch_size
         payload["evaluations_per_second"] = {"1": evaluations_per_second(1),
