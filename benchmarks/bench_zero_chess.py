@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from benchmarks.common import RESULTS, adjudication, markdown_table, write_results
-from minizero.agents import network_agent, random_agent
+from minizero.agents import network_agent, play_out, random_agent
 from minizero.chessgame.commands import parse_time_control
 from minizero.chessgame.encoding import move_to_index
 from minizero.chessgame.game import ChessGame
@@ -95,15 +95,16 @@ def versus_random(network: torch.nn.Module, games: int) -> dict[str, object]:
     record = {"wins": 0, "draws": 0, "losses": 0, "not_won": {}}
     for index in range(games):
         our_side = index % 2  # 0: White
-        state = game.initial_state()
-        while game.terminal_value(state) is None:
-            agent = ours if game.to_play(state) == our_side else theirs
-            state = game.apply(state, agent(state))
-        board = state.board
-        if board.is_checkmate():
-            won = board.turn != (chess.WHITE if our_side == 0 else chess.BLACK)
-            record["wins" if won else "losses"] += 1
-            ending = None if won else "lost"
+        state, _ = (play_out(game, ours, theirs) if our_side == 0
+                    else play_out(game, theirs, ours))
+        value = game.terminal_value(state)
+        result = value if game.to_play(state) == our_side else -value
+        board, ending = state.board, None
+        if result > 0:
+            record["wins"] += 1
+        elif result < 0:
+            record["losses"] += 1
+            ending = "lost"
         else:
             record["draws"] += 1
             ending = ("stalemate" if board.is_stalemate() else "repetition"

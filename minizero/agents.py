@@ -61,15 +61,22 @@ def puct_agent(game: Game, network: Any, simulations: int = 16, batch_size: int 
     return agent
 
 
-def play_game(game: Game, first: Agent, second: Agent, start: Any = None) -> tuple[float, list]:
-    """Play to the end; return the result for the first player (+1, 0, -1) and the actions."""
+def play_out(game: Game, first: Agent, second: Agent, start: Any = None) -> tuple[Any, list]:
+    """Play to the end; return the final state and the actions."""
     state = start if start is not None else game.initial_state()
     actions = []
-    while (value := game.terminal_value(state)) is None:
+    while game.terminal_value(state) is None:
         agent = first if game.to_play(state) == 0 else second
         action = agent(state)
         actions.append(action)
         state = game.apply(state, action)
+    return state, actions
+
+
+def play_game(game: Game, first: Agent, second: Agent, start: Any = None) -> tuple[float, list]:
+    """Play to the end; return the result for the first player (+1, 0, -1) and the actions."""
+    state, actions = play_out(game, first, second, start)
+    value = game.terminal_value(state)
     return (value if game.to_play(state) == 0 else -value), actions
 
 
