@@ -298,21 +298,22 @@ print(f"best move {board.san(best)}")
 #
 # * It plays legal chess through the full UCI protocol, with clock, `stop`, node and depth
 #   limits, and tree reuse, and its encoding round-trips every legal move (as above).
-# * Its policy agrees with Stockfish's depth-8 move on 35.4% of held-out positions; the aim was
+# * Its policy agrees with Stockfish's depth-8 move on 36.2% of held-out positions; the aim was
 #   40%. (Stockfish itself, asked again at depth 6 without the game's hash, agrees 42.5% of the
 #   time: the labels are noisy.) Its value head is off by 0.15 on average against Stockfish's
 #   score mapped to [-1, 1].
-# * Its raw policy, one network call a move, beat a random mover in 94 games of 100 and drew
-#   the other 6, five of them by stalemate and one by repetition; the aim was to win all.
-#   About half of its training positions come from games that Stockfish played out to mate, and
-#   120,000 from games where Stockfish played a random mover.
-# * It is weak against real engines: 24 wins, 9 draws and 67 losses in 100 games against
-#   sunfish at 10+0.1 (Elo -160). Search is what makes it play: against Stockfish at
-#   `Skill Level 0` it scored 0.25 of the points at 1 node a move and 0.81 at 1,024.
-# * It is small for a network: 373,070 weights, about 230 to 300 evaluations per second one at
-#   a time and 570 to 870 in batches of 16 on one core (two bench runs). AlphaZero trained far
-#   larger nets on tens of millions of self-play games; this one saw about a million Stockfish
-#   positions.
+# * Its raw policy, one network call a move, beat a random mover in 95 games of 100 and drew
+#   the other 5, three of them by stalemate and two by repetition; the aim was to win all.
+#   More than half of its training positions come from games that Stockfish played out to
+#   mate, and 120,000 from games where Stockfish played a random mover.
+# * It is weak against real engines: 30 wins, 5 draws and 65 losses in 100 games against
+#   sunfish at 10+0.1 (Elo -127). Search is what makes it play: against Stockfish at
+#   `Skill Level 0` it scored no point in 8 games at 1 node a move and 0.75 of the points at
+#   1,024.
+# * It is small for a network: 373,070 weights, about 230 to 320 evaluations per second one at
+#   a time and 570 to 880 in batches of 16 on one core (three bench runs). AlphaZero trained
+#   far larger nets on tens of millions of self-play games; this one saw about 1.2 million
+#   Stockfish positions.
 #
 # So the shipped net shows the machinery working end to end, not AlphaZero's strength; that
 # takes data and compute on a scale this project does not have.
