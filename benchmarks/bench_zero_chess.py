@@ -14,7 +14,7 @@
 Environment: MINIZERO_BENCH_PARTS (some of agreement,random,speed,selfplay,nodes,sunfish;
 default all; the others keep their last figures for the same net), MINIZERO_AZ_DATA (data set,
 default /work/data/az-chess/sf-d8), MINIZERO_AZ_RUN (the supervised run whose learning curve is
-plotted, default /work/data/az-chess/runs/fourth-4x64), MINIZERO_BENCH_GAMES (games per node
+plotted, default /work/data/az-chess/runs/fifth-4x64), MINIZERO_BENCH_GAMES (games per node
 setting, default 8), MINIZERO_BENCH_NODES (default 1,16,64,256,1024),
 MINIZERO_BENCH_RANDOM_GAMES (default 100), MINIZERO_BENCH_SUNFISH_GAMES (default 100),
 MINIZERO_BENCH_TC (default 10+0.1), MINIZERO_BENCH_ADJUDICATE=1 (as in nnue_match).
@@ -191,22 +191,27 @@ def plot(scores: dict[int, float], path: Path) -> None:
     figure.savefig(path, dpi=100)
 
 
-def training_records(run: Path) -> list[dict]:
+def training_records(run: Path, shipped_records: list[dict] | None = None) -> list[dict]:
     """The run's metrics, after those of the run its ``--init`` checkpoint came from (if that
-    was a run directory), with epochs and minutes counted on from there."""
+    was a run directory), with epochs and minutes counted on from there. A run started from the
+    shipped net file continues ``shipped_records``, the curve the last bench plotted for it."""
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()
                if line.strip()]
     init = json.loads((run / "config.json").read_text()).get("init")
     parent = Path(init).parent.parent if init else None
-    if parent is None or not (parent / "metrics.jsonl").exists():
+    if parent is not None and (parent / "metrics.jsonl").exists():
+        earlier = training_records(parent)
+    elif init and Path(init).resolve() == SHIPPED_NET.resolve() and shipped_records:
+        earlier = [record for record in shipped_records if record.get("run") != run.name]
+    else:
         return records
-    earlier = training_records(parent)
     epochs, seconds = earlier[-1]["epoch"], earlier[-1]["seconds"]
     return earlier + [{**record, "epoch": record["epoch"] + epochs, "run": run.name,
                        "seconds": record["seconds"] + seconds} for record in records]
 
 
-def plot_training(run: Path, path: Path) -> list[dict]:
+def plot_training(run: Path, path: Path, shipped_records: list[dict] | None = None
+                  ) -> list[dict]:
     """Held-out top-1 agreement and value error per epoch of the supervised run (and of the
     runs it continued)."""
     import matplotlib
@@ -214,7 +219,7 @@ def plot_training(run: Path, path: Path) -> list[dict]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = training_records(run)
+    records = training_records(run, shipped_records)
     figure, axes = plt.subplots(figsize=(5, 3.5))
     minutes = [record["seconds"] / 60 for record in records]
     axes.plot(minutes, [record["top1"] for record in records], marker="o", label="top-1 vs SF")
@@ -298,15 +303,17 @@ def main() -> None:
     network = load_network(str(SHIPPED_NET))
     previous = RESULTS / "zero_chess.json"
     payload: dict[str, object] = json.loads(previous.read_text()) if previous.exists() else {}
+    shipped_records = payload.get("training")  # the curve of the net a new run may start from
     net_sha256 = hashlib.sha256(SHIPPED_NET.read_bytes()).hexdigest()
     if payload.get("net_sha256") != net_sha256:  # figures of another net are dropped
         payload = {}
     payload.update({"net": SHIPPED_NET.name, "net_bytes": SHIPPED_NET.stat().st_size,
                     "net_sha256": net_sha256})
     parts = os.environ.get("MINIZERO_BENCH_PARTS", ",".join(PARTS)).split(",")
-    run = Path(os.environ.get("MINIZERO_AZ_RUN", "/work/data/az-chess/runs/fourth-4x64"))
+    run = Path(os.environ.get("MINIZERO_AZ_RUN", "/work/data/az-chess/runs/fifth-4x64"))
     if (run / "metrics.jsonl").exists():
-        payload["training"] = plot_training(run, RESULTS / "zero_chess_training.png")
+        payload["training"] = plot_training(run, RESULTS / "zero_chess_training.png",
+                                            shipped_records)
     if "agreement" in parts and (graded := agreement(network)):
         payload["agreement"] = graded
     if "random" in parts:

@@ -298,21 +298,22 @@ print(f"best move {board.san(best)}")
 #
 # * It plays legal chess through the full UCI protocol, with clock, `stop`, node and depth
 #   limits, and tree reuse, and its encoding round-trips every legal move (as above).
-# * Its policy agrees with Stockfish's depth-8 move on 37.6% of held-out positions; the aim was
-#   40%. (Stockfish itself, asked again at depth 6 without the game's hash, agrees 42.5% of the
+# * Its policy agrees with Stockfish's depth-8 move on 37.5% of held-out positions; the aim was
+#   40%. (Stockfish itself, asked again at depth 6 without the game's hash, agrees 42.4% of the
 #   time: the labels are noisy.) Its value head is off by 0.14 on average against Stockfish's
 #   score mapped to [-1, 1].
-# * Its raw policy, one network call a move, beat a random mover in 92 games of 100 and drew
-#   the other 8, four by stalemate and four by repetition (186 of 200 in a longer sample); the
+# * Its raw policy, one network call a move, beat a random mover in 93 games of 100 and drew
+#   the other 7, two by stalemate and five by repetition (185 of 200 in a longer sample); the
 #   aim was to win all. Most of its training positions come from games that Stockfish played
-#   out to mate, and 120,000 from games where Stockfish played a random mover.
-# * It is weaker than sunfish: 31 wins, 16 draws and 53 losses in 100 games at 10+0.1 (Elo
-#   -78). Search helps it play: against Stockfish at `Skill Level 0` it scored 0.38 of the
-#   points in 8 games at 1 node a move and 0.62 at 1,024 (8 games a setting are few; earlier
-#   nets of its lineage scored 0.00 to 0.25 at 1 node and 0.75 to 1.00 at 1,024).
-# * It is small for a network: 373,070 weights, about 230 to 320 evaluations per second one at
-#   a time and 570 to 880 in batches of 16 on one core (four bench runs). AlphaZero trained
-#   far larger nets on tens of millions of self-play games; this one saw about 1.5 million
+#   out to mate, and 180,000 from games where Stockfish played a random mover.
+# * Against sunfish it is about even, but not shown to be: 38 wins, 19 draws and 43 losses in
+#   100 games at 10+0.1 (Elo -17, interval -80 to +44). Search helps it play: against Stockfish
+#   at `Skill Level 0` it scored 0.19 of the points in 8 games at 1 node a move and 0.75 at
+#   1,024 (8 games a setting are few; earlier nets of its lineage scored 0.00 to 0.38 at 1 node
+#   and 0.62 to 1.00 at 1,024).
+# * It is small for a network: 373,070 weights, about 230 to 380 evaluations per second one at
+#   a time and 570 to 880 in batches of 16 on one core (five bench runs). AlphaZero trained
+#   far larger nets on tens of millions of self-play games; this one saw about 2.4 million
 #   Stockfish positions.
 #
 # So the shipped net shows the machinery working end to end, not AlphaZero's strength; that
