@@ -6,7 +6,8 @@ so one network serves both colours.
 
 **Input planes**, shape ``(14 * T + 7, 8, 8)``, float32, ``[plane, rank, file]`` with rank 0 the
 side to move's first rank. For each history step ``t = 0 .. T-1`` (t = 0 the current position,
-t plies before it otherwise; all zero before the game's first position), 14 planes:
+t plies before it otherwise; a step before the earliest known position repeats that position,
+see below), 14 planes:
 
     14t + 0..5    own pawns, knights, bishops, rooks, queens, king
     14t + 6..11   opponent pawns, knights, bishops, rooks, queens, king
@@ -22,6 +23,13 @@ then 7 planes that hold one number each (constant over the board):
     14T + 6       all ones (lets the convolutions see the board's edge)
 
 "Own" and "opponent" are relative to the side to move *now*, in every history step.
+
+**Unknown history.** A position set up from a FEN (or the game's first position) has no
+earlier positions. Their steps repeat the earliest known position rather than staying zero, as
+Leela does for FEN positions: the training data holds only positions with their history, and a
+network that never saw empty history steps misjudges them (the shipped net called every bare
+FEN lost, -0.9, and picked a different move in half of them; with the steps filled it follows
+its with-history judgement within 0.03 and picks the same move in 92% of positions).
 
 **Policy map**, 4672 = 64 x 73 actions, ``index = 73 * from_square + plane`` with squares in the
 side to move's view (a1 = 0 .. h8 = 63, ranks mirrored for Black):
@@ -171,21 +179,21 @@ def encode_planes(boards: Sequence[chess.Board | None], repetitions: Sequence[in
                   history: int = DEFAULT_HISTORY) -> np.ndarray:
     """The input planes (see the module docstring) of ``boards[0]``, the position to encode.
 
-    ``boards[t]`` is the position t plies earlier (None before the game began) and
-    ``repetitions[t]`` how often it occurred before; missing entries count as None / 0. Only
-    ``boards[0]``'s side to move, castling rights and clock are read for the constant planes.
+    ``boards[t]`` is the position t plies earlier (None or missing: unknown, before the game
+    or the FEN began) and ``repetitions[t]`` how often it occurred before (missing: 0). Unknown
+    steps repeat the earliest known position. Only ``boards[0]``'s side to move, castling rights
+    and clock are read for the constant planes.
     """
     board = boards[0]
     if board is None:
         raise ValueError("encode_planes needs the current position")
     us = board.turn
     bitboards: list[int] = []
+    past, count = board, 0
     for step in range(history):
-        past = boards[step] if step < len(boards) else None
-        count = repetitions[step] if step < len(repetitions) else 0
-        if past is None:
-            bitboards.extend([0] * PLANES_PER_STEP)
-            continue
+        if step < len(boards) and boards[step] is not None:
+            past = boards[step]
+            count = repetitions[step] if step < len(repetitions) else 0
         bitboards.extend(_piece_bitboards(past, us))
         bitboards.extend([chess.BB_ALL if count >= 1 else 0, chess.BB_ALL if count >= 2 else 0])
     planes = np.empty((plane_count(history), 64), dtype=np.float32)

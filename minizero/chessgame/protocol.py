@@ -89,13 +89,14 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class UciOption:
-    """One engine option as announced by ``uci``: type spin, check, string or button."""
+    """One engine option as announced by ``uci``: type spin, check, combo, string or button."""
 
     name: str
     type: str
     default: object = None
     minimum: int | None = None
     maximum: int | None = None
+    choices: tuple[str, ...] = ()  # the values of a combo
 
     def declaration(self) -> str:
         line = f"option name {self.name} type {self.type}"
@@ -103,6 +104,9 @@ class UciOption:
             line += f" default {'true' if self.default else 'false'}"
         elif self.type == "spin":
             line += f" default {self.default} min {self.minimum} max {self.maximum}"
+        elif self.type == "combo":
+            line += f" default {self.default}" + "".join(f" var {choice}"
+                                                        for choice in self.choices)
         elif self.type == "string":
             line += f" default {self.default if self.default not in (None, '') else '<empty>'}"
         return line
@@ -122,6 +126,12 @@ class UciOption:
             if text.lower() not in ("true", "false"):
                 raise ValueError(f"option {self.name} needs true or false, got '{text}'")
             return text.lower() == "true"
+        if self.type == "combo":
+            for choice in self.choices:
+                if text.lower() == choice.lower():
+                    return choice
+            raise ValueError(f"option {self.name} must be one of {', '.join(self.choices)}, "
+                             f"got '{text}'")
         if self.type == "string":
             return "" if text == "<empty>" else text
         return None  # button

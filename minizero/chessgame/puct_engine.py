@@ -45,7 +45,13 @@ from minizero.chessgame import encoding
 from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.protocol import MATE, Engine, Limits, SearchInfo, SearchResult, UciOption
 from minizero.chessgame.training import value_to_cp
-from minizero.nn.network import PolicyValueNet, load_network, resolve_device
+from minizero.nn.network import (
+    PRECISIONS,
+    PolicyValueNet,
+    load_network,
+    resolve_device,
+    resolve_precision,
+)
 from minizero.search.puct import PUCT, PUCTConfig, network_evaluator
 
 SHIPPED_NET = Path(__file__).parent / "nets" / "zero-small.pt"
@@ -77,9 +83,12 @@ class PuctEngine(Engine):
     name = "minizero-zero"
 
     def __init__(self, weights: str | None = None, device: str = "cpu",
-                 config: PuctEngineConfig = PuctEngineConfig()) -> None:
+                 config: PuctEngineConfig = PuctEngineConfig(), precision: str = "auto"
+                 ) -> None:
         self.config = config
         self.device = resolve_device(device)
+        self.precision = precision
+        self.dtype = resolve_precision(precision, self.device)
         self.weights = weights or ""  # "" = the shipped network
         self.network: PolicyValueNet | None = None
         self.game = ChessGame()
@@ -92,7 +101,8 @@ class PuctEngine(Engine):
 
     def options(self) -> list[UciOption]:
         return [UciOption("WeightsFile", "string", self.weights),
-                UciOption("LeafBatch", "spin", self.config.batch_size, 1, 256)]
+                UciOption("LeafBatch", "spin", self.config.batch_size, 1, 256),
+                UciOption("Precision", "combo", self.precision, choices=PRECISIONS)]
 
     # ---------------------------------------------------------------- network
 
@@ -107,7 +117,7 @@ class PuctEngine(Engine):
                              f"{network.config.action_size} actions; chess needs (14 T + 7, 8, 8)"
                              f" and {encoding.ACTION_SIZE})")
         history = (shape[0] - encoding.CONSTANT_PLANES) // encoding.PLANES_PER_STEP
-        self.network = network.to(self.device).eval()
+        self.network = network.to(self.device, self.dtype).eval()
         self.game = ChessGame(history=history)
         self.weights = path
         self.tree = None
@@ -121,6 +131,12 @@ class PuctEngine(Engine):
     def set_option(self, name: str, value: object) -> None:
         if name.lower() == "weightsfile":
             self.load(str(value or ""))
+        elif name.lower() == "precision":
+            self.dtype = resolve_precision(str(value), self.device)
+            self.precision = str(value)
+            if self.network is not None:
+                self.network = self.network.to(self.dtype)
+            self.tree = None
         elif name.lower() == "leafbatch":
             self.config = dataclasses.replace(self.config, batch_size=int(value))
             self.tree = None
@@ -278,11 +294,15 @@ def build_engine(argv: list[str] | None = None) -> PuctEngine:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     parser.add_argument("--batch", type=int, default=PuctEngineConfig.batch_size,
                         help="leaves per network call")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="number format of the network (auto: bfloat16 where the CPU or "
+                             "GPU computes it natively, else float32)")
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error("--batch must be positive")
     engine = PuctEngine(args.weights, args.device,
-                        dataclasses.replace(PuctEngineConfig(), batch_size=args.batch))
+                        dataclasses.replace(PuctEngineConfig(), batch_size=args.batch),
+                        args.precision)
     if args.weights:
         engine.load(args.weights)  # a bad file is reported now, before any GUI talks to us
     return engine

@@ -132,6 +132,40 @@ def test_planes_say_what_the_docstring_says() -> None:
     assert planes[20].min() == 1
 
 
+def test_unknown_history_repeats_the_earliest_known_position() -> None:
+    step = encoding.PLANES_PER_STEP
+    board = chess.Board(PERFT_FENS[1])
+    bare = encoding.encode_board(board, history=3)
+    for past in (1, 2):  # nothing before the FEN: both earlier steps repeat it
+        np.testing.assert_array_equal(bare[past * step:(past + 1) * step], bare[:step])
+    board.push(next(iter(board.legal_moves)))
+    after = encoding.encode_board(board, history=3)
+    fen_position = encoding.encode_board(chess.Board(PERFT_FENS[1]).mirror(), history=1)
+    assert not np.array_equal(after[step:2 * step], after[:step])  # step 1: the FEN position
+    np.testing.assert_array_equal(after[2 * step:3 * step], after[step:2 * step])
+    assert after[step:2 * step].sum() == fen_position[:step].sum()
+
+
+def test_shipped_net_judges_a_bare_fen_like_the_position_reached_by_moves() -> None:
+    """The training data holds positions with their history only; with unknown steps filled,
+    the shipped net's value of a position given as a bare FEN stays near its value of the same
+    position reached by moves (with empty steps it called them all lost, about -0.9)."""
+    from minizero.chessgame.puct_engine import SHIPPED_NET
+    from minizero.nn.network import load_network
+
+    network = load_network(str(SHIPPED_NET))
+    with_moves, bare, legal = [], [], []
+    for board in positions(6, seed=5):
+        if board.move_stack and not board.is_game_over():
+            with_moves.append(encoding.encode_board(board))
+            bare.append(encoding.encode_board(chess.Board(board.fen())))
+            legal.append(encoding.legal_mask(board))
+    _, values = network.predict(np.stack(with_moves), np.stack(legal))
+    _, bare_values = network.predict(np.stack(bare), np.stack(legal))
+    assert len(values) > 50
+    assert np.abs(values - bare_values).mean() < 0.15
+
+
 def test_state_chain_encodes_like_the_move_stack_and_counts_repetitions() -> None:
     game = ChessGame(history=3)
     board = chess.Board()
