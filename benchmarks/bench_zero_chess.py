@@ -5,7 +5,9 @@
    itself at depth 6 and 8 (one search from the FEN, a fresh hash) picks the labelled move --
    the labels come from searches inside a game, whose hash holds the earlier moves' work.
 2. The raw policy (1 node a move) against a uniformly random mover, colours alternating.
-3. Network evaluations per second in the engine at batch 1 and at the engine's batch size.
+3. Network evaluations per second in the engine at batch 1 and at the engine's batch size, in
+   float32 and (where the CPU computes it natively) bfloat16, measured interleaved; and how
+   closely the bfloat16 net follows the float32 one (same top move, value difference).
 4. Strength against nodes: the engine at 1, 16, 64, 256 (and more) simulations a move against a
    fixed opponent (Stockfish at Skill Level 0, 50 ms a move), colours alternating.
 5. Self-play speed: games per hour with the shipped net (32 simulations, one process).
@@ -23,6 +25,7 @@ Run: ``make bench BENCH=zero_chess``.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -46,7 +49,7 @@ from minizero.chessgame.protocol import Limits
 from minizero.chessgame.puct_engine import SHIPPED_NET, PuctEngine, PuctEngineConfig
 from minizero.chessgame.stockfish import UciEngine
 from minizero.chessgame.training import PackedSamples, grade, load_chess_data, validation_mask
-from minizero.nn.network import load_network
+from minizero.nn.network import load_network, resolve_precision
 from minizero.peers import find_stockfish, find_sunfish
 from minizero.search.puct import PUCTConfig, network_evaluator
 from minizero.selfplay import play_game
@@ -117,16 +120,52 @@ def versus_random(network: torch.nn.Module, games: int) -> dict[str, object]:
     return record
 
 
-def evaluations_per_second(batch: int, nodes: int = 256) -> float:
-    engine = PuctEngine(config=PuctEngineConfig(batch_size=batch))
-    engine.prepare()
-    done, elapsed = 0, 0.0
-    for fen in POSITIONS:
-        engine.new_game()
-        began = time.perf_counter()
-        done += engine.search(chess.Board(fen), Limits(nodes=nodes)).nodes
-        elapsed += time.perf_counter() - began
-    return done / elapsed
+def evaluations_per_second(batches: tuple[int, ...], precisions: tuple[str, ...],
+                           nodes: int = 256, rounds: int = 3) -> dict[str, dict[str, float]]:
+    """Engine simulations per second for each precision and leaf batch, {precision: {batch:
+    rate}}, measured interleaved: each position is searched by every contender in turn, so a
+    change in the machine's load falls on all of them alike."""
+    engines = {(precision, batch): PuctEngine(config=PuctEngineConfig(batch_size=batch),
+                                              precision=precision)
+               for precision in precisions for batch in batches}
+    done = dict.fromkeys(engines, 0)
+    elapsed = dict.fromkeys(engines, 0.0)
+    for engine in engines.values():
+        engine.prepare()
+    for _ in range(rounds):
+        for fen in POSITIONS:
+            for key, engine in engines.items():
+                engine.new_game()
+                began = time.perf_counter()
+                done[key] += engine.search(chess.Board(fen), Limits(nodes=nodes)).nodes
+                elapsed[key] += time.perf_counter() - began
+    rates: dict[str, dict[str, float]] = {}
+    for (precision, batch), count in done.items():
+        rates.setdefault(precision, {})[str(batch)] = count / elapsed[(precision, batch)]
+    return rates
+
+
+def precision_agreement(network: torch.nn.Module) -> dict[str, float]:
+    """The bfloat16 copy of the network graded by the float32 one on the bench openings and
+    every position one legal move after them: how often the favourite move is the same, and
+    the mean and largest value difference."""
+    game = ChessGame()
+    states = []
+    for opening in read_openings(OPENINGS):
+        state = game.state_from_board(chess.Board(opening))
+        states += [state] + [game.apply(state, action) for action in game.legal_actions(state)]
+    planes = np.stack([game.encode(state) for state in states])
+    legal = np.zeros((len(states), game.action_size), dtype=bool)
+    for row, state in enumerate(states):
+        legal[row, game.legal_actions(state)] = True
+    reduced = copy.deepcopy(network).to(torch.bfloat16)
+    policy, value = network.predict(planes, legal)
+    policy_bf16, value_bf16 = reduced.predict(planes, legal)
+    difference = np.abs(value - value_bf16)
+    return {"positions": len(states),
+            "same_top1": float(np.mean(policy.argmax(1) == policy_bf16.argmax(1))),
+            "value_mean_difference": float(difference.mean()),
+            "value_max_difference": float(difference.max())}
 
 
 def play_versus(engine: PuctEngine, nodes: int, opponent: chess.engine.SimpleEngine,
@@ -271,10 +310,23 @@ def rows_of(payload: dict) -> list[list[object]]:
                      f"{record['wins']}/{record['draws']}/{record['losses']}"
                      + (f" (not won: {endings})" if endings else "")])
     if "evaluations_per_second" in payload:
-        (single_batch, single), (batch, batched) = payload["evaluations_per_second"].items()
-        rows.append([f"engine evaluations/s at batch {single_batch}", f"{single:.0f}"])
-        rows.append([f"engine evaluations/s at batch {batch}",
-                     f"{batched:.0f} ({batched / single:.2f}x)"])
+        rates = payload["evaluations_per_second"]
+        for precision, by_batch in rates.items():
+            (single_batch, single), (batch, batched) = by_batch.items()
+            rows.append([f"engine evaluations/s, {precision}, batch {single_batch}",
+                         f"{single:.0f}"])
+            rows.append([f"engine evaluations/s, {precision}, batch {batch}",
+                         f"{batched:.0f} ({batched / single:.2f}x batch {single_batch})"])
+        if "bfloat16" in rates:
+            speedup = ", ".join(f"batch {batch} {rates['bfloat16'][batch] / rate:.2f}x"
+                                for batch, rate in rates["float32"].items())
+            rows.append(["bfloat16 / float32 evaluations/s, measured interleaved", speedup])
+    if "precision_agreement" in payload:
+        graded = payload["precision_agreement"]
+        rows.append([f"bfloat16 vs float32 net, {graded['positions']} positions: same top move"
+                     ", value difference mean / max",
+                     f"{graded['same_top1']:.1%}, {graded['value_mean_difference']:.4f} / "
+                     f"{graded['value_max_difference']:.4f}"])
     if "selfplay_games_per_hour" in payload:
         stats, per_hour = payload["selfplay_stats"], payload["selfplay_games_per_hour"]
         rows.append(["self-play games/hour (32 sims, 1 process, cap 200 plies, resign < -0.95)",
@@ -320,9 +372,13 @@ def main() -> None:
         payload["versus_random"] = versus_random(
             network, int(os.environ.get("MINIZERO_BENCH_RANDOM_GAMES", "100")))
     if "speed" in parts:
-        batch = PuctEngineConfig().batch_size
-        payload["evaluations_per_second"] = {"1": evaluations_per_second(1),
-                                             str(batch): evaluations_per_second(batch)}
+        # float32 is the baseline; bfloat16 is measured where the engine's auto picks it
+        precisions = ("float32",) + (
+            ("bfloat16",) if resolve_precision("auto", torch.device("cpu")) == torch.bfloat16
+            else ())
+        payload["evaluations_per_second"] = evaluations_per_second(
+            (1, PuctEngineConfig().batch_size), precisions)
+        payload["precision_agreement"] = precision_agreement(network)
     if "selfplay" in parts:
         payload["selfplay_games_per_hour"], payload["selfplay_stats"] = \
             selfplay_games_per_hour(network)
