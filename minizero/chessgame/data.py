@@ -4,7 +4,12 @@ Each game opens with a few uniformly random moves (varied openings), then Stockf
 sides at a fixed depth, with an occasional random move. With ``weak_side_random`` above 0, one
 side of each game (White in even games, Black in odd ones) plays a uniformly random move that
 often instead: lopsided games, won positions that must be converted (mates, and stalemates and
-repetitions to avoid), which balanced games between equals rarely reach.
+repetitions to avoid), which balanced games between equals rarely reach. With a
+``strong_side_net`` as well, the other side plays that network's raw policy (its favourite legal
+move) while Stockfish still labels every position: the positions the network itself reaches
+against a weak opponent, with the teacher's move as the target (DAgger: Ross, Gordon and Bagnell,
+AISTATS 2011, "dataset aggregation"). Stockfish sees each game's moves, so its labels avoid
+repetitions and stalemates that the network's own play walks into.
 
 Every position after the opening is kept with the input planes (history included), Stockfish's best
 move there (the policy target), its score in centipawns and the game's result, both from the side
@@ -34,6 +39,7 @@ from __future__ import annotations
 import multiprocessing
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,10 +48,12 @@ import numpy as np
 import torch
 
 from minizero import shards
+from minizero.agents import network_agent
 from minizero.chessgame import encoding
-from minizero.chessgame.game import ChessGame
+from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.stockfish import MATE_SCORE, UciEngine
 from minizero.lifeline import run_workers
+from minizero.nn.network import load_network
 
 SHARD_FORMAT = b"minizero-chess-az-positions"
 SHARD_VERSION = 1
@@ -70,6 +78,7 @@ class ChessDataConfig:
     random_plies_max: int = 8
     random_move_probability: float = 0.05  # later on, a random move this often
     weak_side_random: float = 0.0  # one side of each game plays a random move this often
+    strong_side_net: str | None = None  # the other side plays this network's raw policy
     adjudicate_score: int = 1000
     adjudicate_plies: int = 6  # 0: never adjudicate
     max_plies: int = 300  # longer games are draws
@@ -78,10 +87,13 @@ class ChessDataConfig:
 
 
 def play_labelled_game(engine: UciEngine, config: ChessDataConfig, rng: random.Random,
-                       weak_side: chess.Color = chess.WHITE
+                       weak_side: chess.Color = chess.WHITE,
+                       strong_policy: Callable[[ChessState], int] | None = None,
                        ) -> list[tuple[np.ndarray, int, int, str]]:
     """One game; its positions as (planes, move index, score, fen) and the result last.
-    ``weak_side`` plays a random move with probability ``config.weak_side_random``."""
+    ``weak_side`` plays a random move with probability ``config.weak_side_random``; the other
+    side plays ``strong_policy``'s action (from the network's raw policy) when it is given,
+    else Stockfish's move."""
     game = ChessGame(config.history, config.max_plies)
     state = game.initial_state()
     moves: list[str] = []
@@ -115,12 +127,24 @@ def play_labelled_game(engine: UciEngine, config: ChessDataConfig, rng: random.R
             random_probability = max(random_probability, config.weak_side_random)
         if rng.random() < random_probability:
             best = rng.choice(list(state.moves.values()))
+        elif turn != weak_side and strong_policy is not None:
+            best = game.move(state, strong_policy(state))
         state = state.child(best)
         moves.append(best.uci())
     if value is not None and value != 0:  # checkmate: the side to move lost
         white_result = -1 if state.board.turn == chess.WHITE else 1
     return [(planes, move, score, fen, white_result if turn == chess.WHITE else -white_result)
             for planes, move, score, fen, turn in rows]
+
+
+def strong_side_policy(config: ChessDataConfig) -> Callable[[ChessState], int] | None:
+    """The raw policy of ``config.strong_side_net`` (None without one); ValueError naming the
+    file when it is not a chess network of this history."""
+    if config.strong_side_net is None:
+        return None
+    game = ChessGame(config.history, config.max_plies)
+    return network_agent(game, load_network(config.strong_side_net, game.input_shape,
+                                            game.action_size))
 
 
 def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
@@ -132,6 +156,7 @@ def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
     progress.put(done)
     engine = UciEngine(stockfish)
     shard_index = len(existing)
+    strong_policy = strong_side_policy(config)
 
     def running(labelled: int) -> bool:
         # Past the deadline a worker that has labelled nothing yet still finishes one game, so
@@ -146,7 +171,7 @@ def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
             while len(rows) < min(config.shard_size, share - done) and running(done + len(rows)):
                 game_id = (config.seed << 48) | (worker << 40) | (shard_index << 20) | game_number
                 weak_side = chess.WHITE if game_number % 2 == 0 else chess.BLACK
-                game_rows = play_labelled_game(engine, config, rng, weak_side)
+                game_rows = play_labelled_game(engine, config, rng, weak_side, strong_policy)
                 rows.extend((*row, game_id) for row in game_rows)
                 game_number += 1
                 progress.put(len(game_rows))
@@ -190,6 +215,7 @@ def generate(config: ChessDataConfig, stockfish: str, out: Path, quiet: bool = F
     after it and write what they have (a time-boxed labelling phase, as in ``minizero compare``);
     a worker that has labelled nothing yet still finishes its first game.
     """
+    strong_side_policy(config)  # a bad network file is named here, not in a worker
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(out.glob("az-w*.npz")):  # a damaged shard stops us here, named

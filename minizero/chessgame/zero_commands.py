@@ -34,6 +34,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--weak-side-random", type=fraction, default=0.0,
                       help="one side of each game plays a random move this often, in [0, 1] "
                       "(lopsided games whose wins must be converted; default 0)")
+    data.add_argument("--strong-side-net", metavar="NET",
+                      help="with --weak-side-random: the other side plays this network's raw "
+                      "policy, Stockfish still labels every position (DAgger)")
     data.add_argument("--stockfish", help="path of the Stockfish binary")
     data.add_argument("--quiet", action="store_true")
     data.set_defaults(run=cmd_chessdata)
@@ -51,7 +54,8 @@ def cmd_chessdata(args: argparse.Namespace) -> int:
     config = ChessDataConfig(positions=args.positions, depth=args.depth, workers=args.workers,
                              history=args.history, shard_size=args.shard_size, seed=args.seed,
                              adjudicate_plies=args.adjudicate_plies,
-                             weak_side_random=args.weak_side_random)
+                             weak_side_random=args.weak_side_random,
+                             strong_side_net=args.strong_side_net)
     total = generate(config, find_stockfish(args.stockfish), Path(args.out),
                      quiet=args.quiet or not sys.stderr.isatty())
     print(f"{total} positions in {args.out}")

@@ -101,6 +101,51 @@ def test_the_weak_side_plays_random_moves_and_the_other_stockfishs(stockfish_pat
     assert followed[chess.BLACK] and not all(followed[chess.BLACK])
 
 
+def test_a_strong_side_net_plays_its_policy_and_stockfish_labels(stockfish_path: str,
+                                                                  tmp_path: Path) -> None:
+    """DAgger data: the network's favourite move is played on its side, the label stays
+    Stockfish's (they differ somewhere for an untrained net); the weak side plays at random."""
+    from minizero.agents import network_agent
+    from minizero.checkpoint import save_checkpoint
+    from minizero.chessgame.data import play_labelled_game
+    from minizero.chessgame.game import ChessGame
+    from minizero.chessgame.stockfish import UciEngine
+
+    network_config = NetworkConfig((35, 8, 8), 4672, blocks=1, channels=8, value_head="wdl",
+                                   policy_head="conv")
+    torch.manual_seed(0)
+    network = PolicyValueNet(network_config).eval()
+    save_checkpoint(tmp_path / "net.pt", config={"network": dataclasses.asdict(network_config)},
+                    model=network.state_dict())
+    game = ChessGame()
+    policy = network_agent(game, network)
+    engine = UciEngine(stockfish_path)
+    try:
+        config = ChessDataConfig(depth=1, random_plies_min=2, random_plies_max=2, max_plies=40,
+                                 random_move_probability=0.0, weak_side_random=1.0,
+                                 adjudicate_plies=0, strong_side_net=str(tmp_path / "net.pt"))
+        rows = play_labelled_game(engine, config, random.Random(5), chess.BLACK, policy)
+    finally:
+        engine.close()
+    start = game.initial_state()  # the game again, history and all: the two opening plies
+    state = next(second for first in start.moves.values() for second in
+                 (start.child(first).child(move) for move in start.child(first).moves.values())
+                 if second.board.fen() == rows[0][3])
+    labelled = []
+    for row, after in zip(rows, rows[1:]):
+        played = next(move for move in state.moves.values()
+                      if state.child(move).board.fen() == after[3])
+        if state.board.turn == chess.WHITE:
+            assert played == game.move(state, policy(state))
+            labelled.append(encoding.index_to_move(row[1], state.board) == played)
+        state = state.child(played)
+    assert labelled and not all(labelled)
+    with pytest.raises(ValueError, match="nope.pt"):
+        generate(ChessDataConfig(positions=10, workers=1, strong_side_net=str(tmp_path / "nope.pt"),
+                                 weak_side_random=1.0), stockfish_path, tmp_path / "data",
+                 quiet=True)
+
+
 def _after(board: chess.Board, move: chess.Move) -> str:
     board = board.copy(stack=False)
     board.push(move)
