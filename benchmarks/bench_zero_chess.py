@@ -29,6 +29,7 @@ import copy
 import hashlib
 import json
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -41,7 +42,13 @@ import torch
 from benchmarks.common import RESULTS, adjudication, markdown_table, write_results
 from minizero.agents import network_agent, play_out, random_agent
 from minizero.chessgame.commands import parse_time_control
-from minizero.chessgame.encoding import move_to_index
+from minizero.chessgame.encoding import (
+    DEFAULT_HISTORY,
+    PLANES_PER_STEP,
+    encode_board,
+    legal_mask,
+    move_to_index,
+)
 from minizero.chessgame.game import ChessGame
 from minizero.chessgame.match import EngineSpec, MatchConfig, run_match
 from minizero.chessgame.openings import read_openings
@@ -166,6 +173,34 @@ def precision_agreement(network: torch.nn.Module) -> dict[str, float]:
             "same_top1": float(np.mean(policy.argmax(1) == policy_bf16.argmax(1))),
             "value_mean_difference": float(difference.mean()),
             "value_max_difference": float(difference.max())}
+
+
+def bare_fen_agreement(network: torch.nn.Module, tries: int = 3) -> dict[str, float]:
+    """Positions two random plies after each bench opening (``tries`` times each), given to the
+    network with their history and again as a bare FEN: how often the favourite move is the
+    same and the mean value difference, with the unknown history steps filled (the encoding)
+    and left empty (zeros, as the encoding had them before)."""
+    rng = random.Random(1)
+    with_moves, bare, legal = [], [], []
+    for opening in read_openings(OPENINGS) * tries:
+        board = chess.Board(opening)
+        for _ in range(2):
+            board.push(rng.choice(list(board.legal_moves)))
+        if board.is_game_over():
+            continue
+        with_moves.append(encode_board(board))
+        bare.append(encode_board(chess.Board(board.fen())))
+        legal.append(legal_mask(board))
+    bare_planes, legal_masks = np.stack(bare), np.stack(legal)
+    empty = bare_planes.copy()
+    empty[:, PLANES_PER_STEP:PLANES_PER_STEP * DEFAULT_HISTORY] = 0
+    policy, value = network.predict(np.stack(with_moves), legal_masks)
+    found: dict[str, float] = {"positions": len(bare)}
+    for name, planes in (("filled", bare_planes), ("empty", empty)):
+        other_policy, other_value = network.predict(planes, legal_masks)
+        found[f"{name}_same_top1"] = float(np.mean(policy.argmax(1) == other_policy.argmax(1)))
+        found[f"{name}_value_difference"] = float(np.abs(value - other_value).mean())
+    return found
 
 
 def play_versus(engine: PuctEngine, nodes: int, opponent: chess.engine.SimpleEngine,
@@ -345,6 +380,14 @@ def rows_of(payload: dict) -> list[list[object]]:
                      f"{match['score']:.1%}, Elo {match['elo']:+.0f} [{low:+.0f}, {high:+.0f}], "
                      "forfeits " + ", ".join(f"{name} {sum(kinds.values())}" for name, kinds
                                              in match["forfeits"].items())])
+    if "bare_fen_agreement" in payload:
+        graded = payload["bare_fen_agreement"]
+        for name, what in (("filled", "unknown history steps filled (the encoding)"),
+                           ("empty", "unknown history steps left empty")):
+            rows.append([f"bare FEN vs the position reached by moves, {graded['positions']} "
+                         f"positions, {what}: same top move, mean value difference",
+                         f"{graded[f'{name}_same_top1']:.1%}, "
+                         f"{graded[f'{name}_value_difference']:.3f}"])
     return rows
 
 
@@ -379,6 +422,7 @@ def main() -> None:
         payload["evaluations_per_second"] = evaluations_per_second(
             (1, PuctEngineConfig().batch_size), precisions)
         payload["precision_agreement"] = precision_agreement(network)
+        payload["bare_fen_agreement"] = bare_fen_agreement(network)
     if "selfplay" in parts:
         payload["selfplay_games_per_hour"], payload["selfplay_stats"] = \
             selfplay_games_per_hour(network)
