@@ -302,19 +302,26 @@ print(f"best move {board.san(best)}")
 #   40%. (Stockfish itself, asked again at depth 6 without the game's hash, agrees 42.4% of the
 #   time: the labels are noisy.) Its value head is off by 0.14 on average against Stockfish's
 #   score mapped to [-1, 1].
-# * Its raw policy, one network call a move, beat a random mover in 93 games of 100 and drew
-#   the other 7, two by stalemate and five by repetition (185 of 200 in a longer sample); the
+# * Its raw policy, one network call a move, beat a random mover in 88 games of 100 and drew
+#   the other 12, six by stalemate and six by repetition (186 of 200 in a longer sample); the
 #   aim was to win all. Most of its training positions come from games that Stockfish played
 #   out to mate, and 180,000 from games where Stockfish played a random mover.
-# * Against sunfish it is about even, but not shown to be: 38 wins, 19 draws and 43 losses in
-#   100 games at 10+0.1 (Elo -17, interval -80 to +44). Search helps it play: against Stockfish
-#   at `Skill Level 0` it scored 0.19 of the points in 8 games at 1 node a move and 0.75 at
-#   1,024 (8 games a setting are few; earlier nets of its lineage scored 0.00 to 0.38 at 1 node
-#   and 0.62 to 1.00 at 1,024).
-# * It is small for a network: 373,070 weights, about 230 to 380 evaluations per second one at
-#   a time and 570 to 880 in batches of 16 on one core (five bench runs). AlphaZero trained
-#   far larger nets on tens of millions of self-play games; this one saw about 2.4 million
-#   Stockfish positions.
+# * Against sunfish it scored 59.5% in 200 games at 10+0.1 (105 wins, 28 draws, 67 losses; Elo
+#   +67, interval +22 to +114), with the engine running the network in bfloat16 on a CPU with
+#   AMX; on an earlier, slower machine, in float32, it had scored 47.5% (Elo -17). Search helps
+#   it play: against Stockfish at `Skill Level 0` it scored 0.25 of the points in 8 games at 1
+#   node a move and 1.00 at 1,024 (8 games a setting are few; earlier runs scored 0.00 to 0.38
+#   at 1 node and 0.62 to 1.00 at 1,024).
+# * It is small for a network: 373,070 weights, about 550 evaluations per second one at a time
+#   and 1,500 in batches of 16 on one core of the latest bench machine in float32, 1,900 in
+#   bfloat16 (earlier machines: 230 to 380 and 570 to 880 in float32). AlphaZero trained far
+#   larger nets on tens of millions of self-play games; this one saw about 2.4 million Stockfish
+#   positions.
+# * A network knows only inputs like those it was trained on. Its training positions all come
+#   with their history; given a bare FEN with the history planes left empty it called ordinary
+#   positions lost (its value off by 0.96 on average over 150 positions) and chose another move
+#   in most of them. The encoding therefore fills unknown history with the earliest known
+#   position, as Leela does (value off by 0.04, the same move in 93%).
 #
 # So the shipped net shows the machinery working end to end, not AlphaZero's strength; that
 # takes data and compute on a scale this project does not have.
