@@ -185,8 +185,10 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
 
     bfloat16 keeps float32's 8 exponent bits and 7 of its 23 fraction bits: half the memory
     traffic, and on CPUs with bfloat16 matrix units (Intel AMX or AVX512-BF16) or recent GPUs
-    convolutions run two to three times faster. ``auto`` takes bfloat16 where such hardware is
-    present and float32 elsewhere (emulated bfloat16 would be slower). Training stays float32.
+    much faster convolutions (on an AMX core the chess engine evaluates 1.27x as many positions
+    a second at batch 16: ``make bench BENCH=zero_chess``). ``auto`` takes bfloat16 where such
+    hardware is present and float32 elsewhere (emulated bfloat16 would be slower). Training
+    stays float32.
     """
     if name not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {name!r}")
