@@ -162,17 +162,21 @@ def precision_agreement(network: torch.nn.Module) -> dict[str, float]:
         state = game.state_from_board(chess.Board(opening))
         states += [state] + [game.apply(state, action) for action in game.legal_actions(state)]
     planes = np.stack([game.encode(state) for state in states])
-    legal = np.zeros((len(states), game.action_size), dtype=bool)
-    for row, state in enumerate(states):
-        legal[row, game.legal_actions(state)] = True
+    legal = np.stack([legal_mask(state.board) for state in states])
     reduced = copy.deepcopy(network).to(torch.bfloat16)
-    policy, value = network.predict(planes, legal)
-    policy_bf16, value_bf16 = reduced.predict(planes, legal)
-    difference = np.abs(value - value_bf16)
-    return {"positions": len(states),
-            "same_top1": float(np.mean(policy.argmax(1) == policy_bf16.argmax(1))),
+    same_top1, difference = compare_predictions(network.predict(planes, legal),
+                                                reduced.predict(planes, legal))
+    return {"positions": len(states), "same_top1": same_top1,
             "value_mean_difference": float(difference.mean()),
             "value_max_difference": float(difference.max())}
+
+
+def compare_predictions(reference: tuple[np.ndarray, np.ndarray],
+                        other: tuple[np.ndarray, np.ndarray]) -> tuple[float, np.ndarray]:
+    """Two (policies, values) predictions of the same positions: the share where the favourite
+    move is the same, and the value differences."""
+    (policy, value), (other_policy, other_value) = reference, other
+    return float(np.mean(policy.argmax(1) == other_policy.argmax(1))), np.abs(value - other_value)
 
 
 def bare_fen_agreement(network: torch.nn.Module, tries: int = 3) -> dict[str, float]:
@@ -194,12 +198,13 @@ def bare_fen_agreement(network: torch.nn.Module, tries: int = 3) -> dict[str, fl
     bare_planes, legal_masks = np.stack(bare), np.stack(legal)
     empty = bare_planes.copy()
     empty[:, PLANES_PER_STEP:PLANES_PER_STEP * DEFAULT_HISTORY] = 0
-    policy, value = network.predict(np.stack(with_moves), legal_masks)
+    reference = network.predict(np.stack(with_moves), legal_masks)
     found: dict[str, float] = {"positions": len(bare)}
     for name, planes in (("filled", bare_planes), ("empty", empty)):
-        other_policy, other_value = network.predict(planes, legal_masks)
-        found[f"{name}_same_top1"] = float(np.mean(policy.argmax(1) == other_policy.argmax(1)))
-        found[f"{name}_value_difference"] = float(np.abs(value - other_value).mean())
+        same_top1, difference = compare_predictions(reference,
+                                                    network.predict(planes, legal_masks))
+        found[f"{name}_same_top1"] = same_top1
+        found[f"{name}_value_difference"] = float(difference.mean())
     return found
 
 
