@@ -62,17 +62,23 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--init", help="network or checkpoint to start from (its shape wins "
                         "over --blocks, --channels and the heads)")
+    parser.add_argument("--add-blocks", type=non_negative_int, default=0, metavar="N",
+                        help="with --init: append N residual blocks that start as the identity "
+                        "(the net keeps what it knows and gains depth)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _network_config(args: argparse.Namespace, game: Any) -> tuple[Any, dict | None]:
     """The network to train and its starting weights: ``--init``'s (e.g. the same starting
     net as another run, or a net trained further), else a fresh one of the given shape."""
-    from minizero.nn.network import NetworkConfig, load_network
+    from minizero.nn.network import NetworkConfig, deepen, load_network
 
     if args.init:
-        start = load_network(args.init, game.input_shape, game.action_size)
+        start = deepen(load_network(args.init, game.input_shape, game.action_size),
+                       args.add_blocks)
         return start.config, start.state_dict()
+    if args.add_blocks:
+        raise ValueError("--add-blocks grows the network of --init; give --init NET")
     return NetworkConfig(game.input_shape, game.action_size, blocks=args.blocks,
                          channels=args.channels, se=not args.no_se, value_head=args.value_head,
                          policy_head=args.policy_head), None

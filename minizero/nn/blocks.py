@@ -41,6 +41,19 @@ class ResidualBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(channels)
         self.se = SqueezeExcitation(channels, se_reduction) if se else None
 
+    def start_as_identity(self) -> None:
+        """Zero the residual branch (its last batch norm's scale and shift, and the SE shift),
+        so the block passes its input through unchanged: ``relu(0 + x) = x``, as every block's
+        input has been through a ReLU. The zeroed scale still gets a gradient, so the branch
+        grows from nothing in training ("zero-init residual", Goyal et al. 2017)."""
+        with torch.no_grad():
+            self.bn2.weight.zero_()
+            self.bn2.bias.zero_()
+            if self.se is not None:  # the shift half of the excite layer: beta = 0 for any input
+                channels = self.bn2.num_features
+                self.se.excite.weight[channels:].zero_()
+                self.se.excite.bias[channels:].zero_()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, C, H, W)
         out = torch.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))

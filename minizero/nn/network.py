@@ -21,7 +21,7 @@ Reference: Silver et al., "Mastering chess and shogi by self-play..." (2017), me
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -164,6 +164,23 @@ class PolicyValueNet(nn.Module):
                              torch.from_numpy(legal).to(weight.device))
         policy = torch.softmax(logits.float(), dim=1)
         return policy.cpu().numpy(), self.expected_value(value.float()).cpu().numpy()
+
+
+def deepen(network: PolicyValueNet, extra_blocks: int) -> PolicyValueNet:
+    """A copy of ``network`` with ``extra_blocks`` residual blocks appended to its tower, each
+    starting as the identity: the deeper net computes exactly what the trained one did, and
+    training goes on from there with more capacity instead of from scratch (Net2Net's deeper
+    net, Chen, Goodfellow and Shlens, ICLR 2016). ``minizero train --init NET --add-blocks N``.
+    """
+    if extra_blocks < 0:
+        raise ValueError(f"extra_blocks must be >= 0, got {extra_blocks}")
+    blocks = network.config.blocks
+    deeper = PolicyValueNet(replace(network.config, blocks=blocks + extra_blocks))
+    missing, unexpected = deeper.load_state_dict(network.state_dict(), strict=False)
+    assert not unexpected and all(name.startswith("tower.") for name in missing)
+    for block in deeper.tower[blocks:]:
+        block.start_as_identity()
+    return deeper.train(network.training)
 
 
 def resolve_device(name: str) -> torch.device:

@@ -207,7 +207,8 @@ def test_train_cli_on_chess_data_grades_and_resumes(labelled_dir: Path, tmp_path
     assert "epoch 2:" in second.stdout and "epoch 1:" not in second.stdout
 
 
-def test_train_cli_starts_from_the_init_network(labelled_dir: Path, tmp_path: Path) -> None:
+def test_train_cli_starts_from_the_init_network(labelled_dir: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
     """--init's network shape wins over --blocks/--channels, and training starts from its
     weights (at a learning rate of 1e-9 they stay where they were; batch-norm statistics do
     move); the checkpoint's config records it."""
@@ -233,6 +234,20 @@ def test_train_cli_starts_from_the_init_network(labelled_dir: Path, tmp_path: Pa
         torch.testing.assert_close(trained_weights[name], tensor, atol=1e-5, rtol=0)
     run_config = load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")[0]
     assert run_config["init"] == str(tmp_path / "start.pt")
+    # --add-blocks: the same start, two blocks deeper; the old blocks keep their weights.
+    assert main(["train", "--game", "chess", "--data", str(labelled_dir), "--out",
+                 str(tmp_path / "deeper"), "--init", str(tmp_path / "start.pt"),
+                 "--add-blocks", "2", "--epochs", "1", "--lr", "1e-9", "--batch-size", "16",
+                 "--holdout", "0", "--quiet"]) == 0
+    deeper = load_network(str(tmp_path / "deeper" / "checkpoints" / "latest.pt"))
+    assert deeper.config.blocks == 3
+    deeper_weights = dict(deeper.named_parameters())
+    for name, tensor in start.named_parameters():
+        torch.testing.assert_close(deeper_weights[name], tensor, atol=1e-5, rtol=0)
+    assert float(deeper.tower[2].bn2.weight.abs().max()) < 1e-5  # still (almost) the identity
+    assert main(["train", "--game", "chess", "--data", str(labelled_dir), "--add-blocks", "1",
+                 "--out", str(tmp_path / "none"), "--quiet"]) == 2  # nothing to grow
+    assert "give --init NET" in capsys.readouterr().err
 
 
 def test_train_cli_prints_each_epoch_as_it_ends(labelled_dir: Path, tmp_path: Path,

@@ -8,7 +8,7 @@ import torch
 
 from minizero.checkpoint import load_checkpoint, save_checkpoint
 from minizero.nn import NetworkConfig, PolicyValueNet, ResidualBlock, SqueezeExcitation
-from minizero.nn.network import load_network
+from minizero.nn.network import deepen, load_network
 
 
 def test_squeeze_excitation_is_sigmoid_scale_plus_bias() -> None:
@@ -27,6 +27,38 @@ def test_residual_block_keeps_shape_with_and_without_se() -> None:
     x = torch.randn(2, 16, 3, 3)
     for se in (True, False):
         assert ResidualBlock(16, se=se)(x).shape == x.shape
+
+
+@pytest.mark.parametrize("se", [True, False])
+def test_deepen_computes_the_same_function_and_its_new_blocks_learn(se: bool) -> None:
+    """Oracle: the trained net itself. Appended blocks start as the identity (same logits and
+    values, in eval and in train mode), and one optimizer step moves them off it."""
+    torch.manual_seed(3)
+    config = NetworkConfig((3, 4, 4), 16, blocks=2, channels=8, se=se, value_head="wdl")
+    net = PolicyValueNet(config)
+    for module in net.modules():  # trained-looking batch-norm statistics, not the defaults
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+            torch.nn.init.uniform_(module.weight, 0.5, 1.5)
+    deeper = deepen(net, 3)
+    assert deeper.config.blocks == 5 and len(deeper.tower) == 5
+    x = torch.randn(6, 3, 4, 4)
+    for mode in (False, True):
+        net.train(mode)
+        deeper.train(mode)
+        for ours, theirs in zip(net(x), deeper(x)):
+            torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=0)
+    new_block = deeper.tower[4]
+    before = [p.detach().clone() for p in new_block.parameters()]
+    optimizer = torch.optim.SGD(deeper.parameters(), lr=0.1)
+    logits, value = deeper(x)
+    (logits.logsumexp(1).sum() + value.square().sum()).backward()
+    optimizer.step()
+    assert new_block.bn2.weight.abs().sum() > 0
+    assert any(not torch.equal(b, p) for b, p in zip(before, new_block.parameters()))
+    with pytest.raises(ValueError, match="extra_blocks"):
+        deepen(net, -1)
 
 
 @pytest.mark.parametrize("policy_head", ["fc", "conv"])
