@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as functional
 
-from minizero.nn.network import PolicyValueNet
+from minizero.nn.network import PolicyValueNet, flush_denormal_weights, flush_denormals
 from minizero.replay import Samples
 
 OPTIMIZERS = ("adam", "sgd")
@@ -75,6 +75,7 @@ class Trainer:
         self.config = config
         self.seed = seed
         self.step = 0
+        flush_denormals()  # this thread's arithmetic; torch's worker threads keep denormals
         parameters = network.parameters()
         if config.optimizer == "adam":
             self.optimizer: torch.optim.Optimizer = torch.optim.Adam(
@@ -128,6 +129,7 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
+            flush_denormal_weights(self.network)
             self.step += 1
             for name, amount in parts.items():
                 totals[name] = totals.get(name, 0.0) + amount / steps

@@ -183,6 +183,27 @@ def deepen(network: PolicyValueNet, extra_blocks: int) -> PolicyValueNet:
     return deeper.train(network.training)
 
 
+DENORMAL_FLOOR = 1e-30  # zeroed below this: far under any weight that matters
+
+
+def flush_denormals() -> None:
+    """Make the calling thread's CPU arithmetic treat denormal floats (below 1.2e-38) as zero.
+
+    Weight decay shrinks weights that get little gradient towards zero, into the denormal range,
+    where x86 arithmetic is many times slower: a chess net grown by four blocks trained 6.4x
+    slower after 4,600 steps. The setting holds for the calling thread only, not for the worker
+    threads torch computes with when it has more than one, so the trainer also zeroes such
+    weights after every step (`flush_denormal_weights`). Called by `load_network` too."""
+    torch.set_flush_denormal(True)
+
+
+@torch.no_grad()
+def flush_denormal_weights(network: nn.Module) -> None:
+    """Set every parameter smaller in magnitude than DENORMAL_FLOOR to exactly zero."""
+    for parameter in network.parameters():
+        parameter.masked_fill_(parameter.abs() < DENORMAL_FLOOR, 0.0)
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda``; ValueError if unavailable."""
     if name == "auto":
@@ -245,4 +266,6 @@ def load_network(path: str, input_shape: tuple[int, int, int] | None = None,
         first = str(error).splitlines()[0][:120]
         raise ValueError(f"{path}: weights do not fit the network ({first})") from None
     network.eval()
+    flush_denormal_weights(network)
+    flush_denormals()
     return network

@@ -29,6 +29,28 @@ def test_residual_block_keeps_shape_with_and_without_se() -> None:
         assert ResidualBlock(16, se=se)(x).shape == x.shape
 
 
+def test_training_zeroes_denormal_weights_and_keeps_the_rest() -> None:
+    """Denormal floats make CPU arithmetic many times slower; after each step the trainer sets
+    weights below DENORMAL_FLOOR to zero, and a loaded network arrives without them."""
+    from minizero.nn.network import DENORMAL_FLOOR
+    from minizero.replay import Samples
+    from minizero.train import TrainConfig, Trainer
+
+    torch.manual_seed(5)
+    net = PolicyValueNet(NetworkConfig((3, 3, 3), 9, blocks=1, channels=8))
+    stuck = net.tower[0].se.excite.weight  # a step at lr 1e-30 moves no weight by more
+    with torch.no_grad():
+        stuck[0, 0] = 1e-39  # denormal (than 1e-30, so only the flush zeroes it)
+        stuck[0, 1] = 1e-20  # tiny but normal, and above the floor
+    rng = np.random.default_rng(0)
+    samples = Samples(rng.random((8, 3, 3, 3), dtype=np.float32),
+                      np.full((8, 9), 1 / 9, dtype=np.float32), np.zeros(8, dtype=np.float32))
+    Trainer(net, TrainConfig(batch_size=4, learning_rate=1e-30)).train_steps(samples, 1)
+    assert float(stuck[0, 0]) == 0.0
+    assert float(stuck[0, 1]) == pytest.approx(1e-20, rel=1e-3)
+    assert DENORMAL_FLOOR > 1.2e-38
+
+
 @pytest.mark.parametrize("se", [True, False])
 def test_deepen_computes_the_same_function_and_its_new_blocks_learn(se: bool) -> None:
     """Oracle: the trained net itself. Appended blocks start as the identity (same logits and
