@@ -39,8 +39,8 @@ def test_training_zeroes_denormal_weights_and_keeps_the_rest() -> None:
     torch.manual_seed(5)
     net = PolicyValueNet(NetworkConfig((3, 3, 3), 9, blocks=1, channels=8))
     stuck = net.tower[0].se.excite.weight  # a step at lr 1e-30 moves no weight by more
-    with torch.no_grad():
-        stuck[0, 0] = 1e-39  # denormal (than 1e-30, so only the flush zeroes it)
+    with torch.no_grad():                   # than 1e-30, so only the flush can zero one
+        stuck[0, 0] = 1e-39  # denormal
         stuck[0, 1] = 1e-20  # tiny but normal, and above the floor
     rng = np.random.default_rng(0)
     samples = Samples(rng.random((8, 3, 3, 3), dtype=np.float32),
