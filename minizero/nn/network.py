@@ -190,10 +190,13 @@ def flush_denormals() -> None:
     """Make the calling thread's CPU arithmetic treat denormal floats (below 1.2e-38) as zero.
 
     Weight decay shrinks weights that get little gradient towards zero, into the denormal range,
-    where x86 arithmetic is many times slower: a chess net grown by four blocks trained 6.4x
-    slower after 4,600 steps. The setting holds for the calling thread only, not for the worker
-    threads torch computes with when it has more than one, so the trainer also zeroes such
-    weights after every step (`flush_denormal_weights`). Called by `load_network` too."""
+    where x86 arithmetic is many times slower: a chess net grown by four blocks
+    (``--add-blocks``) trained 6.4x slower after 4,600 steps, its new blocks full of them. The
+    setting holds for the calling thread only, not for the worker threads torch computes with
+    when it has more than one, so the trainer also zeroes such weights after every step
+    (`flush_denormal_weights`), and `load_network` does so for the nets it loads. (The shipped
+    chess net holds 986 denormal weights of 373,070; flushing them left its evaluation speed
+    unchanged, 1.00-1.01x, measured interleaved at batch 1 and 16.)"""
     torch.set_flush_denormal(True)
 
 
