@@ -191,7 +191,7 @@ def flush_denormals() -> None:
 
     Weight decay shrinks weights that get little gradient towards zero, into the denormal range,
     where x86 arithmetic is many times slower: a chess net grown by four blocks
-    (``--add-blocks``) trained 6.4x slower after 4,600 steps, its new blocks full of them. The
+    (``--add-blocks``) trained 5x slower after 4,600 steps, its new blocks full of them. The
     setting holds for the calling thread only, not for the worker threads torch computes with
     when it has more than one, so the trainer also zeroes such weights after every step
     (`flush_denormal_weights`), and `load_network` does so for the nets it loads. (The shipped
