@@ -187,16 +187,18 @@ DENORMAL_FLOOR = 1e-30  # zeroed below this: far under any weight that matters
 
 
 def flush_denormals() -> None:
-    """Make the calling thread's CPU arithmetic treat denormal floats (below 1.2e-38) as zero.
+    """Make the calling thread's CPU arithmetic treat denormal floats (below 1.2e-38) as zero
+    from now on (the trainer calls it).
 
     Weight decay shrinks weights that get little gradient towards zero, into the denormal range,
     where x86 arithmetic is many times slower: a chess net grown by four blocks
     (``--add-blocks``) trained 5x slower after 4,600 steps, its new blocks full of them. The
     setting holds for the calling thread only, not for the worker threads torch computes with
     when it has more than one, so the trainer also zeroes such weights after every step
-    (`flush_denormal_weights`), and `load_network` does so for the nets it loads. (The shipped
+    (`flush_denormal_weights`), as `load_network` does for the nets it loads. (The shipped
     chess net holds 986 denormal weights of 373,070; flushing them left its evaluation speed
-    unchanged, 1.00-1.01x, measured interleaved at batch 1 and 16.)"""
+    unchanged, 1.00-1.01x, measured interleaved at batch 1 and 16, so playing processes keep
+    the default arithmetic.)"""
     torch.set_flush_denormal(True)
 
 
@@ -270,5 +272,4 @@ def load_network(path: str, input_shape: tuple[int, int, int] | None = None,
         raise ValueError(f"{path}: weights do not fit the network ({first})") from None
     network.eval()
     flush_denormal_weights(network)
-    flush_denormals()
     return network

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -29,7 +31,7 @@ def test_residual_block_keeps_shape_with_and_without_se() -> None:
         assert ResidualBlock(16, se=se)(x).shape == x.shape
 
 
-def test_training_zeroes_denormal_weights_and_keeps_the_rest() -> None:
+def test_training_zeroes_denormal_weights_and_keeps_the_rest(tmp_path) -> None:
     """Denormal floats make CPU arithmetic many times slower; after each step the trainer sets
     weights below DENORMAL_FLOOR to zero, and a loaded network arrives without them."""
     from minizero.nn.network import DENORMAL_FLOOR
@@ -38,7 +40,7 @@ def test_training_zeroes_denormal_weights_and_keeps_the_rest() -> None:
 
     torch.manual_seed(5)
     net = PolicyValueNet(NetworkConfig((3, 3, 3), 9, blocks=1, channels=8))
-    stuck = net.tower[0].se.excite.weight  # a step at lr 1e-30 moves no weight by more
+    stuck = net.tower[0].se.excite.weight.detach()  # a step at lr 1e-30 moves no weight by more
     with torch.no_grad():                   # than 1e-30, so only the flush can zero one
         stuck[0, 0] = 1e-39  # denormal
         stuck[0, 1] = 1e-20  # tiny but normal, and above the floor
@@ -49,6 +51,12 @@ def test_training_zeroes_denormal_weights_and_keeps_the_rest() -> None:
     assert float(stuck[0, 0]) == 0.0
     assert float(stuck[0, 1]) == pytest.approx(1e-20, rel=1e-3)
     assert DENORMAL_FLOOR > 1.2e-38
+    with torch.no_grad():
+        stuck[0, 0] = -1e-39
+    save_checkpoint(tmp_path / "net.pt", config={"network": dataclasses.asdict(net.config)},
+                    model=net.state_dict())
+    loaded = load_network(str(tmp_path / "net.pt")).tower[0].se.excite.weight.detach()
+    assert float(loaded[0, 0]) == 0.0 and float(loaded[0, 1]) == float(stuck[0, 1])
 
 
 @pytest.mark.parametrize("se", [True, False])
@@ -129,7 +137,6 @@ def test_checkpoint_round_trip_and_bad_files(tmp_path) -> None:
     config = NetworkConfig((2, 3, 3), 27)
     network = PolicyValueNet(config)
     path = tmp_path / "net.pt"
-    import dataclasses
 
     save_checkpoint(path, config={"network": dataclasses.asdict(config)},
                     model=network.state_dict(), step=3)
