@@ -244,7 +244,7 @@ def test_train_cli_starts_from_the_init_network(labelled_dir: Path, tmp_path: Pa
     deeper_weights = dict(deeper.named_parameters())
     for name, tensor in start.named_parameters():
         torch.testing.assert_close(deeper_weights[name], tensor, atol=1e-5, rtol=0)
-    assert float(deeper.tower[2].bn2.weight.detach().abs().max()) < 1e-5  # still (almost) the identity
+    assert float(deeper.tower[2].bn2.weight.detach().abs().max()) < 1e-5  # still ~ the identity
     assert main(["train", "--game", "chess", "--data", str(labelled_dir), "--add-blocks", "1",
                  "--out", str(tmp_path / "none"), "--quiet"]) == 2  # nothing to grow
     assert "give --init NET" in capsys.readouterr().err
