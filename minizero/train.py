@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as functional
 
-from minizero.nn.network import PolicyValueNet, flush_denormal_weights, flush_denormals
+from minizero.nn.network import PolicyValueNet, flush_denormal_weights
 from minizero.replay import Samples
 
 OPTIMIZERS = ("adam", "sgd")
@@ -75,7 +75,7 @@ class Trainer:
         self.config = config
         self.seed = seed
         self.step = 0
-        flush_denormals()  # this thread's arithmetic; torch's worker threads keep denormals
+        torch.set_flush_denormal(True)  # this thread's arithmetic (see flush_denormal_weights)
         parameters = network.parameters()
         if config.optimizer == "adam":
             self.optimizer: torch.optim.Optimizer = torch.optim.Adam(

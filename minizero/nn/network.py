@@ -186,25 +186,18 @@ def deepen(network: PolicyValueNet, extra_blocks: int) -> PolicyValueNet:
 DENORMAL_FLOOR = 1e-30  # zeroed below this: far under any weight that matters
 
 
-def flush_denormals() -> None:
-    """Make the calling thread's CPU arithmetic treat denormal floats (below 1.2e-38) as zero
-    from now on (the trainer calls it).
-
-    Weight decay shrinks weights that get little gradient towards zero, into the denormal range,
-    where x86 arithmetic is many times slower: a chess net grown by four blocks
-    (``--add-blocks``) trained 5x slower after 4,600 steps, its new blocks full of them. The
-    setting holds for the calling thread only, not for the worker threads torch computes with
-    when it has more than one, so the trainer also zeroes such weights after every step
-    (`flush_denormal_weights`), as `load_network` does for the nets it loads. (The shipped
-    chess net holds 986 denormal weights of 373,070; flushing them left its evaluation speed
-    unchanged, 1.00-1.01x, measured interleaved at batch 1 and 16, so playing processes keep
-    the default arithmetic.)"""
-    torch.set_flush_denormal(True)
-
-
 @torch.no_grad()
 def flush_denormal_weights(network: nn.Module) -> None:
-    """Set every parameter smaller in magnitude than DENORMAL_FLOOR to exactly zero."""
+    """Set every parameter smaller in magnitude than DENORMAL_FLOOR to exactly zero.
+
+    Weight decay shrinks weights that get little gradient towards zero, into the denormal range
+    (below 1.2e-38), where x86 arithmetic is many times slower: a chess net grown by four blocks
+    (``--add-blocks``) trained 5x slower after 4,600 steps, its new blocks full of them. The
+    trainer calls this after every step (1.2 ms on that net), and `load_network` for the nets it
+    loads. ``torch.set_flush_denormal`` alone is not enough: it holds for the calling thread
+    only, not for the worker threads torch computes with. (The shipped chess net holds 986
+    denormal weights of 373,070; flushing them left its evaluation speed unchanged, 1.00-1.01x,
+    measured interleaved at batch 1 and 16.)"""
     for parameter in network.parameters():
         parameter.masked_fill_(parameter.abs() < DENORMAL_FLOOR, 0.0)
 
