@@ -9,7 +9,10 @@ repetitions to avoid), which balanced games between equals rarely reach. With a
 move) while Stockfish still labels every position: the positions the network itself reaches
 against a weak opponent, with the teacher's move as the target (DAgger: Ross, Gordon and Bagnell,
 AISTATS 2011, "dataset aggregation"). Stockfish sees each game's moves, so its labels avoid
-repetitions and stalemates that the network's own play walks into.
+repetitions and stalemates that the network's own play walks into. With ``only_unwon_games``
+as well, games are played out and only the network's own positions of the games it did not win
+are kept: the few positions where its policy goes wrong, not diluted by the many games it wins
+(the random side is not searched, so a kept position costs about one search).
 
 Every position after the opening is kept with the input planes (history included), Stockfish's best
 move there (the policy target), its score in centipawns and the game's result, both from the side
@@ -79,6 +82,7 @@ class ChessDataConfig:
     random_move_probability: float = 0.05  # later on, a random move this often
     weak_side_random: float = 0.0  # one side of each game plays a random move this often
     strong_side_net: str | None = None  # the other side plays this network's raw policy
+    only_unwon_games: bool = False  # keep only the network's positions of games it did not win
     adjudicate_score: int = 1000
     adjudicate_plies: int = 6  # 0: never adjudicate
     max_plies: int = 300  # longer games are draws
@@ -108,6 +112,11 @@ def play_labelled_game(engine: UciEngine, config: ChessDataConfig, rng: random.R
     white_result = 0
     streak = 0
     while (value := game.terminal_value(state)) is None:
+        if config.only_unwon_games and state.board.turn == weak_side:  # a row nobody keeps
+            move = rng.choice(list(state.moves.values()))
+            state = state.child(move)
+            moves.append(move.uci())
+            continue
         score, best_uci = engine.search(moves, config.depth, None)
         best = chess.Move.from_uci(best_uci)
         turn = state.board.turn
@@ -133,13 +142,20 @@ def play_labelled_game(engine: UciEngine, config: ChessDataConfig, rng: random.R
         moves.append(best.uci())
     if value is not None and value != 0:  # checkmate: the side to move lost
         white_result = -1 if state.board.turn == chess.WHITE else 1
+    if config.only_unwon_games and white_result == (1 if weak_side == chess.BLACK else -1):
+        return []  # the network won: nothing to correct
     return [(planes, move, score, fen, white_result if turn == chess.WHITE else -white_result)
             for planes, move, score, fen, turn in rows]
 
 
 def strong_side_policy(config: ChessDataConfig) -> Callable[[ChessState], int] | None:
     """The raw policy of ``config.strong_side_net`` (None without one); ValueError naming the
-    file when it is not a chess network of this history."""
+    file when it is not a chess network of this history, or for ``only_unwon_games`` without a
+    network, a random weak side (1.0) and games played out."""
+    if config.only_unwon_games and (config.strong_side_net is None or config.weak_side_random < 1
+                                    or config.adjudicate_plies):
+        raise ValueError("only_unwon_games needs strong_side_net, weak_side_random = 1 and "
+                         "adjudicate_plies = 0")
     if config.strong_side_net is None:
         return None
     game = ChessGame(config.history, config.max_plies)

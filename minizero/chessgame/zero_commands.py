@@ -37,6 +37,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--strong-side-net", metavar="NET",
                       help="with --weak-side-random: the other side plays this network's raw "
                       "policy, Stockfish still labels every position (DAgger)")
+    data.add_argument("--only-unwon-games", action="store_true",
+                      help="with --strong-side-net and --weak-side-random 1: play every game out "
+                      "and keep only the network's own positions of games it did not win")
     data.add_argument("--stockfish", help="path of the Stockfish binary")
     data.add_argument("--quiet", action="store_true")
     data.set_defaults(run=cmd_chessdata)
@@ -53,9 +56,10 @@ def cmd_chessdata(args: argparse.Namespace) -> int:
             raise ValueError(f"--{name.replace('_', '-')} must be positive")
     config = ChessDataConfig(positions=args.positions, depth=args.depth, workers=args.workers,
                              history=args.history, shard_size=args.shard_size, seed=args.seed,
-                             adjudicate_plies=args.adjudicate_plies,
+                             adjudicate_plies=0 if args.only_unwon_games else args.adjudicate_plies,
                              weak_side_random=args.weak_side_random,
-                             strong_side_net=args.strong_side_net)
+                             strong_side_net=args.strong_side_net,
+                             only_unwon_games=args.only_unwon_games)
     total = generate(config, find_stockfish(args.stockfish), Path(args.out),
                      quiet=args.quiet or not sys.stderr.isatty())
     print(f"{total} positions in {args.out}")

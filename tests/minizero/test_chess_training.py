@@ -146,6 +146,41 @@ def test_a_strong_side_net_plays_its_policy_and_stockfish_labels(stockfish_path:
                  quiet=True)
 
 
+def test_only_unwon_games_keep_the_strong_sides_positions_of_games_it_did_not_win(
+        stockfish_path: str, tmp_path: Path) -> None:
+    """A policy that shuffles its first legal move draws at the length cap: every kept row is a
+    position of its side, labelled by Stockfish; Stockfish itself as the policy mates the random
+    mover, and nothing of that game is kept."""
+    from minizero.chessgame.data import play_labelled_game
+    from minizero.chessgame.stockfish import UciEngine
+
+    config = ChessDataConfig(depth=1, random_plies_min=2, random_plies_max=2, max_plies=40,
+                             random_move_probability=0.0, weak_side_random=1.0,
+                             adjudicate_plies=0, strong_side_net="unused.pt", only_unwon_games=True)
+    engine, helper = UciEngine(stockfish_path), UciEngine(stockfish_path)
+
+    def stockfish_policy(state) -> int:
+        moves = [move.uci() for move in state.to_board().move_stack]
+        return encoding.move_to_index(chess.Move.from_uci(helper.search(moves, 6, None)[1]),
+                                      state.board.turn)
+
+    try:
+        shuffled = play_labelled_game(engine, config, random.Random(5), chess.BLACK,
+                                      lambda state: min(state.moves))
+        won = play_labelled_game(engine, dataclasses.replace(config, max_plies=200),
+                                 random.Random(5), chess.BLACK, stockfish_policy)
+    finally:
+        engine.close()
+        helper.close()
+    assert len(shuffled) > 10 and all(chess.Board(row[3]).turn == chess.WHITE for row in shuffled)
+    assert all(row[4] <= 0 for row in shuffled)
+    assert all(encoding.legal_mask(chess.Board(row[3]))[row[1]] for row in shuffled)
+    assert won == []
+    with pytest.raises(ValueError, match="only_unwon_games"):
+        generate(dataclasses.replace(config, strong_side_net=None), stockfish_path,
+                 tmp_path / "data", quiet=True)
+
+
 def _after(board: chess.Board, move: chess.Move) -> str:
     board = board.copy(stack=False)
     board.push(move)
