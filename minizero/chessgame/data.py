@@ -89,6 +89,12 @@ class ChessDataConfig:
     shard_size: int = 2_000
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.only_unwon_games and (self.strong_side_net is None or self.weak_side_random < 1
+                                      or self.adjudicate_plies):
+            raise ValueError("only_unwon_games needs strong_side_net, weak_side_random = 1 and "
+                             "adjudicate_plies = 0")
+
 
 def play_labelled_game(engine: UciEngine, config: ChessDataConfig, rng: random.Random,
                        weak_side: chess.Color = chess.WHITE,
@@ -150,12 +156,7 @@ def play_labelled_game(engine: UciEngine, config: ChessDataConfig, rng: random.R
 
 def strong_side_policy(config: ChessDataConfig) -> Callable[[ChessState], int] | None:
     """The raw policy of ``config.strong_side_net`` (None without one); ValueError naming the
-    file when it is not a chess network of this history, or for ``only_unwon_games`` without a
-    network, a random weak side (1.0) and games played out."""
-    if config.only_unwon_games and (config.strong_side_net is None or config.weak_side_random < 1
-                                    or config.adjudicate_plies):
-        raise ValueError("only_unwon_games needs strong_side_net, weak_side_random = 1 and "
-                         "adjudicate_plies = 0")
+    file when it is not a chess network of this history."""
     if config.strong_side_net is None:
         return None
     game = ChessGame(config.history, config.max_plies)
