@@ -279,7 +279,7 @@ def training_records(run: Path, shipped_records: list[dict] | None = None) -> li
     init = json.loads((run / "config.json").read_text()).get("init")
     parent = Path(init).parent.parent if init else None
     if parent is not None and (parent / "metrics.jsonl").exists():
-        earlier = training_records(parent)
+        earlier = training_records(parent, shipped_records)
     elif init and Path(init).resolve() == SHIPPED_NET.resolve() and shipped_records:
         earlier = [record for record in shipped_records if record.get("run") != run.name]
     else:

@@ -306,3 +306,26 @@ def test_train_cli_prints_each_epoch_as_it_ends(labelled_dir: Path, tmp_path: Pa
     assert len(printed_by_then) == 2
     assert "epoch 1:" in printed_by_then[0] and "held-out top-1" in printed_by_then[0]
     assert "epoch 2:" in printed_by_then[1] and "epoch 1:" not in printed_by_then[1]
+
+
+def test_training_curve_follows_init_back_to_the_shipped_net(tmp_path: Path) -> None:
+    """The bench's curve of a run continued twice from the shipped net starts with the shipped
+    net's own curve, epochs and minutes counted on across all three runs."""
+    import json
+
+    from benchmarks.bench_zero_chess import SHIPPED_NET, training_records
+
+    shipped = [{"epoch": 1, "seconds": 100.0, "top1": 0.3}, {"epoch": 2, "seconds": 200.0,
+                                                               "top1": 0.35}]
+    init = str(SHIPPED_NET)
+    for name in ("a", "b", "c"):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "config.json").write_text(json.dumps({"init": init}))
+        (run / "metrics.jsonl").write_text(json.dumps({"epoch": 1, "seconds": 10.0,
+                                                       "top1": 0.4}) + "\n")
+        init = str(run / "checkpoints" / "latest.pt")
+    records = training_records(tmp_path / "c", shipped)
+    assert [record["epoch"] for record in records] == [1, 2, 3, 4, 5]
+    assert [record["seconds"] for record in records] == [100.0, 200.0, 210.0, 220.0, 230.0]
+    assert [record.get("run") for record in records[2:]] == ["a", "b", "c"]
