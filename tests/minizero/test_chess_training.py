@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from benchmarks.bench_zero_chess import SHIPPED_NET, training_records
 from minizero.chessgame import encoding
 from minizero.chessgame.data import ChessDataConfig, generate, read_shard
 from minizero.chessgame.training import cp_to_value, grade, load_chess_data, value_to_cp
@@ -311,10 +313,6 @@ def test_train_cli_prints_each_epoch_as_it_ends(labelled_dir: Path, tmp_path: Pa
 def test_training_curve_follows_init_back_to_the_shipped_net(tmp_path: Path) -> None:
     """The bench's curve of a run continued twice from the shipped net starts with the shipped
     net's own curve, epochs and minutes counted on across all three runs."""
-    import json
-
-    from benchmarks.bench_zero_chess import SHIPPED_NET, training_records
-
     shipped = [{"epoch": 1, "seconds": 100.0, "top1": 0.3}, {"epoch": 2, "seconds": 200.0,
                                                                "top1": 0.35}]
     init = str(SHIPPED_NET)
