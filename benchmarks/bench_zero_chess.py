@@ -16,7 +16,7 @@
 Environment: MINIZERO_BENCH_PARTS (some of agreement,random,speed,selfplay,nodes,sunfish;
 default all; the others keep their last figures for the same net), MINIZERO_AZ_DATA (data set,
 default /work/data/az-chess/sf-d8), MINIZERO_AZ_RUN (the supervised run whose learning curve is
-plotted, default /work/data/az-chess/runs/fifth-4x64), MINIZERO_BENCH_GAMES (games per node
+plotted, default /work/data/az-chess/runs/regrown3), MINIZERO_BENCH_GAMES (games per node
 setting, default 8), MINIZERO_BENCH_NODES (default 1,16,64,256,1024),
 MINIZERO_BENCH_RANDOM_GAMES (default 100), MINIZERO_BENCH_SUNFISH_GAMES (default 100),
 MINIZERO_BENCH_TC (default 10+0.1), MINIZERO_BENCH_ADJUDICATE=1 (as in nnue_match).
@@ -410,7 +410,7 @@ def main() -> None:
     payload.update({"net": SHIPPED_NET.name, "net_bytes": SHIPPED_NET.stat().st_size,
                     "net_sha256": net_sha256})
     parts = os.environ.get("MINIZERO_BENCH_PARTS", ",".join(PARTS)).split(",")
-    run = Path(os.environ.get("MINIZERO_AZ_RUN", "/work/data/az-chess/runs/fifth-4x64"))
+    run = Path(os.environ.get("MINIZERO_AZ_RUN", "/work/data/az-chess/runs/regrown3"))
     if (run / "metrics.jsonl").exists():
         payload["training"] = plot_training(run, RESULTS / "zero_chess_training.png",
                                             shipped_records)
