@@ -50,7 +50,8 @@ def _network_arguments(parser: argparse.ArgumentParser) -> None:
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--lr", type=positive_float, default=2e-3, help="learning rate")
-    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    parser.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam",
+                        help="adamw: decoupled weight decay (see minizero.train.TrainConfig)")
     parser.add_argument("--weight-decay", type=non_negative_float, default=1e-4)
     parser.add_argument("--schedule", choices=("constant", "cosine"), default="constant",
                         help="learning rate: constant, or cosine decay over the whole run")

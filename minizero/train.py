@@ -26,7 +26,7 @@ import torch.nn.functional as functional
 from minizero.nn.network import PolicyValueNet, flush_denormal_weights
 from minizero.replay import Samples
 
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
 
 
@@ -36,8 +36,14 @@ class TrainConfig:
 
     batch_size: samples per step.
     learning_rate: peak learning rate.
-    optimizer: "adam", or "sgd" with ``momentum``.
-    weight_decay: L2 coefficient c.
+    optimizer: "adam", "adamw", or "sgd" with ``momentum``.
+    weight_decay: L2 coefficient c, added to the gradient ("adam", "sgd"); for "adamw" the
+        decoupled decay: each step multiplies every weight by 1 - learning_rate * c.
+        Adam divides each weight's gradient by its running size, so with "adam" a weight whose
+        loss gradient is near zero follows the L2 term alone and shrinks by about the learning
+        rate every step, whatever c is: residual blocks appended by ``--add-blocks`` start with
+        a zero branch, so no loss gradient, and most of their weights reached exactly zero
+        (README, "AlphaZero chess"). "adamw" decays them only by the factor above.
     schedule: "constant", or "cosine" decay to 5% over ``total_steps``.
     """
 
@@ -77,8 +83,9 @@ class Trainer:
         self.step = 0
         torch.set_flush_denormal(True)  # this thread's arithmetic (see flush_denormal_weights)
         parameters = network.parameters()
-        if config.optimizer == "adam":
-            self.optimizer: torch.optim.Optimizer = torch.optim.Adam(
+        if config.optimizer in ("adam", "adamw"):
+            adam = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+            self.optimizer: torch.optim.Optimizer = adam(
                 parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
         else:
             self.optimizer = torch.optim.SGD(

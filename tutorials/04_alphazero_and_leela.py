@@ -207,7 +207,7 @@ assert mask.sum() == len(indices) and mask[indices].all()
 # it agreed with Stockfish on 13.9% of held-out positions, against 24.0% for the conv head
 # (README, "AlphaZero chess").
 #
-# The shipped net, `minizero/chessgame/nets/zero-small.pt`, is small: 4 residual blocks of 64
+# The shipped net, `minizero/chessgame/nets/zero-small.pt`, is small: 8 residual blocks of 64
 # channels and the conv policy head, trained by supervision on positions labelled by Stockfish,
 # with the policy's softmax taken over the legal moves only (README, "AlphaZero chess").
 
@@ -298,25 +298,23 @@ print(f"best move {board.san(best)}")
 #
 # * It plays legal chess through the full UCI protocol, with clock, `stop`, node and depth
 #   limits, and tree reuse, and its encoding round-trips every legal move (as above).
-# * Its policy agrees with Stockfish's depth-8 move on 37.5% of held-out positions; the aim was
+# * Its policy agrees with Stockfish's depth-8 move on 38.7% of held-out positions; the aim was
 #   40%. (Stockfish itself, asked again at depth 6 without the game's hash, agrees 42.4% of the
 #   time: the labels are noisy.) Its value head is off by 0.14 on average against Stockfish's
 #   score mapped to [-1, 1].
-# * Its raw policy, one network call a move, beat a random mover in 88 games of 100 and drew
-#   the other 12, six by stalemate and six by repetition (186 of 200 in a longer sample); the
-#   aim was to win all. Most of its training positions come from games that Stockfish played
+# * Its raw policy, one network call a move, beat a random mover in 190 games of 200 and drew
+#   the other 10, five by stalemate and five by repetition; the aim was to win all. Most of its training positions come from games that Stockfish played
 #   out to mate, and 180,000 from games where Stockfish played a random mover.
-# * Against sunfish it scored 59.5% in 200 games at 10+0.1 (105 wins, 28 draws, 67 losses; Elo
-#   +67, interval +22 to +114), with the engine running the network in bfloat16 on a CPU with
-#   AMX; on an earlier, slower machine, in float32, it had scored 47.5% (Elo -17). Search helps
-#   it play: against Stockfish at `Skill Level 0` it scored 0.25 of the points in 8 games at 1
-#   node a move and 1.00 at 1,024 (8 games a setting are few; earlier runs scored 0.00 to 0.38
-#   at 1 node and 0.62 to 1.00 at 1,024).
-# * It is small for a network: 373,070 weights, about 550 evaluations per second one at a time
-#   and 1,500 in batches of 16 on one core of the latest bench machine in float32, 1,900 in
-#   bfloat16 (earlier machines: 230 to 380 and 570 to 880 in float32). AlphaZero trained far
-#   larger nets on tens of millions of self-play games; this one saw about 2.4 million Stockfish
-#   positions.
+# * Against sunfish it scored 58.0% in 200 games at 10+0.1 (99 wins, 34 draws, 67 losses; Elo
+#   +56, interval +12 to +102), with the engine running the network in bfloat16 on a CPU with
+#   AMX. Search helps it play: against Stockfish at `Skill Level 0` it scored 0.38 of the
+#   points in 8 games at 1 node a move and 0.88 at 1,024 (8 games a setting are few; earlier
+#   nets scored 0.00 to 0.50 at 1 node and 0.62 to 1.00 at 1,024).
+# * It is small for a network: 681,870 weights, about 360 evaluations per second one at a time
+#   and 960 in batches of 16 on one core of the bench machine in float32, 1,400 in bfloat16.
+#   AlphaZero trained far larger nets on tens of millions of self-play games; this one saw about
+#   3.7 million Stockfish positions: a 4-block net trained on 2.4 million, then grown to 8
+#   blocks and trained on 1.3 million more.
 # * A network knows only inputs like those it was trained on. Its training positions all come
 #   with their history; given a bare FEN with the history planes left empty it called ordinary
 #   positions lost (its value off by 0.96 on average over 150 positions) and chose another move

@@ -91,6 +91,37 @@ def test_deepen_computes_the_same_function_and_its_new_blocks_learn(se: bool) ->
         deepen(net, -1)
 
 
+def test_adam_l2_shrinks_a_grown_blocks_weights_by_the_learning_rate_adamw_barely() -> None:
+    """A block appended by `deepen` gets no loss gradient while its branch is zero. With "adam"
+    the L2 term alone is Adam-normalised, so the first step moves each weight the full learning
+    rate towards zero, whatever the decay coefficient; "adamw" only multiplies it by
+    1 - lr * c. (TrainConfig's docstring; the README measures what this did to a chess net.)"""
+    from minizero.replay import Samples
+    from minizero.train import TrainConfig, Trainer
+
+    rng = np.random.default_rng(0)
+    policy = rng.random((8, 16), dtype=np.float32)
+    samples = Samples(rng.random((8, 3, 4, 4), dtype=np.float32),
+                      policy / policy.sum(1, keepdims=True),
+                      rng.uniform(-1, 1, 8).astype(np.float32))
+    lr, decay = 1e-3, 1e-4
+    shrink = {}
+    for optimizer in ("adam", "adamw"):
+        torch.manual_seed(3)
+        net = deepen(PolicyValueNet(NetworkConfig((3, 4, 4), 16, blocks=1, channels=8)), 1)
+        weights = net.tower[1].conv1.weight
+        before = weights.detach().clone()
+        Trainer(net, TrainConfig(batch_size=8, learning_rate=lr, optimizer=optimizer,
+                                 weight_decay=decay)).train_steps(samples, 1)
+        gradient = decay * before  # Adam's first step: lr * g / (|g| + eps), g the L2 term alone
+        expected = (before - lr * gradient / (gradient.abs() + 1e-8) if optimizer == "adam"
+                    else before * (1 - lr * decay))
+        torch.testing.assert_close(weights.detach(), expected, rtol=1e-5, atol=1e-9)
+        shrink[optimizer] = (before.abs() - weights.detach().abs())[before.abs() > 0.01]
+    assert shrink["adam"].numel() > 0.5 * before.numel()  # most weights: nearly the full lr
+    assert shrink["adam"].min() > 0.99 * lr and shrink["adamw"].max() < 1e-3 * lr
+
+
 @pytest.mark.parametrize("policy_head", ["fc", "conv"])
 @pytest.mark.parametrize("value_head", ["scalar", "wdl"])
 def test_policy_is_masked_and_value_in_range(value_head: str, policy_head: str) -> None:
