@@ -303,8 +303,9 @@ print(f"best move {board.san(best)}")
 #   time: the labels are noisy.) Its value head is off by 0.14 on average against Stockfish's
 #   score mapped to [-1, 1].
 # * Its raw policy, one network call a move, beat a random mover in 190 games of 200 and drew
-#   the other 10, five by stalemate and five by repetition; the aim was to win all. Most of its training positions come from games that Stockfish played
-#   out to mate, and 180,000 from games where Stockfish played a random mover.
+#   the other 10, five by stalemate and five by repetition; the aim was to win all. Most of
+#   its training positions come from games that Stockfish played out to mate, and 180,000
+#   from games where Stockfish played a random mover.
 # * Against sunfish it scored 58.0% in 200 games at 10+0.1 (99 wins, 34 draws, 67 losses; Elo
 #   +56, interval +12 to +102), with the engine running the network in bfloat16 on a CPU with
 #   AMX. Search helps it play: against Stockfish at `Skill Level 0` it scored 0.38 of the
