@@ -60,6 +60,8 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="torch threads (1 is fastest for small networks)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
                         help="where training runs (auto: CUDA if present)")
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                        help="bfloat16: faster training steps (see minizero.train.TrainConfig)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--init", help="network or checkpoint to start from (its shape wins "
                         "over --blocks, --channels and the heads)")
@@ -90,7 +92,7 @@ def _train_config(args: argparse.Namespace, total_steps: int) -> Any:
 
     return TrainConfig(batch_size=args.batch_size, learning_rate=args.lr,
                        optimizer=args.optimizer, weight_decay=args.weight_decay,
-                       schedule=args.schedule,
+                       schedule=args.schedule, precision=args.precision,
                        # Only the cosine schedule depends on the run's length; leaving it out
                        # otherwise lets a resumed run ask for more generations or epochs.
                        total_steps=total_steps if args.schedule == "cosine" else 0)

@@ -28,6 +28,7 @@ from minizero.replay import Samples
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
+PRECISIONS = ("float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class TrainConfig:
         a zero branch, so no loss gradient, and most of their weights reached exactly zero
         (README, "AlphaZero chess"). "adamw" decays them only by the factor above.
     schedule: "constant", or "cosine" decay to 5% over ``total_steps``.
+    precision: "float32", or "bfloat16": the forward and backward passes' convolutions and
+        matrix products run in bfloat16 (torch autocast) on channels-last activations, while
+        the weights, the optimizer's state and the loss stay float32. About twice the steps a
+        second on a CPU with AMX, or on a GPU; float32 is the default everything is tested on.
     """
 
     batch_size: int = 64
@@ -54,6 +59,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     schedule: str = "constant"
     total_steps: int = 0
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -69,6 +75,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.schedule == "cosine" and self.total_steps < 1:
             raise ValueError("the cosine schedule needs total_steps")
 
@@ -82,6 +90,8 @@ class Trainer:
         self.seed = seed
         self.step = 0
         torch.set_flush_denormal(True)  # this thread's arithmetic (see flush_denormal_weights)
+        if config.precision == "bfloat16":  # the layout bfloat16 convolutions run fastest in
+            network.to(memory_format=torch.channels_last)
         parameters = network.parameters()
         if config.optimizer in ("adam", "adamw"):
             adam = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
@@ -102,7 +112,12 @@ class Trainer:
     def loss(self, planes: torch.Tensor, policy: torch.Tensor, value: torch.Tensor,
              legal: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         """Total loss and its parts; ``legal`` (B, A) bool restricts the policy's softmax."""
-        logits, value_output = self.network(planes)  # (B, A), (B,) or (B, 3)
+        reduced = self.config.precision == "bfloat16"
+        if reduced:
+            planes = planes.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(planes.device.type, dtype=torch.bfloat16, enabled=reduced):
+            logits, value_output = self.network(planes)  # (B, A), (B,) or (B, 3)
+        logits, value_output = logits.float(), value_output.float()
         if legal is not None:  # finite, so that a zero target times the masked log-prob is 0
             logits = logits.masked_fill(~legal, -1e9)
         policy_loss = -(policy * functional.log_softmax(logits, dim=1)).sum(dim=1).mean()

@@ -122,6 +122,34 @@ def test_adam_l2_shrinks_a_grown_blocks_weights_by_the_learning_rate_adamw_barel
     assert shrink["adam"].min() > 0.99 * lr and shrink["adamw"].max() < 1e-3 * lr
 
 
+def test_bfloat16_training_keeps_float32_weights_matches_the_loss_and_learns() -> None:
+    """precision="bfloat16" autocasts the passes only: the weights stay float32, the first loss
+    is float32's to bfloat16's precision, and the steps fit the samples as float32's do."""
+    from minizero.replay import Samples
+    from minizero.train import TrainConfig, Trainer
+
+    rng = np.random.default_rng(1)
+    policy = rng.random((16, 16), dtype=np.float32)
+    samples = Samples(rng.random((16, 3, 4, 4), dtype=np.float32),
+                      policy / policy.sum(1, keepdims=True),
+                      rng.uniform(-1, 1, 16).astype(np.float32))
+    losses = {}
+    for precision in ("float32", "bfloat16"):
+        torch.manual_seed(5)
+        net = PolicyValueNet(NetworkConfig((3, 4, 4), 16, blocks=2, channels=16))
+        trainer = Trainer(net, TrainConfig(batch_size=16, learning_rate=3e-3,
+                                           precision=precision))
+        first = trainer.train_steps(samples, 1)["loss"]
+        last = trainer.train_steps(samples, 60)["loss"]
+        assert all(p.dtype == torch.float32 for p in net.parameters())
+        losses[precision] = (first, last)
+    assert losses["bfloat16"][0] == pytest.approx(losses["float32"][0], rel=0.02)
+    assert losses["float32"][1] < losses["float32"][0] - 0.2
+    assert losses["bfloat16"][1] == pytest.approx(losses["float32"][1], rel=0.03)
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(precision="float16")
+
+
 @pytest.mark.parametrize("policy_head", ["fc", "conv"])
 @pytest.mark.parametrize("value_head", ["scalar", "wdl"])
 def test_policy_is_masked_and_value_in_range(value_head: str, policy_head: str) -> None:
