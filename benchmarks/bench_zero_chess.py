@@ -7,7 +7,9 @@
 2. The raw policy (1 node a move) against a uniformly random mover, colours alternating.
 3. Network evaluations per second in the engine at batch 1 and at the engine's batch size, in
    float32 and (where the CPU computes it natively) bfloat16, measured interleaved; and how
-   closely the bfloat16 net follows the float32 one (same top move, value difference).
+   closely the bfloat16 net follows the float32 one (same top move, value difference); and
+   training steps per second (batch 256, 2 threads) in float32 and bfloat16 (`--precision`),
+   measured interleaved.
 4. Strength against nodes: the engine at 1, 16, 64, 256 (and more) simulations a move against a
    fixed opponent (Stockfish at Skill Level 0, 50 ms a move), colours alternating.
 5. Self-play speed: games per hour with the shipped net (32 simulations, one process).
@@ -58,8 +60,10 @@ from minizero.chessgame.stockfish import UciEngine
 from minizero.chessgame.training import PackedSamples, grade, load_chess_data, validation_mask
 from minizero.nn.network import load_network, resolve_precision
 from minizero.peers import find_stockfish, find_sunfish
+from minizero.replay import Samples
 from minizero.search.puct import PUCTConfig, network_evaluator
 from minizero.selfplay import play_game
+from minizero.train import TrainConfig, Trainer
 
 OPENINGS = Path(__file__).resolve().parent / "openings.fen"
 POSITIONS = [
@@ -150,6 +154,34 @@ def evaluations_per_second(batches: tuple[int, ...], precisions: tuple[str, ...]
     for (precision, batch), count in done.items():
         rates.setdefault(precision, {})[str(batch)] = count / elapsed[(precision, batch)]
     return rates
+
+
+def training_steps_per_second(network: torch.nn.Module, precisions: tuple[str, ...],
+                              rounds: int = 6, steps: int = 10) -> dict[str, float]:
+    """Training steps a second of the shipped net's shape, {precision: rate}, batch 256 on 2
+    threads as in the README's runs, on random planes (the arithmetic does not depend on them);
+    the precisions take turns, ``steps`` at a time."""
+    rng = np.random.default_rng(0)
+    shape = network.config.input_shape
+    policy = rng.random((1024, network.config.action_size), dtype=np.float32)
+    samples = Samples((rng.random((1024, *shape)) < 0.1).astype(np.float32),
+                      policy / policy.sum(1, keepdims=True),
+                      rng.uniform(-1, 1, 1024).astype(np.float32))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    trainers = {precision: Trainer(copy.deepcopy(network), TrainConfig(
+        batch_size=256, learning_rate=1e-5, optimizer="adamw", weight_decay=0.01,
+        precision=precision)) for precision in precisions}
+    elapsed = dict.fromkeys(precisions, 0.0)
+    for trainer in trainers.values():
+        trainer.train_steps(samples, 2)  # warm-up: first-call allocations and kernel choice
+    for _ in range(rounds):
+        for precision, trainer in trainers.items():
+            began = time.perf_counter()
+            trainer.train_steps(samples, steps)
+            elapsed[precision] += time.perf_counter() - began
+    torch.set_num_threads(threads)
+    return {precision: rounds * steps / seconds for precision, seconds in elapsed.items()}
 
 
 def precision_agreement(network: torch.nn.Module) -> dict[str, float]:
@@ -361,6 +393,12 @@ def rows_of(payload: dict) -> list[list[object]]:
             speedup = ", ".join(f"batch {batch} {rates['bfloat16'][batch] / rate:.2f}x"
                                 for batch, rate in rates["float32"].items())
             rows.append(["bfloat16 / float32 evaluations/s, measured interleaved", speedup])
+    if "training_steps_per_second" in payload:
+        rates = payload["training_steps_per_second"]
+        rows.append(["training steps/s, batch 256, 2 threads, measured interleaved", ", ".join(
+            f"{precision} {rate:.2f}" for precision, rate in rates.items())
+            + (f" ({rates['bfloat16'] / rates['float32']:.2f}x)" if "bfloat16" in rates
+               else "")])
     if "precision_agreement" in payload:
         graded = payload["precision_agreement"]
         rows.append([f"bfloat16 vs float32 net, {graded['positions']} positions: same top move"
@@ -426,6 +464,7 @@ def main() -> None:
             else ())
         payload["evaluations_per_second"] = evaluations_per_second(
             (1, PuctEngineConfig().batch_size), precisions)
+        payload["training_steps_per_second"] = training_steps_per_second(network, precisions)
         payload["precision_agreement"] = precision_agreement(network)
         payload["bare_fen_agreement"] = bare_fen_agreement(network)
     if "selfplay" in parts:
