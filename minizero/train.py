@@ -49,7 +49,7 @@ class TrainConfig:
     precision: "float32", or "bfloat16": the forward and backward passes' convolutions and
         matrix products run in bfloat16 (torch autocast) on channels-last activations, while
         the weights, the optimizer's state and the loss stay float32. About twice the steps a
-        second on a CPU with AMX, or on a GPU; float32 is the default everything is tested on.
+        second on a CPU with AMX (README); float32 is the default everything is tested on.
     """
 
     batch_size: int = 64
