@@ -9,7 +9,7 @@
    float32 and (where the CPU computes it natively) bfloat16, measured interleaved; and how
    closely the bfloat16 net follows the float32 one (same top move, value difference); and
    training steps per second (batch 256, 2 threads) in float32 and bfloat16 (`--precision`),
-   measured interleaved.
+   measured interleaved (these live in zero_chess_speed.py).
 4. Strength against nodes: the engine at 1, 16, 64, 256 (and more) simulations a move against a
    fixed opponent (Stockfish at Skill Level 0, 50 ms a move), colours alternating.
 5. Self-play speed: games per hour with the shipped net (32 simulations, one process).
@@ -27,11 +27,9 @@ Run: ``make bench BENCH=zero_chess``.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
-import random
 import sys
 import time
 from pathlib import Path
@@ -42,13 +40,15 @@ import numpy as np
 import torch
 
 from benchmarks.common import RESULTS, adjudication, markdown_table, write_results
+from benchmarks.zero_chess_speed import (
+    bare_fen_agreement,
+    evaluations_per_second,
+    precision_agreement,
+    training_steps_per_second,
+)
 from minizero.agents import network_agent, play_out, random_agent
 from minizero.chessgame.commands import parse_time_control
 from minizero.chessgame.encoding import (
-    DEFAULT_HISTORY,
-    PLANES_PER_STEP,
-    encode_board,
-    legal_mask,
     move_to_index,
 )
 from minizero.chessgame.game import ChessGame
@@ -60,10 +60,8 @@ from minizero.chessgame.stockfish import UciEngine
 from minizero.chessgame.training import PackedSamples, grade, load_chess_data, validation_mask
 from minizero.nn.network import load_network, resolve_precision
 from minizero.peers import find_stockfish, find_sunfish
-from minizero.replay import Samples
 from minizero.search.puct import PUCTConfig, network_evaluator
 from minizero.selfplay import play_game
-from minizero.train import TrainConfig, Trainer
 
 OPENINGS = Path(__file__).resolve().parent / "openings.fen"
 POSITIONS = [
@@ -129,115 +127,6 @@ def versus_random(network: torch.nn.Module, games: int) -> dict[str, object]:
             record["not_won"][ending] = record["not_won"].get(ending, 0) + 1
     record["score"] = (record["wins"] + 0.5 * record["draws"]) / games
     return record
-
-
-def evaluations_per_second(batches: tuple[int, ...], precisions: tuple[str, ...],
-                           nodes: int = 256, rounds: int = 3) -> dict[str, dict[str, float]]:
-    """Engine simulations per second for each precision and leaf batch, {precision: {batch:
-    rate}}, measured interleaved: each position is searched by every contender in turn, so a
-    change in the machine's load falls on all of them alike."""
-    engines = {(precision, batch): PuctEngine(config=PuctEngineConfig(batch_size=batch),
-                                              precision=precision)
-               for precision in precisions for batch in batches}
-    done = dict.fromkeys(engines, 0)
-    elapsed = dict.fromkeys(engines, 0.0)
-    for engine in engines.values():
-        engine.prepare()
-    for _ in range(rounds):
-        for fen in POSITIONS:
-            for key, engine in engines.items():
-                engine.new_game()
-                began = time.perf_counter()
-                done[key] += engine.search(chess.Board(fen), Limits(nodes=nodes)).nodes
-                elapsed[key] += time.perf_counter() - began
-    rates: dict[str, dict[str, float]] = {}
-    for (precision, batch), count in done.items():
-        rates.setdefault(precision, {})[str(batch)] = count / elapsed[(precision, batch)]
-    return rates
-
-
-def training_steps_per_second(network: torch.nn.Module, precisions: tuple[str, ...],
-                              rounds: int = 6, steps: int = 10) -> dict[str, float]:
-    """Training steps a second of the shipped net's shape, {precision: rate}, batch 256 on 2
-    threads as in the README's runs, on random planes (the arithmetic does not depend on them);
-    the precisions take turns, ``steps`` at a time."""
-    rng = np.random.default_rng(0)
-    shape = network.config.input_shape
-    policy = rng.random((1024, network.config.action_size), dtype=np.float32)
-    samples = Samples((rng.random((1024, *shape)) < 0.1).astype(np.float32),
-                      policy / policy.sum(1, keepdims=True),
-                      rng.uniform(-1, 1, 1024).astype(np.float32))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    trainers = {precision: Trainer(copy.deepcopy(network), TrainConfig(
-        batch_size=256, learning_rate=1e-5, optimizer="adamw", weight_decay=0.01,
-        precision=precision)) for precision in precisions}
-    elapsed = dict.fromkeys(precisions, 0.0)
-    for trainer in trainers.values():
-        trainer.train_steps(samples, 2)  # warm-up: first-call allocations and kernel choice
-    for _ in range(rounds):
-        for precision, trainer in trainers.items():
-            began = time.perf_counter()
-            trainer.train_steps(samples, steps)
-            elapsed[precision] += time.perf_counter() - began
-    torch.set_num_threads(threads)
-    return {precision: rounds * steps / seconds for precision, seconds in elapsed.items()}
-
-
-def precision_agreement(network: torch.nn.Module) -> dict[str, float]:
-    """The bfloat16 copy of the network graded by the float32 one on the bench openings and
-    every position one legal move after them: how often the favourite move is the same, and
-    the mean and largest value difference."""
-    game = ChessGame()
-    states = []
-    for opening in read_openings(OPENINGS):
-        state = game.state_from_board(chess.Board(opening))
-        states += [state] + [game.apply(state, action) for action in game.legal_actions(state)]
-    planes = np.stack([game.encode(state) for state in states])
-    legal = np.stack([legal_mask(state.board) for state in states])
-    reduced = copy.deepcopy(network).to(torch.bfloat16)
-    same_top1, difference = compare_predictions(network.predict(planes, legal),
-                                                reduced.predict(planes, legal))
-    return {"positions": len(states), "same_top1": same_top1,
-            "value_mean_difference": float(difference.mean()),
-            "value_max_difference": float(difference.max())}
-
-
-def compare_predictions(reference: tuple[np.ndarray, np.ndarray],
-                        other: tuple[np.ndarray, np.ndarray]) -> tuple[float, np.ndarray]:
-    """Two (policies, values) predictions of the same positions: the share where the favourite
-    move is the same, and the value differences."""
-    (policy, value), (other_policy, other_value) = reference, other
-    return float(np.mean(policy.argmax(1) == other_policy.argmax(1))), np.abs(value - other_value)
-
-
-def bare_fen_agreement(network: torch.nn.Module, tries: int = 3) -> dict[str, float]:
-    """Positions two random plies after each bench opening (``tries`` times each), given to the
-    network with their history and again as a bare FEN: how often the favourite move is the
-    same and the mean value difference, with the unknown history steps filled (the encoding)
-    and left empty (zeros, as the encoding had them before)."""
-    rng = random.Random(1)
-    with_moves, bare, legal = [], [], []
-    for opening in read_openings(OPENINGS) * tries:
-        board = chess.Board(opening)
-        for _ in range(2):
-            board.push(rng.choice(list(board.legal_moves)))
-        if board.is_game_over():
-            continue
-        with_moves.append(encode_board(board))
-        bare.append(encode_board(chess.Board(board.fen())))
-        legal.append(legal_mask(board))
-    bare_planes, legal_masks = np.stack(bare), np.stack(legal)
-    empty = bare_planes.copy()
-    empty[:, PLANES_PER_STEP:PLANES_PER_STEP * DEFAULT_HISTORY] = 0
-    reference = network.predict(np.stack(with_moves), legal_masks)
-    found: dict[str, float] = {"positions": len(bare)}
-    for name, planes in (("filled", bare_planes), ("empty", empty)):
-        same_top1, difference = compare_predictions(reference,
-                                                    network.predict(planes, legal_masks))
-        found[f"{name}_same_top1"] = same_top1
-        found[f"{name}_value_difference"] = float(difference.mean())
-    return found
 
 
 def play_versus(engine: PuctEngine, nodes: int, opponent: chess.engine.SimpleEngine,
@@ -463,10 +352,10 @@ def main() -> None:
             ("bfloat16",) if resolve_precision("auto", torch.device("cpu")) == torch.bfloat16
             else ())
         payload["evaluations_per_second"] = evaluations_per_second(
-            (1, PuctEngineConfig().batch_size), precisions)
+            POSITIONS, (1, PuctEngineConfig().batch_size), precisions)
         payload["training_steps_per_second"] = training_steps_per_second(network, precisions)
-        payload["precision_agreement"] = precision_agreement(network)
-        payload["bare_fen_agreement"] = bare_fen_agreement(network)
+        payload["precision_agreement"] = precision_agreement(network, OPENINGS)
+        payload["bare_fen_agreement"] = bare_fen_agreement(network, OPENINGS)
     if "selfplay" in parts:
         payload["selfplay_games_per_hour"], payload["selfplay_stats"] = \
             selfplay_games_per_hour(network)
