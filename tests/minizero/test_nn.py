@@ -11,6 +11,7 @@ import torch
 from minizero.checkpoint import load_checkpoint, save_checkpoint
 from minizero.nn import NetworkConfig, PolicyValueNet, ResidualBlock, SqueezeExcitation
 from minizero.nn.network import deepen, load_network
+from minizero.replay import Samples
 
 
 def test_squeeze_excitation_is_sigmoid_scale_plus_bias() -> None:
@@ -35,7 +36,6 @@ def test_training_zeroes_denormal_weights_and_keeps_the_rest(tmp_path) -> None:
     """Denormal floats make CPU arithmetic many times slower; after each step the trainer sets
     weights below DENORMAL_FLOOR to zero, and a loaded network arrives without them."""
     from minizero.nn.network import DENORMAL_FLOOR
-    from minizero.replay import Samples
     from minizero.train import TrainConfig, Trainer
 
     torch.manual_seed(5)
@@ -91,19 +91,23 @@ def test_deepen_computes_the_same_function_and_its_new_blocks_learn(se: bool) ->
         deepen(net, -1)
 
 
+def _random_samples(count: int, seed: int) -> Samples:
+    """``count`` random (3, 4, 4) positions with random 16-move policies and values."""
+    rng = np.random.default_rng(seed)
+    policy = rng.random((count, 16), dtype=np.float32)
+    return Samples(rng.random((count, 3, 4, 4), dtype=np.float32),
+                   policy / policy.sum(1, keepdims=True),
+                   rng.uniform(-1, 1, count).astype(np.float32))
+
+
 def test_adam_l2_shrinks_a_grown_blocks_weights_by_the_learning_rate_adamw_barely() -> None:
     """A block appended by `deepen` gets no loss gradient while its branch is zero. With "adam"
     the L2 term alone is Adam-normalised, so the first step moves each weight the full learning
     rate towards zero, whatever the decay coefficient; "adamw" only multiplies it by
     1 - lr * c. (TrainConfig's docstring; the README measures what this did to a chess net.)"""
-    from minizero.replay import Samples
     from minizero.train import TrainConfig, Trainer
 
-    rng = np.random.default_rng(0)
-    policy = rng.random((8, 16), dtype=np.float32)
-    samples = Samples(rng.random((8, 3, 4, 4), dtype=np.float32),
-                      policy / policy.sum(1, keepdims=True),
-                      rng.uniform(-1, 1, 8).astype(np.float32))
+    samples = _random_samples(8, seed=0)
     lr, decay = 1e-3, 1e-4
     shrink = {}
     for optimizer in ("adam", "adamw"):
@@ -125,14 +129,9 @@ def test_adam_l2_shrinks_a_grown_blocks_weights_by_the_learning_rate_adamw_barel
 def test_bfloat16_training_keeps_float32_weights_matches_the_loss_and_learns() -> None:
     """precision="bfloat16" autocasts the passes only: the weights stay float32, the first loss
     is float32's to bfloat16's precision, and the steps fit the samples as float32's do."""
-    from minizero.replay import Samples
     from minizero.train import TrainConfig, Trainer
 
-    rng = np.random.default_rng(1)
-    policy = rng.random((16, 16), dtype=np.float32)
-    samples = Samples(rng.random((16, 3, 4, 4), dtype=np.float32),
-                      policy / policy.sum(1, keepdims=True),
-                      rng.uniform(-1, 1, 16).astype(np.float32))
+    samples = _random_samples(16, seed=1)
     losses = {}
     for precision in ("float32", "bfloat16"):
         torch.manual_seed(5)
