@@ -160,11 +160,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         held_mask = chess_training.validation_mask(game_ids, args.holdout)
         held = samples.subset(held_mask)
         samples = samples.subset(~held_mask)
+        samples.mirror = args.mirror
         if not len(samples):
             raise ValueError(f"--holdout {args.holdout} holds out every game; lower it")
         if len(held):
             evaluate = lambda network, record: chess_training.grade(network, held)
     else:
+        if args.mirror:
+            raise ValueError("--mirror needs chess data (directories of az-*.npz shards)")
         samples = Samples.concatenate([load_samples(path) for path in args.data])
         if samples.planes.shape[1:] != tuple(game.input_shape) or (
                 samples.policy.shape[1] != game.action_size):
@@ -287,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="chess data: weight of Stockfish's score in the value target "
                             "(the rest is the game result)")
     train.add_argument("--limit", type=positive_int, help="chess data: use the first N positions")
+    train.add_argument("--mirror", action="store_true",
+                       help="chess data: mirror about half the positions without castling rights "
+                            "a-file <-> h-file in each batch (pass it again with --resume)")
     _network_arguments(train)
     _train_arguments(train)
     train.set_defaults(run=cmd_train)

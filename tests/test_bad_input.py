@@ -142,6 +142,8 @@ def test_train_init_of_another_game_or_no_file_names_it(tmp_path: Path, capsys) 
                     chess_net, "--quiet"], capsys, "zero-small.pt", "input")
     assert_refused(["minizero", "train", "--data", str(data), "--out", str(out), "--init",
                     str(tmp_path / "missing.pt"), "--quiet"], capsys, "missing.pt")
+    assert_refused(["minizero", "train", "--data", str(data), "--out", str(out), "--mirror",
+                    "--quiet"], capsys, "--mirror needs chess data")
     assert not out.exists()
 
 

@@ -111,6 +111,21 @@ def _build_tables() -> tuple[dict[tuple[int, int, int | None], int], np.ndarray]
 MOVE_TO_INDEX, INDEX_TO_MOVE = _build_tables()
 
 
+def _build_file_mirror() -> np.ndarray:
+    """index -> the index of the same move mirrored a-file <-> h-file (an involution; indices
+    that leave the board map to themselves)."""
+    mirror = np.arange(ACTION_SIZE)
+    for index, (source, target, piece) in enumerate(INDEX_TO_MOVE):
+        if source >= 0:  # square ^ 7 mirrors the file of a square numbered 8 rank + file
+            mirror[index] = MOVE_TO_INDEX[(int(source) ^ 7, int(target) ^ 7, int(piece) or None)]
+    return mirror
+
+
+# Chess without castling is symmetric under mirroring the files, so a position without castling
+# rights and its mirror image are one training sample seen twice (chessgame/training.py).
+FILE_MIRROR = _build_file_mirror()
+
+
 def move_to_index(move: chess.Move, turn: chess.Color) -> int:
     """The policy index of ``move`` played by ``turn`` (queen promotions as queen-like moves).
 

@@ -66,6 +66,7 @@ class PackedSamples:
     score: np.ndarray  # (N,) int16 Stockfish cp
     fen: np.ndarray  # (N,) str
     history: int
+    mirror: bool = False  # batch(): mirror the files of about half the castling-free positions
 
     def __len__(self) -> int:
         return len(self.move)
@@ -83,11 +84,24 @@ class PackedSamples:
 
     def batch(self, indices: np.ndarray
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(planes, one-hot policy, value, legal mask) tensors for the trainer."""
+        """(planes, one-hot policy, value, legal mask) tensors for the trainer.
+
+        With ``mirror``, each position without castling rights is mirrored a-file <-> h-file
+        with probability 1/2 (planes, move and mask alike): a true symmetry of chess without
+        castling, so such positions count twice. The coin flips are seeded by the indices, so
+        a batch drawn again (a resumed run) is the same batch."""
+        planes, moves, masks = self.planes(indices), self.move[indices], self.legal_masks(indices)
+        if self.mirror:
+            castling = encoding.PLANES_PER_STEP * self.history + 1  # 4 planes of rights
+            free = planes[:, castling:castling + 4, 0, 0].sum(axis=1) == 0
+            flip = free & (np.random.default_rng(indices).random(len(indices)) < 0.5)
+            planes[flip] = planes[flip][..., ::-1]
+            moves = np.where(flip, encoding.FILE_MIRROR[moves], moves)
+            masks[flip] = masks[flip][:, encoding.FILE_MIRROR]
         policy = np.zeros((len(indices), encoding.ACTION_SIZE), dtype=np.float32)
-        policy[np.arange(len(indices)), self.move[indices]] = 1.0
-        return (torch.from_numpy(self.planes(indices)), torch.from_numpy(policy),
-                torch.from_numpy(self.value[indices]), torch.from_numpy(self.legal_masks(indices)))
+        policy[np.arange(len(indices)), moves] = 1.0
+        return (torch.from_numpy(planes), torch.from_numpy(policy),
+                torch.from_numpy(self.value[indices]), torch.from_numpy(masks))
 
 
 def is_chess_data(path: str | Path) -> bool:

@@ -206,3 +206,27 @@ def test_pack_unpack_round_trip() -> None:
     bits, clocks = encoding.pack_planes(planes, 2)
     assert bits.shape == (len(boards), encoding.plane_count(2) * 8)
     np.testing.assert_allclose(encoding.unpack_planes(bits, clocks, 2), planes, atol=1e-6)
+
+
+def test_file_mirror_is_python_chess_flip_horizontal_without_castling() -> None:
+    checked = 0
+    for board in positions(12, seed=7):
+        if board.castling_rights or not board.move_stack:
+            continue
+        previous = board.copy()
+        previous.pop()
+        boards = [board.copy(stack=False), previous.copy(stack=False)]
+        twins = [b.transform(chess.flip_horizontal) for b in boards]
+        planes = encoding.encode_planes(boards, [0, 0])
+        np.testing.assert_array_equal(planes[..., ::-1], encoding.encode_planes(twins, [0, 0]))
+        np.testing.assert_array_equal(encoding.legal_mask(boards[0])[encoding.FILE_MIRROR],
+                                      encoding.legal_mask(twins[0]))
+        for move in board.legal_moves:
+            twin_move = chess.Move(move.from_square ^ 7, move.to_square ^ 7,  # file mirror
+                                   move.promotion)
+            assert twin_move in twins[0].legal_moves
+            assert (encoding.FILE_MIRROR[encoding.move_to_index(move, board.turn)]
+                    == encoding.move_to_index(twin_move, board.turn))
+        checked += 1
+    assert checked > 50
+    assert (encoding.FILE_MIRROR[encoding.FILE_MIRROR] == np.arange(encoding.ACTION_SIZE)).all()

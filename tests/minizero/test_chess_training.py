@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from benchmarks.bench_zero_chess import SHIPPED_NET, training_records
-from minizero.chessgame import encoding
+from minizero.chessgame import encoding, training
 from minizero.chessgame.data import ChessDataConfig, generate, read_shard
 from minizero.chessgame.training import cp_to_value, grade, load_chess_data, value_to_cp
 from minizero.nn.network import NetworkConfig, PolicyValueNet
@@ -327,3 +327,44 @@ def test_training_curve_follows_init_back_to_the_shipped_net(tmp_path: Path) -> 
     assert [record["epoch"] for record in records] == [1, 2, 3, 4, 5]
     assert [record["seconds"] for record in records] == [100.0, 200.0, 210.0, 220.0, 230.0]
     assert [record.get("run") for record in records[2:]] == ["a", "b", "c"]
+
+
+def test_mirror_flips_castling_free_positions_consistently_and_reproducibly() -> None:
+    rng = random.Random(3)
+    boards = []
+    for _ in range(8):  # random games; half of them lose their castling rights
+        board = chess.Board()
+        for _ in range(rng.randrange(4, 40)):
+            board.push(rng.choice(list(board.legal_moves)))
+            if board.is_game_over():
+                board.pop()
+                break
+        if len(boards) % 2:
+            board = board.copy(stack=False)
+            board.castling_rights = chess.BB_EMPTY
+        boards.append(board.copy(stack=False))
+    planes = np.stack([encoding.encode_board(board) for board in boards])
+    bits, clocks = encoding.pack_planes(planes, 2)
+    moves = np.array([encoding.move_to_index(next(iter(b.legal_moves)), b.turn) for b in boards])
+    samples = training.PackedSamples(
+        bits, clocks, moves, np.zeros(len(boards), np.float32), np.zeros(len(boards), np.int16),
+        np.array([board.fen() for board in boards]), 2, mirror=True)
+    indices = np.tile(np.arange(len(boards)), 8)
+    batch = samples.batch(indices)
+    for tensor, again in zip(batch, samples.batch(indices)):  # the same batch, the same flips
+        assert torch.equal(tensor, again)
+    got_planes, policy, _, legal = (tensor.numpy() for tensor in batch)
+    flipped = [False, False]
+    for row, index in enumerate(indices):
+        board = boards[index]
+        mirrored = not np.array_equal(got_planes[row], planes[index])
+        if board.castling_rights:
+            assert not mirrored
+            continue
+        flipped[mirrored] = True
+        twin = board.transform(chess.flip_horizontal) if mirrored else board
+        np.testing.assert_array_equal(got_planes[row], encoding.encode_board(twin))
+        np.testing.assert_array_equal(legal[row], encoding.legal_mask(twin))
+        move = encoding.index_to_move(int(policy[row].argmax()), twin)
+        assert move in twin.legal_moves
+    assert flipped == [True, True]  # some of the free positions were mirrored, some not
