@@ -78,7 +78,7 @@ def agreement(network: torch.nn.Module) -> dict[str, float]:
         return {}
     samples, game_ids = load_chess_data([data], 2)
     held = samples.subset(validation_mask(game_ids, 0.05))
-    return {**grade(network, held), **stockfish_agreement(held, (6, 8))}
+    return {**grade(network, held, mirror_average=True), **stockfish_agreement(held, (6, 8))}
 
 
 def stockfish_agreement(held: PackedSamples, depths: tuple[int, ...]) -> dict[str, float]:
@@ -257,6 +257,9 @@ def rows_of(payload: dict) -> list[list[object]]:
     graded = payload.get("agreement")
     if graded:
         rows.append(["top-1 agreement with Stockfish d8 (held-out)", f"{graded['top1']:.1%}"])
+        if "top1_mirror_average" in graded:
+            rows.append(["the same, policy averaged with the file-mirrored position's "
+                         "(castling-free positions)", f"{graded['top1_mirror_average']:.1%}"])
         for depth in (6, 8):
             rows.append([f"yardstick: Stockfish depth {depth} from the FEN (fresh hash), same "
                          "positions", f"{graded[f'stockfish_depth{depth}_top1']:.1%}"])

@@ -92,9 +92,8 @@ class PackedSamples:
         a batch drawn again (a resumed run) is the same batch."""
         planes, moves, masks = self.planes(indices), self.move[indices], self.legal_masks(indices)
         if self.mirror:
-            castling = encoding.PLANES_PER_STEP * self.history + 1  # 4 planes of rights
-            free = planes[:, castling:castling + 4, 0, 0].sum(axis=1) == 0
-            flip = free & (np.random.default_rng(indices).random(len(indices)) < 0.5)
+            flip = castling_free(planes, self.history) & (
+                np.random.default_rng(indices).random(len(indices)) < 0.5)
             planes[flip] = planes[flip][..., ::-1]
             moves = np.where(flip, encoding.FILE_MIRROR[moves], moves)
             masks[flip] = masks[flip][:, encoding.FILE_MIRROR]
@@ -102,6 +101,13 @@ class PackedSamples:
         policy[np.arange(len(indices)), moves] = 1.0
         return (torch.from_numpy(planes), torch.from_numpy(policy),
                 torch.from_numpy(self.value[indices]), torch.from_numpy(masks))
+
+
+def castling_free(planes: np.ndarray, history: int) -> np.ndarray:
+    """(N,) bool: which of the (N, C, 8, 8) positions have no castling rights left, so that
+    mirroring their files (``planes[..., ::-1]``, ``encoding.FILE_MIRROR``) is a symmetry."""
+    castling = encoding.PLANES_PER_STEP * history + 1  # 4 planes of rights
+    return planes[:, castling:castling + 4, 0, 0].sum(axis=1) == 0
 
 
 def is_chess_data(path: str | Path) -> bool:
@@ -132,17 +138,29 @@ def load_chess_data(paths: list[str | Path], history: int, eval_weight: float = 
 
 
 @torch.no_grad()
-def grade(network: torch.nn.Module, held: PackedSamples, batch_size: int = 512
-          ) -> dict[str, float]:
+def grade(network: torch.nn.Module, held: PackedSamples, batch_size: int = 512,
+          mirror_average: bool = False) -> dict[str, float]:
     """Top-1 agreement of the raw policy with Stockfish's move, and value mean absolute error
-    against Stockfish's score mapped to a value, over ``held``."""
-    agree = 0
+    against Stockfish's score mapped to a value, over ``held``. With ``mirror_average`` also
+    ``top1_mirror_average``: the policy of each castling-free position averaged with that of
+    its file mirror (mapped back), a second network call for those positions."""
+    agree = agree_averaged = 0
     errors = []
     for start in range(0, len(held), batch_size):
         indices = np.arange(start, min(start + batch_size, len(held)))
-        policy, value = network.predict(held.planes(indices), held.legal_masks(indices))
+        planes, masks = held.planes(indices), held.legal_masks(indices)
+        policy, value = network.predict(planes, masks)
         agree += int((policy.argmax(axis=1) == held.move[indices]).sum())
         errors.append(np.abs(value - cp_to_value(held.score[indices])))
-    return {"top1": agree / max(1, len(held)),
-            "value_mae": float(np.concatenate(errors).mean()) if errors else 0.0,
-            "held_out": len(held)}
+        if mirror_average:
+            twin, _ = network.predict(np.ascontiguousarray(planes[..., ::-1]),
+                                      masks[:, encoding.FILE_MIRROR])
+            averaged = np.where(castling_free(planes, held.history)[:, None],
+                                (policy + twin[:, encoding.FILE_MIRROR]) / 2, policy)
+            agree_averaged += int((averaged.argmax(axis=1) == held.move[indices]).sum())
+    graded = {"top1": agree / max(1, len(held)),
+              "value_mae": float(np.concatenate(errors).mean()) if errors else 0.0,
+              "held_out": len(held)}
+    if mirror_average:
+        graded["top1_mirror_average"] = agree_averaged / max(1, len(held))
+    return graded

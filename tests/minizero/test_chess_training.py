@@ -344,11 +344,8 @@ def test_mirror_flips_castling_free_positions_consistently_and_reproducibly() ->
             board.castling_rights = chess.BB_EMPTY
         boards.append(board.copy(stack=False))
     planes = np.stack([encoding.encode_board(board) for board in boards])
-    bits, clocks = encoding.pack_planes(planes, 2)
     moves = np.array([encoding.move_to_index(next(iter(b.legal_moves)), b.turn) for b in boards])
-    samples = training.PackedSamples(
-        bits, clocks, moves, np.zeros(len(boards), np.float32), np.zeros(len(boards), np.int16),
-        np.array([board.fen() for board in boards]), 2, mirror=True)
+    samples = _packed(boards, moves, mirror=True)
     indices = np.tile(np.arange(len(boards)), 8)
     batch = samples.batch(indices)
     for tensor, again in zip(batch, samples.batch(indices)):  # the same batch, the same flips
@@ -368,3 +365,46 @@ def test_mirror_flips_castling_free_positions_consistently_and_reproducibly() ->
         move = encoding.index_to_move(int(policy[row].argmax()), twin)
         assert move in twin.legal_moves
     assert flipped == [True, True]  # some of the free positions were mirrored, some not
+
+
+def _packed(boards: list[chess.Board], moves: np.ndarray, mirror: bool = False
+            ) -> training.PackedSamples:
+    """Samples of the given positions (no history) labelled with the given policy indices."""
+    bits, clocks = encoding.pack_planes(np.stack([encoding.encode_board(b) for b in boards]), 2)
+    zeros = np.zeros(len(boards))
+    return training.PackedSamples(bits, clocks, moves, zeros.astype(np.float32),
+                                  zeros.astype(np.int16), np.array([b.fen() for b in boards]),
+                                  2, mirror=mirror)
+
+
+def test_mirror_averaged_policy_picks_mirrored_moves_in_mirrored_positions() -> None:
+    rng = random.Random(5)
+    boards = []
+    while len(boards) < 24:
+        board = chess.Board()
+        for _ in range(rng.randrange(2, 30)):
+            board.push(rng.choice(list(board.legal_moves)))
+        if board.is_game_over():
+            continue
+        board = board.copy(stack=False)
+        if len(boards) % 3:  # two in three lose their castling rights
+            board.castling_rights = chess.BB_EMPTY
+        boards.append(board)
+    twins = [b.transform(chess.flip_horizontal) if not b.castling_rights else b for b in boards]
+    torch.manual_seed(0)
+    network = PolicyValueNet(NetworkConfig((35, 8, 8), 4672, blocks=1, channels=8)).eval()
+    samples = _packed(boards, np.zeros(len(boards), dtype=np.int64))
+    planes, masks = samples.planes(np.arange(len(boards))), samples.legal_masks(
+        np.arange(len(boards)))
+    policy, _ = network.predict(planes, masks)
+    twin_policy, _ = network.predict(np.ascontiguousarray(planes[..., ::-1]),
+                                     masks[:, encoding.FILE_MIRROR])
+    free = np.array([not b.castling_rights for b in boards])
+    averaged = np.where(free[:, None], policy + twin_policy[:, encoding.FILE_MIRROR], policy)
+    best = averaged.argmax(axis=1)  # labels: the averaged policy's favourites
+    graded = grade(network, _packed(boards, best), mirror_average=True)
+    assert graded["top1_mirror_average"] == 1.0
+    mirrored_best = np.where(free, encoding.FILE_MIRROR[best], best)
+    graded_twins = grade(network, _packed(twins, mirrored_best), mirror_average=True)
+    assert graded_twins["top1_mirror_average"] == 1.0  # the mirror's favourite is the mirror
+    assert "top1_mirror_average" not in grade(network, _packed(boards, best))
