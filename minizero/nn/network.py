@@ -224,7 +224,7 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
     much faster convolutions (on an AMX core the chess engine evaluates 1.27x as many positions
     a second at batch 16: ``make bench BENCH=zero_chess``). ``auto`` takes bfloat16 where such
     hardware is present and float32 elsewhere (emulated bfloat16 would be slower). Training
-    stays float32.
+    has its own choice, `minizero.train.TrainConfig.precision`.
     """
     if name not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {name!r}")
