@@ -61,8 +61,8 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
                         help="where training runs (auto: CUDA if present)")
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
-                        help="bfloat16: about 2x the steps a second on a CPU with AMX, may be "
-                        "slower where bfloat16 is emulated (see minizero.train.TrainConfig)")
+                        help="bfloat16: about 2x the steps a second on a CPU with AMX, 8x "
+                        "slower where it is emulated (AVX2 only; see minizero.train.TrainConfig)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--init", help="network or checkpoint to start from (its shape wins "
                         "over --blocks, --channels and the heads)")

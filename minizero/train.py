@@ -49,7 +49,8 @@ class TrainConfig:
     precision: "float32", or "bfloat16": the forward and backward passes' convolutions and
         matrix products run in bfloat16 (torch autocast) on channels-last activations, while
         the weights, the optimizer's state and the loss stay float32. About twice the steps a
-        second on a CPU with AMX (README); float32 is the default everything is tested on.
+        second on a CPU with AMX, an eighth on one without bfloat16 instructions, where it is
+        emulated (README); float32 is the default everything is tested on.
     """
 
     batch_size: int = 64
