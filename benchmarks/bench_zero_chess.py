@@ -48,9 +48,7 @@ from benchmarks.zero_chess_speed import (
 )
 from minizero.agents import network_agent, play_out, random_agent
 from minizero.chessgame.commands import parse_time_control
-from minizero.chessgame.encoding import (
-    move_to_index,
-)
+from minizero.chessgame.encoding import move_to_index
 from minizero.chessgame.game import ChessGame
 from minizero.chessgame.match import EngineSpec, MatchConfig, run_match
 from minizero.chessgame.openings import read_openings

@@ -94,9 +94,8 @@ class PackedSamples:
         if self.mirror:
             flip = castling_free(planes, self.history) & (
                 np.random.default_rng(indices).random(len(indices)) < 0.5)
-            planes[flip] = planes[flip][..., ::-1]
+            planes[flip], masks[flip] = mirror_files(planes[flip], masks[flip])
             moves = np.where(flip, encoding.FILE_MIRROR[moves], moves)
-            masks[flip] = masks[flip][:, encoding.FILE_MIRROR]
         policy = np.zeros((len(indices), encoding.ACTION_SIZE), dtype=np.float32)
         policy[np.arange(len(indices)), moves] = 1.0
         return (torch.from_numpy(planes), torch.from_numpy(policy),
@@ -105,9 +104,14 @@ class PackedSamples:
 
 def castling_free(planes: np.ndarray, history: int) -> np.ndarray:
     """(N,) bool: which of the (N, C, 8, 8) positions have no castling rights left, so that
-    mirroring their files (``planes[..., ::-1]``, ``encoding.FILE_MIRROR``) is a symmetry."""
+    mirroring their files (`mirror_files`) is a symmetry."""
     castling = encoding.PLANES_PER_STEP * history + 1  # 4 planes of rights
     return planes[:, castling:castling + 4, 0, 0].sum(axis=1) == 0
+
+
+def mirror_files(planes: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, C, 8, 8) planes and (N, 4672) legal masks of the positions mirrored a <-> h."""
+    return np.ascontiguousarray(planes[..., ::-1]), masks[:, encoding.FILE_MIRROR]
 
 
 def is_chess_data(path: str | Path) -> bool:
@@ -153,8 +157,7 @@ def grade(network: torch.nn.Module, held: PackedSamples, batch_size: int = 512,
         agree += int((policy.argmax(axis=1) == held.move[indices]).sum())
         errors.append(np.abs(value - cp_to_value(held.score[indices])))
         if mirror_average:
-            twin, _ = network.predict(np.ascontiguousarray(planes[..., ::-1]),
-                                      masks[:, encoding.FILE_MIRROR])
+            twin, _ = network.predict(*mirror_files(planes, masks))
             averaged = np.where(castling_free(planes, held.history)[:, None],
                                 (policy + twin[:, encoding.FILE_MIRROR]) / 2, policy)
             agree_averaged += int((averaged.argmax(axis=1) == held.move[indices]).sum())

@@ -330,19 +330,7 @@ def test_training_curve_follows_init_back_to_the_shipped_net(tmp_path: Path) -> 
 
 
 def test_mirror_flips_castling_free_positions_consistently_and_reproducibly() -> None:
-    rng = random.Random(3)
-    boards = []
-    for _ in range(8):  # random games; half of them lose their castling rights
-        board = chess.Board()
-        for _ in range(rng.randrange(4, 40)):
-            board.push(rng.choice(list(board.legal_moves)))
-            if board.is_game_over():
-                board.pop()
-                break
-        if len(boards) % 2:
-            board = board.copy(stack=False)
-            board.castling_rights = chess.BB_EMPTY
-        boards.append(board.copy(stack=False))
+    boards = _random_positions(8, seed=3, keep_castling_every=2)
     planes = np.stack([encoding.encode_board(board) for board in boards])
     moves = np.array([encoding.move_to_index(next(iter(b.legal_moves)), b.turn) for b in boards])
     samples = _packed(boards, moves, mirror=True)
@@ -367,6 +355,25 @@ def test_mirror_flips_castling_free_positions_consistently_and_reproducibly() ->
     assert flipped == [True, True]  # some of the free positions were mirrored, some not
 
 
+def _random_positions(count: int, seed: int, keep_castling_every: int) -> list[chess.Board]:
+    """Positions of random games (no history); all but every ``keep_castling_every``-th lose
+    their castling rights, so that mirroring the files is a symmetry of those."""
+    rng = random.Random(seed)
+    boards = []
+    for number in range(count):
+        board = chess.Board()
+        for _ in range(rng.randrange(4, 40)):
+            board.push(rng.choice(list(board.legal_moves)))
+            if board.is_game_over():
+                board.pop()
+                break
+        board = board.copy(stack=False)
+        if number % keep_castling_every:
+            board.castling_rights = chess.BB_EMPTY
+        boards.append(board)
+    return boards
+
+
 def _packed(boards: list[chess.Board], moves: np.ndarray, mirror: bool = False
             ) -> training.PackedSamples:
     """Samples of the given positions (no history) labelled with the given policy indices."""
@@ -378,18 +385,7 @@ def _packed(boards: list[chess.Board], moves: np.ndarray, mirror: bool = False
 
 
 def test_mirror_averaged_policy_picks_mirrored_moves_in_mirrored_positions() -> None:
-    rng = random.Random(5)
-    boards = []
-    while len(boards) < 24:
-        board = chess.Board()
-        for _ in range(rng.randrange(2, 30)):
-            board.push(rng.choice(list(board.legal_moves)))
-        if board.is_game_over():
-            continue
-        board = board.copy(stack=False)
-        if len(boards) % 3:  # two in three lose their castling rights
-            board.castling_rights = chess.BB_EMPTY
-        boards.append(board)
+    boards = _random_positions(24, seed=5, keep_castling_every=3)
     twins = [b.transform(chess.flip_horizontal) if not b.castling_rights else b for b in boards]
     torch.manual_seed(0)
     network = PolicyValueNet(NetworkConfig((35, 8, 8), 4672, blocks=1, channels=8)).eval()
