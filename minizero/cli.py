@@ -153,6 +153,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     game = make_game(args.game)
     evaluate = None
+    data_options = None
     if all(chess_training.is_chess_data(path) for path in args.data):
         # Stockfish-labelled chess shards: kept bit-packed; whole games held out for grading.
         samples, game_ids = chess_training.load_chess_data(
@@ -165,6 +166,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError(f"--holdout {args.holdout} holds out every game; lower it")
         if len(held):
             evaluate = lambda network, record: chess_training.grade(network, held)
+        # Recorded in the run: resuming with another split, target or mirroring is refused.
+        data_options = {"holdout": args.holdout, "eval_weight": args.eval_weight,
+                        "limit": args.limit, "mirror": args.mirror}
     else:
         if args.mirror:
             raise ValueError("--mirror needs chess data (directories of az-*.npz shards)")
@@ -180,7 +184,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     run = SupervisedRun(out, args.game, network_config, _train_config(args, steps),
                         [str(path) for path in args.data], seed=args.seed, resume=args.resume,
                         progress=not args.quiet and sys.stderr.isatty(), initial_weights=initial,
-                        init=args.init, device=resolve_device(args.device))
+                        init=args.init, device=resolve_device(args.device),
+                        data_options=data_options)
 
     def report(network: Any, record: dict[str, Any]) -> dict[str, Any]:
         """Grade (chess data) and print each epoch as it ends, not after the last one."""
@@ -292,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--limit", type=positive_int, help="chess data: use the first N positions")
     train.add_argument("--mirror", action="store_true",
                        help="chess data: mirror about half the positions without castling rights "
-                            "a-file <-> h-file in each batch (pass it again with --resume)")
+                            "a-file <-> h-file in each batch (recorded in the run, like --holdout, "
+                            "--eval-weight and --limit: --resume needs the same)")
     _network_arguments(train)
     _train_arguments(train)
     train.set_defaults(run=cmd_train)

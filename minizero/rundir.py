@@ -28,6 +28,9 @@ from minizero.atomic import TEMPORARY_SUFFIX, remove_stale_temporaries, write_te
 CONFIG_NAME = "config.json"
 METRICS_NAME = "metrics.jsonl"
 KIND_KEY = "run"  # config.json names the command that made the run
+# Keys that runs record only since a later version: a config.json without one is not checked
+# for it (like one without the kind tag), so older runs stay resumable.
+RECORDED_LATER = ("data_options",)
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -74,7 +77,8 @@ def open_run(directory: str | Path, config: dict[str, Any], resume: bool, kind: 
 def check_same_config(path: Path, expected: dict[str, Any], kind: str) -> None:
     """ValueError if the run directory's config.json is not a ``kind`` run made by ``expected``.
 
-    (A config.json without the kind tag, from before runs were tagged, counts as any kind.)
+    (A config.json without the kind tag, from before runs were tagged, counts as any kind;
+    one without a key of ``RECORDED_LATER`` is not checked for that key.)
     """
     try:
         stored = json.loads(path.read_text())
@@ -86,6 +90,9 @@ def check_same_config(path: Path, expected: dict[str, Any], kind: str) -> None:
     if stored_kind != kind:
         raise ValueError(f"{path.parent} holds a {stored_kind!r} run, not a {kind!r} run")
     expected = json.loads(json.dumps(expected))  # tuples -> lists, as stored
+    for key in RECORDED_LATER:
+        if key not in stored:
+            expected.pop(key, None)
     if stored != expected:
         differing = sorted(key for key in set(stored) | set(expected)
                            if stored.get(key) != expected.get(key))

@@ -34,7 +34,7 @@ class SupervisedRun:
                  train: TrainConfig, data: list[str], seed: int = 0, resume: bool = False,
                  progress: bool = True, initial_weights: dict[str, torch.Tensor] | None = None,
                  checkpoint_steps: int = 200, device: torch.device | str = "cpu",
-                 init: str | None = None) -> None:
+                 init: str | None = None, data_options: dict[str, Any] | None = None) -> None:
         self.directory = Path(directory)
         self.progress = progress
         self.checkpoint_steps = checkpoint_steps
@@ -42,6 +42,8 @@ class SupervisedRun:
                        "network": dataclasses.asdict(network), "train": dataclasses.asdict(train)}
         if init is not None:  # where the weights started (recorded, not reloaded on resume)
             self.config["init"] = init
+        if data_options is not None:  # how the data was read: a resume must read it alike
+            self.config["data_options"] = data_options
         torch.manual_seed(seed)
         self.network = PolicyValueNet(network)
         if initial_weights is not None:

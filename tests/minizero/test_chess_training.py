@@ -244,6 +244,33 @@ def test_train_cli_on_chess_data_grades_and_resumes(labelled_dir: Path, tmp_path
     assert "epoch 2:" in second.stdout and "epoch 1:" not in second.stdout
 
 
+def test_train_cli_resumes_only_with_the_same_data_options(
+        labelled_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--holdout, --eval-weight, --limit and --mirror are recorded in the run: a resume that
+    would split, target or mirror the data otherwise is refused, naming what differs. A run
+    from before they were recorded still resumes."""
+    from minizero.cli import main
+
+    run = tmp_path / "run"
+    base = ["train", "--game", "chess", "--data", str(labelled_dir), "--out", str(run),
+            "--blocks", "1", "--channels", "8", "--batch-size", "16", "--holdout", "0.3",
+            "--quiet"]
+    assert main([*base, "--epochs", "1", "--mirror"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["data_options"] == {"holdout": 0.3, "eval_weight": 0.5, "limit": None,
+                                      "mirror": True}
+    capsys.readouterr()
+    for changed in (["--epochs", "2"], ["--epochs", "2", "--mirror", "--eval-weight", "1"]):
+        assert main([*base, *changed, "--resume"]) == 2
+        assert "differs in: data_options" in capsys.readouterr().err
+    assert main([*base, "--epochs", "2", "--mirror", "--resume"]) == 0
+    assert "epoch 2:" in capsys.readouterr().out
+    del config["data_options"]  # as written before the options were recorded
+    (run / "config.json").write_text(json.dumps(config))
+    assert main([*base, "--epochs", "3", "--resume"]) == 0
+    assert "epoch 3:" in capsys.readouterr().out
+
+
 def test_train_cli_starts_from_the_init_network(labelled_dir: Path, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     """--init's network shape wins over --blocks/--channels, and training starts from its
