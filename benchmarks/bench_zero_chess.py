@@ -48,7 +48,7 @@ from benchmarks.zero_chess_speed import (
 )
 from minizero.agents import network_agent, play_out, random_agent
 from minizero.chessgame.commands import parse_time_control
-from minizero.chessgame.encoding import move_to_index
+from minizero.chessgame.encoding import history_of, move_to_index
 from minizero.chessgame.game import ChessGame
 from minizero.chessgame.match import EngineSpec, MatchConfig, run_match
 from minizero.chessgame.openings import read_openings
@@ -99,8 +99,9 @@ def stockfish_agreement(held: PackedSamples, depths: tuple[int, ...]) -> dict[st
 
 def versus_random(network: torch.nn.Module, games: int) -> dict[str, object]:
     """The raw policy against a uniformly random mover, colours alternating; how each game
-    that was not won ended (stalemate, repetition, fifty moves, material, the 400-ply cap)."""
-    game = ChessGame(max_plies=400)
+    that was not won ended (stalemate, repetition, fifty moves, material, the 400-ply cap).
+    The game keeps as many history steps as the network reads."""
+    game = ChessGame(history=history_of(network.config.input_shape[0]), max_plies=400)
     ours, theirs = network_agent(game, network), random_agent(game, 1)
     record = {"wins": 0, "draws": 0, "losses": 0, "not_won": {}}
     for index in range(games):

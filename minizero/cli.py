@@ -148,6 +148,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from minizero.supervised import SupervisedRun
 
     torch.set_num_threads(args.threads)
+    from minizero.chessgame import encoding
     from minizero.chessgame import training as chess_training
     from minizero.nn.network import resolve_device
 
@@ -156,8 +157,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     data_options = None
     if all(chess_training.is_chess_data(path) for path in args.data):
         # Stockfish-labelled chess shards: kept bit-packed; whole games held out for grading.
+        history = encoding.history_of(game.input_shape[0])
+        if history is None or game.action_size != encoding.ACTION_SIZE:
+            raise ValueError(f"chess data needs --game chess, not {args.game}")
         samples, game_ids = chess_training.load_chess_data(
-            args.data, game.input_shape[0] // 14, args.eval_weight, args.limit)
+            args.data, history, args.eval_weight, args.limit)
         held_mask = chess_training.validation_mask(game_ids, args.holdout)
         held = samples.subset(held_mask)
         samples = samples.subset(~held_mask)

@@ -214,11 +214,28 @@ def write_shard(path: Path, arrays: dict[str, np.ndarray], history: int) -> None
     shards.write_shard(path, SHARD_FORMAT, SHARD_VERSION, arrays, schema(history))
 
 
+def _stored_history(path: Path) -> int | None:
+    """T of a shard's packed planes, or None if that cannot be read."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            width = arrays["bits"].shape[1]
+    except Exception:  # noqa: BLE001 - any unreadable file: read_shard's own error stands
+        return None
+    return encoding.history_of(width // 8) if width % 8 == 0 else None
+
+
 def read_shard(path: Path, history: int) -> dict[str, np.ndarray]:
     """One shard's arrays; ValueError naming the file if it is corrupt, foreign or of another
     history length."""
-    arrays = shards.read_shard(path, SHARD_FORMAT, SHARD_VERSION, schema(history),
-                               "minizero chess position")
+    try:
+        arrays = shards.read_shard(path, SHARD_FORMAT, SHARD_VERSION, schema(history),
+                                   "minizero chess position")
+    except ValueError:
+        stored = _stored_history(path)
+        if stored is not None and stored != history:  # say so in the user's words
+            raise ValueError(f"{path}: positions with history={stored}, not the {history} "
+                             "asked for (--game chess:history=T)") from None
+        raise
     if len(arrays["move"]) and (arrays["move"].min() < 0
                                 or arrays["move"].max() >= encoding.ACTION_SIZE):
         raise ValueError(f"{path}: move indices outside the policy map")

@@ -74,6 +74,12 @@ def plane_count(history: int) -> int:
     return PLANES_PER_STEP * history + CONSTANT_PLANES
 
 
+def history_of(planes: int) -> int | None:
+    """T of a network that reads ``planes`` input planes (14 T + 7); None if no T fits."""
+    history, rest = divmod(planes - CONSTANT_PLANES, PLANES_PER_STEP)
+    return history if history >= 1 and not rest else None
+
+
 def fifty_move_plane(history: int) -> int:
     """Index of the fifty-move-counter plane (the only input plane that is not 0/1)."""
     return PLANES_PER_STEP * history + 5

@@ -111,12 +111,12 @@ class PuctEngine(Engine):
         file = path or str(SHIPPED_NET)
         network = load_network(file)
         shape = network.config.input_shape
+        history = encoding.history_of(shape[0])
         if network.config.action_size != encoding.ACTION_SIZE or shape[1:] != (8, 8) or (
-                (shape[0] - encoding.CONSTANT_PLANES) % encoding.PLANES_PER_STEP):
+                history is None):
             raise ValueError(f"{file}: not a chess network (input {shape}, "
                              f"{network.config.action_size} actions; chess needs (14 T + 7, 8, 8)"
                              f" and {encoding.ACTION_SIZE})")
-        history = (shape[0] - encoding.CONSTANT_PLANES) // encoding.PLANES_PER_STEP
         self.network = network.to(self.device, self.dtype).eval()
         self.game = ChessGame(history=history)
         self.weights = path

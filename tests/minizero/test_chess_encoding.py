@@ -107,6 +107,7 @@ def test_black_to_move_is_the_colour_flipped_white_encoding(history: int) -> Non
         twin = _mirrored_game(board)
         planes, twin_planes = (encoding.encode_board(b, history) for b in (board, twin))
         assert planes.shape == (encoding.plane_count(history), 8, 8)
+        assert encoding.history_of(len(planes)) == history
         assert planes[colour_plane, 0, 0] == (board.turn == chess.WHITE)
         same = np.ones(len(planes), dtype=bool)
         same[colour_plane] = False
@@ -117,6 +118,10 @@ def test_black_to_move_is_the_colour_flipped_white_encoding(history: int) -> Non
                                   chess.square_mirror(move.to_square), move.promotion)
             assert (encoding.move_to_index(move, board.turn)
                     == encoding.move_to_index(mirrored, twin.turn))
+
+
+def test_no_history_fits_a_plane_count_that_is_not_14_t_plus_7() -> None:
+    assert [encoding.history_of(planes) for planes in (7, 20, 22, 36, 0)] == [None] * 5
 
 
 def test_planes_say_what_the_docstring_says() -> None:

@@ -53,7 +53,7 @@ def test_shards_hold_legal_labels_and_resume(labelled_dir: Path, stockfish_path:
     with pytest.raises(ValueError, match="other.npz"):
         (labelled_dir / "other.npz").write_bytes(b"junk")
         read_shard(labelled_dir / "other.npz", 2)
-    with pytest.raises(ValueError, match="bits"):
+    with pytest.raises(ValueError, match="history=2, not the 3"):
         read_shard(first[0], 3)  # another history length
 
 
@@ -269,6 +269,18 @@ def test_train_cli_resumes_only_with_the_same_data_options(
     (run / "config.json").write_text(json.dumps(config))
     assert main([*base, "--epochs", "3", "--resume"]) == 0
     assert "epoch 3:" in capsys.readouterr().out
+
+
+def test_train_cli_refuses_chess_data_for_another_game_or_history(
+        labelled_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from minizero.cli import main
+
+    for game, message in (("hexapawn:3x3", "chess data needs --game chess"),
+                          ("chess:history=3", "history=2, not the 3")):
+        assert main(["train", "--game", game, "--data", str(labelled_dir), "--out",
+                     str(tmp_path / "run"), "--quiet"]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_train_cli_starts_from_the_init_network(labelled_dir: Path, tmp_path: Path,
