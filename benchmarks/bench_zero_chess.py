@@ -56,6 +56,7 @@ from minizero.chessgame.protocol import Limits
 from minizero.chessgame.puct_engine import SHIPPED_NET, PuctEngine, PuctEngineConfig
 from minizero.chessgame.stockfish import UciEngine
 from minizero.chessgame.training import PackedSamples, grade, load_chess_data, validation_mask
+from minizero.elo import wilson_interval
 from minizero.nn.network import load_network, resolve_precision
 from minizero.peers import find_stockfish, find_sunfish
 from minizero.search.puct import PUCTConfig, network_evaluator
@@ -255,7 +256,10 @@ def rows_of(payload: dict) -> list[list[object]]:
     rows: list[list[object]] = []
     graded = payload.get("agreement")
     if graded:
-        rows.append(["top-1 agreement with Stockfish d8 (held-out)", f"{graded['top1']:.1%}"])
+        low, high = wilson_interval(round(graded["top1"] * graded["held_out"]),
+                                    graded["held_out"])
+        rows.append(["top-1 agreement with Stockfish d8 (held-out), 95% interval",
+                     f"{graded['top1']:.1%} [{low:.1%}, {high:.1%}]"])
         if "top1_mirror_average" in graded:
             rows.append(["the same, policy averaged with the file-mirrored position's "
                          "(castling-free positions)", f"{graded['top1_mirror_average']:.1%}"])

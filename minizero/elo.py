@@ -5,7 +5,8 @@ model, ``elo = -400 log10(1/s - 1)``, with a 95% interval from the per-game vari
 (trinomial: win, draw, loss). The sequential probability ratio test (Wald 1945, in the normal
 approximation fishtest uses) says when a running match has shown enough: H1 (player 1 is at
 least elo1 stronger) or H0 (at most elo0). Generic: chess matches between UCI engines and
-game arenas between agents use the same functions.
+game arenas between agents use the same functions. A share of positions (a top-1 agreement)
+gets its 95% interval from Wilson's score interval, which stays inside [0, 1].
 
 Try it: ``python -c "from minizero.elo import elo_interval; print(elo_interval(60, 20, 20))"``.
 """
@@ -35,6 +36,18 @@ def elo_interval(wins: int, draws: int, losses: int) -> tuple[float, float, floa
     spread = 1.96 * math.sqrt(variance / games)
     return (elo_from_score(score), elo_from_score(score - spread),
             elo_from_score(score + spread))
+
+
+def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
+    """95% interval of a proportion, successes out of trials (Wilson 1927)."""
+    if trials == 0:
+        return 0.0, 1.0
+    z2 = 1.96**2
+    share = successes / trials
+    centre = (share + z2 / (2 * trials)) / (1 + z2 / trials)
+    half = 1.96 * math.sqrt(share * (1 - share) / trials + z2 / (4 * trials**2)) / (
+        1 + z2 / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def sprt_llr(wins: int, draws: int, losses: int, elo0: float, elo1: float) -> float:

@@ -15,7 +15,7 @@ from minizero import cli
 from minizero.chessgame.commands import parse_time_control
 from minizero.chessgame.match import EngineSpec, EngineStartError, MatchConfig, run_match
 from minizero.chessgame.openings import read_openings
-from minizero.elo import elo_from_score, elo_interval, sprt_llr
+from minizero.elo import elo_from_score, elo_interval, sprt_llr, wilson_interval
 
 OPENINGS = [
     chess.STARTING_FEN,
@@ -33,6 +33,13 @@ def test_elo_closed_forms() -> None:
     assert elo == 0 and low < 0 < high and low == pytest.approx(-high)
     # More games, narrower interval.
     assert elo_interval(300, 400, 300)[2] < high
+
+
+def test_wilson_interval_closed_forms() -> None:
+    assert wilson_interval(50, 100) == pytest.approx((0.4038, 0.5962), abs=1e-4)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)  # not [0, 0]
+    low, high = wilson_interval(2418, 6247)  # a top-1 agreement of 38.7% on the bench's set
+    assert high - low == pytest.approx(2 * 1.96 * math.sqrt(0.387 * 0.613 / 6247), rel=0.01)
 
 
 def test_sprt_llr_sign() -> None:
