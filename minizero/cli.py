@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from minizero.options import (
     positive_float,
     positive_int,
 )
+from minizero.outputs import default_run_dir
 
 
 def _game_argument(parser: argparse.ArgumentParser) -> None:
@@ -99,11 +99,6 @@ def _train_config(args: argparse.Namespace, total_steps: int) -> Any:
                        total_steps=total_steps if args.schedule == "cosine" else 0)
 
 
-def _default_out(kind: str, game_spec: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{kind}-{game_spec.replace(':', '-')}-{stamp}"
-
-
 def cmd_selfplay(args: argparse.Namespace) -> int:
     import torch
 
@@ -113,7 +108,7 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     game = make_game(args.game)
-    out = Path(args.out) if args.out else _default_out("selfplay", args.game)
+    out = Path(args.out) if args.out else default_run_dir("selfplay", args.game)
     puct = PUCTConfig(simulations=args.simulations, c_puct=args.c_puct,
                       dirichlet_alpha=args.dirichlet_alpha,
                       dirichlet_epsilon=args.dirichlet_epsilon, add_noise=True,
@@ -182,7 +177,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError(f"data has planes {samples.planes.shape[1:]} and "
                              f"{samples.policy.shape[1]} actions; {args.game} needs "
                              f"{tuple(game.input_shape)} and {game.action_size}")
-    out = Path(args.out) if args.out else _default_out("train", args.game)
+    out = Path(args.out) if args.out else default_run_dir("train", args.game)
     steps = args.epochs * max(1, -(-len(samples) // args.batch_size))
     network_config, initial = _network_config(args, game)
     run = SupervisedRun(out, args.game, network_config, _train_config(args, steps),

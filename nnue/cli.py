@@ -10,10 +10,10 @@ Commands (each has ``--help``)::
     nnue data --import mine.txt --out data/mine --on-bad-line skip
     nnue relabel --data data/sf --out data/sf-d12 --depth 12  # same positions, new labels
     nnue train --data data/sf --out runs/nnue --epochs 10 [--resume]
-    nnue quantize runs/nnue/checkpoint.pt --out nets/piece-square-256.nnue
-    nnue check nets/piece-square-256.nnue --data data/sf
-    nnue bench nets/piece-square-256.nnue
-    nnue precision nets/piece-square-256.nnue --out runs/nnue-precision
+    nnue quantize runs/nnue/checkpoint.pt               # -> runs/nets/nnue.nnue
+    nnue check runs/nets/nnue.nnue --data data/sf
+    nnue bench nnue/nets/piece-square-256.nnue
+    nnue precision nnue/nets/piece-square-256.nnue --out runs/nnue-precision
     nnue eval stockfish --fen FEN          # Stockfish 15.1's net: its `eval` text, NNUE part
 """
 
@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from minizero.options import fraction, non_negative_int, positive_float, positive_int
+from minizero.outputs import add_force_argument, default_net_path, default_run_dir, refuse_overwrite
 from nnue.features import FEATURE_SETS
 
 
@@ -68,7 +69,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     model, train = NnueConfig(), TrainConfig()
     parser = sub.add_parser("train", help="train a network on datasets")
     parser.add_argument("--data", type=Path, nargs="+", required=True)
-    parser.add_argument("--out", type=Path, required=True, help="run directory")
+    parser.add_argument("--out", type=Path, help="run directory (default "
+                        "runs/nnue-FEATURE_SET-TIME)")
     parser.add_argument("--feature-set", default=model.feature_set,
                         help=f"one of {sorted(FEATURE_SETS)}")
     parser.add_argument("--l1", type=positive_int, default=model.l1)
@@ -93,7 +95,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 def _add_net_commands(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("quantize", help="checkpoint.pt -> integer .nnue file")
     parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="the .nnue file to write (default "
+                        "runs/nets/RUN.nnue, RUN the checkpoint's run directory)")
+    add_force_argument(parser)
 
     parser = sub.add_parser("check", help="integer vs float vs teacher on held-out positions")
     parser.add_argument("net", type=Path, help=".nnue file or training checkpoint .pt")
@@ -198,7 +202,9 @@ def run_train(args: argparse.Namespace) -> None:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                          lambda_=args.lambda_, validation_fraction=args.validation_fraction,
                          seed=args.seed, init_net=str(args.init) if args.init else "")
-    metrics = train(args.data, args.out, model, config, resume=args.resume, quiet=args.quiet)
+    out = args.out or default_run_dir("nnue", args.feature_set)
+    print(f"run directory: {out}", file=sys.stderr)
+    metrics = train(args.data, out, model, config, resume=args.resume, quiet=args.quiet)
     print(json.dumps(metrics))
 
 
@@ -207,11 +213,11 @@ def run_quantize(args: argparse.Namespace) -> None:
     from nnue.quantize import save_net
     from nnue.train import load_checkpoint
 
-    if args.out.is_dir():
-        raise ValueError(f"--out {args.out} is a directory; give the .nnue file to write")
+    out = args.out or default_net_path(args.checkpoint, ".nnue")
+    refuse_overwrite(out, args.force)
     model, _ = load_checkpoint(args.checkpoint)
-    save_net(quantize(model), args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
+    save_net(quantize(model), out)
+    print(f"wrote {out} ({out.stat().st_size} bytes)")
 
 
 def run_check(args: argparse.Namespace) -> None:

@@ -12,6 +12,7 @@ Try it: ``minizero-uci`` (or ``python -m minizero.chessgame.engine``), then ``uc
 
 from __future__ import annotations
 
+import argparse
 import sys
 import threading
 from collections.abc import Callable
@@ -103,8 +104,20 @@ def classical_engine() -> AlphaBetaEngine:
     return AlphaBetaEngine(ClassicalEvaluator, f"minizero {__version__}")
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """``minizero-uci`` takes no flags but ``--help`` and ``--version``."""
+    parser = argparse.ArgumentParser(
+        prog="minizero-uci", description="minizero's classical alpha-beta engine for any UCI "
+        "GUI (Cute Chess, Arena, lichess-bot, ...).",
+        epilog="With no arguments it speaks UCI on stdin/stdout, as a GUI expects: type 'uci', "
+        "'isready', 'position startpos', 'go depth 6', 'quit'.")
+    parser.add_argument("--version", action="version", version=f"minizero-uci {__version__}")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """``minizero-uci``: the classical engine on stdin/stdout, for any UCI GUI."""
+    build_parser().parse_args(argv)
     return serve(classical_engine())
 
 

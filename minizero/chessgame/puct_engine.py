@@ -286,10 +286,13 @@ class PuctEngine(Engine):
 # --------------------------------------------------------------------------- command line
 
 
-def build_engine(argv: list[str] | None = None) -> PuctEngine:
-    """``zero-uci [--weights FILE] [--device auto|cpu|cuda] [--batch N]``; ValueError for a
-    file that is not a chess network."""
-    parser = argparse.ArgumentParser(prog="zero-uci", description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    """``zero-uci``'s flags; with none it starts a UCI session with the shipped net."""
+    parser = argparse.ArgumentParser(
+        prog="zero-uci", description="minizero's AlphaZero-style engine (network-guided MCTS "
+        "with a policy-value net) for any UCI GUI (Cute Chess, Arena, lichess-bot, ...).",
+        epilog="With no arguments it speaks UCI on stdin/stdout, as a GUI expects: type 'uci', "
+        "'isready', 'position startpos', 'go nodes 200', 'quit'.")
     parser.add_argument("--weights", help="network checkpoint (default: the shipped net)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     parser.add_argument("--batch", type=int, default=PuctEngineConfig.batch_size,
@@ -297,6 +300,13 @@ def build_engine(argv: list[str] | None = None) -> PuctEngine:
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="number format of the network (auto: bfloat16 where the CPU or "
                              "GPU computes it natively, else float32)")
+    return parser
+
+
+def build_engine(argv: list[str] | None = None) -> PuctEngine:
+    """``zero-uci [--weights FILE] [--device auto|cpu|cuda] [--batch N]``; ValueError for a
+    file that is not a chess network."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error("--batch must be positive")

@@ -1,7 +1,7 @@
 """The AlphaZero chess subcommands of ``minizero``: labelled data from Stockfish games.
 
-    minizero chessdata --out /work/data/az --positions 100000 --depth 8 [--workers 2]
-    minizero export-net RUN/checkpoints/latest.pt --out zero-small.pt
+    minizero chessdata --out data/az --positions 100000 --depth 8 [--workers 2]
+    minizero export-net RUN/checkpoints/latest.pt [--out runs/nets/RUN.pt] [--force]
     minizero compare --game chess --budget 2h --out runs/compare-chess [--resume]
 
 (``minizero train --game chess --data DIR`` trains on it; see chessgame/training.py.)
@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from minizero.options import fraction, non_negative_int
+from minizero.outputs import add_force_argument, default_net_path, refuse_overwrite
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -69,7 +70,9 @@ def cmd_chessdata(args: argparse.Namespace) -> int:
 def add_export_parser(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser("export-net", help="a checkpoint's network alone (no optimizer)")
     export.add_argument("checkpoint", help="a training checkpoint, e.g. RUN/checkpoints/latest.pt")
-    export.add_argument("--out", required=True, help="the network file to write")
+    export.add_argument("--out", help="the network file to write (default runs/nets/RUN.pt, "
+                        "RUN the checkpoint's run directory)")
+    add_force_argument(export)
     export.set_defaults(run=cmd_export)
 
 
@@ -78,12 +81,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     from minizero.checkpoint import load_checkpoint, save_checkpoint
     from minizero.nn.network import load_network
 
+    out = Path(args.out) if args.out else default_net_path(args.checkpoint, ".pt")
+    refuse_overwrite(out, args.force)
     config, _ = load_checkpoint(args.checkpoint)
     network = load_network(args.checkpoint)  # refuses what is not a network checkpoint
-    save_checkpoint(args.out, config={"network": config["network"], "game": config.get("game"),
+    save_checkpoint(out, config={"network": config["network"], "game": config.get("game"),
                                       "source": str(args.checkpoint)},
                     model=network.state_dict())
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
     return 0
 
 
