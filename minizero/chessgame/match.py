@@ -7,7 +7,7 @@ insufficient material) or, optionally, by score adjudication; an illegal move, a
 flag loses the game and is recorded as such. The score s of engine 1 becomes an Elo difference
 with a 95% interval, and an optional SPRT says when the evidence is enough (``minizero/elo.py``).
 
-Try it: ``minizero match minizero sunfish-uci --games 20 --tc 10+0.1 --pgn /tmp/m.pgn``.
+Try it: ``minizero match minizero sunfish-uci --games 20 --tc 10+0.1 --pgn runs/m.pgn``.
 """
 
 from __future__ import annotations

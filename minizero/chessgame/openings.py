@@ -6,7 +6,7 @@ rather than opening luck. ``generate_openings`` plays random short lines from th
 keeps those Stockfish scores within a window; ``read_openings`` reads such a file (FEN or EPD,
 one a line) and refuses a position that is not a legal one.
 
-Try it: ``minizero openings --count 50 --out /tmp/openings.fen``.
+Try it: ``minizero openings --count 50 --out runs/openings.fen``.
 """
 
 from __future__ import annotations
