@@ -264,9 +264,10 @@ def run_precision(args: argparse.Namespace) -> None:
         studies=tuple(args.study), seed=args.seed)
     openings = None
     if args.openings is not None:
-        try:
-            openings = [line.split(";")[0].strip() for line in args.openings.read_text()
-                        .splitlines() if line.strip()]
+        from minizero.chessgame.openings import read_openings
+
+        try:  # one FEN or EPD line a position; '#' comment lines skipped
+            openings = read_openings(args.openings)
         except OSError as error:
             raise ValueError(f"{args.openings}: cannot read ({error.strerror})") from None
     results = run(args.net, args.out, config, openings, args.resume, args.quiet)

@@ -185,3 +185,19 @@ def test_bad_formats_and_multipliers_are_refused(tmp_path, capsys) -> None:
         assert nnue_main(["precision", str(SHIPPED), "--out", str(tmp_path / "r"), option,
                           value]) == 1
         assert message in capsys.readouterr().err
+
+
+def test_the_project_opening_book_is_read_with_its_comment_line(tmp_path, capsys) -> None:
+    """The README's recipe: --openings benchmarks/openings.fen (a '#' header, then FENs)."""
+    book = Path(__file__).resolve().parents[2] / "benchmarks" / "openings.fen"
+    assert book.read_text().startswith("#")
+    out = tmp_path / "run"
+    assert nnue_main(["precision", str(SHIPPED), "--out", str(out), "--study", "formats",
+                      "--positions", "8", "--move-positions", "2", "--formats", "float32",
+                      "--openings", str(book), "--quiet"]) == 0
+    assert json.loads((out / "formats.json").read_text())["rows"]
+    bad = tmp_path / "bad.fen"
+    bad.write_text("# a header\nnot a position\n")
+    assert nnue_main(["precision", str(SHIPPED), "--out", str(tmp_path / "r2"), "--openings",
+                      str(bad)]) == 1
+    assert f"{bad}:2" in capsys.readouterr().err and not (tmp_path / "r2").exists()
