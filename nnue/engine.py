@@ -27,7 +27,7 @@ from minizero import __version__
 from minizero.chessgame.engine import AlphaBetaEngine
 from minizero.chessgame.protocol import UciOption
 from minizero.chessgame.search import SearchConfig
-from minizero.chessgame.uci import serve
+from minizero.chessgame.uci import engine_parser, serve
 from nnue.evaluator import NnueEvaluator
 from nnue.kernel import KernelNet, load_kernel_net
 from nnue.sf15.evaluator import StockfishNnueEvaluator, warm_up
@@ -93,11 +93,7 @@ class NnueEngine(AlphaBetaEngine):
 
 def build_parser() -> argparse.ArgumentParser:
     """``nnue-uci``'s flags; with none it starts a UCI session with the shipped net."""
-    parser = argparse.ArgumentParser(
-        prog="nnue-uci", description="minizero's alpha-beta engine with the NNUE evaluator, "
-        "for any UCI GUI (Cute Chess, Arena, lichess-bot, ...).",
-        epilog="With no arguments it speaks UCI on stdin/stdout, as a GUI expects: type 'uci', "
-        "'isready', 'position startpos', 'go depth 6', 'quit'.")
+    parser = engine_parser("nnue-uci", "alpha-beta engine with the NNUE evaluator")
     parser.add_argument("--net", help="the net to start with (the EvalFile option's default): "
                         "our own .nnue, a Stockfish 15.1 .nnue or binary, or 'stockfish' "
                         "(default: the shipped king-buckets-256.nnue)")

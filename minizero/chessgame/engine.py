@@ -25,7 +25,7 @@ from minizero.chessgame.classical import ClassicalEvaluator
 from minizero.chessgame.evaluator import Evaluator
 from minizero.chessgame.protocol import Engine, InfoCallback, Limits, SearchResult, UciOption
 from minizero.chessgame.search import SearchConfig, Searcher
-from minizero.chessgame.uci import serve
+from minizero.chessgame.uci import engine_parser, serve
 
 ALPHA_BETA_OPTIONS = (
     UciOption("Hash", "spin", SearchConfig.hash_mb, 1, 4096),
@@ -106,13 +106,7 @@ def classical_engine() -> AlphaBetaEngine:
 
 def build_parser() -> argparse.ArgumentParser:
     """``minizero-uci`` takes no flags but ``--help`` and ``--version``."""
-    parser = argparse.ArgumentParser(
-        prog="minizero-uci", description="minizero's classical alpha-beta engine for any UCI "
-        "GUI (Cute Chess, Arena, lichess-bot, ...).",
-        epilog="With no arguments it speaks UCI on stdin/stdout, as a GUI expects: type 'uci', "
-        "'isready', 'position startpos', 'go depth 6', 'quit'.")
-    parser.add_argument("--version", action="version", version=f"minizero-uci {__version__}")
-    return parser
+    return engine_parser("minizero-uci", "classical alpha-beta engine")
 
 
 def main(argv: list[str] | None = None) -> int:

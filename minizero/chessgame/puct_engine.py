@@ -288,11 +288,10 @@ class PuctEngine(Engine):
 
 def build_parser() -> argparse.ArgumentParser:
     """``zero-uci``'s flags; with none it starts a UCI session with the shipped net."""
-    parser = argparse.ArgumentParser(
-        prog="zero-uci", description="minizero's AlphaZero-style engine (network-guided MCTS "
-        "with a policy-value net) for any UCI GUI (Cute Chess, Arena, lichess-bot, ...).",
-        epilog="With no arguments it speaks UCI on stdin/stdout, as a GUI expects: type 'uci', "
-        "'isready', 'position startpos', 'go nodes 200', 'quit'.")
+    from minizero.chessgame.uci import engine_parser
+
+    parser = engine_parser("zero-uci", "AlphaZero-style engine (network-guided MCTS with a "
+                           "policy-value net)", go="go nodes 200")
     parser.add_argument("--weights", help="network checkpoint (default: the shipped net)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     parser.add_argument("--batch", type=int, default=PuctEngineConfig.batch_size,

@@ -17,6 +17,7 @@ e2e4``, ``go movetime 1000``, ``d``, ``quit``.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
@@ -28,6 +29,7 @@ from typing import TextIO
 import chess
 import chess.polyglot
 
+from minizero import __version__
 from minizero.chessgame.protocol import (
     EXACT,
     LOWER,
@@ -427,3 +429,15 @@ def serve(engine: Engine) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
     return 0
+
+
+def engine_parser(prog: str, what: str, go: str = "go depth 6") -> argparse.ArgumentParser:
+    """The command line of a UCI engine: its flags, ``--help`` and ``--version``; with no
+    arguments the engine serves UCI (``serve``), as GUIs expect."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=f"minizero's {what}, for any UCI GUI (Cute Chess, Arena, "
+        "lichess-bot, ...).",
+        epilog="With no arguments it speaks UCI on stdin/stdout, as a GUI expects: type 'uci', "
+        f"'isready', 'position startpos', '{go}', 'quit'.")
+    parser.add_argument("--version", action="version", version=f"{prog} {__version__}")
+    return parser
