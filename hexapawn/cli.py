@@ -19,6 +19,7 @@ from pathlib import Path
 from hexapawn.agents import NETWORK_PREFIX, OPPONENTS, make_agent
 from hexapawn.game import WHITE, Hexapawn, parse_size
 from hexapawn.solve import MAX_SQUARES, solve
+from minizero.atomic import check_replaceable
 from minizero.cli import run_command
 from minizero.options import non_negative_int, positive_int
 
@@ -51,6 +52,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     width, height = args.size
+    if args.out:
+        check_replaceable(args.out)
     if args.out and Path(args.out).exists() and not args.force:
         raise ValueError(f"{args.out} exists; pass --force to overwrite it")
     if LARGEST_QUICK_SQUARES < width * height <= MAX_SQUARES and not args.force:
@@ -134,6 +137,7 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     from minizero.replay import save_samples
 
     width, height = args.size
+    check_replaceable(args.out)
     samples = supervised_samples(solve(width, height))
     save_samples(args.out, samples)
     print(f"{len(samples):,} positions of {width}x{height} labelled by the solver -> {args.out}")
@@ -183,14 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     play_parser.add_argument("--simulations", type=non_negative_int, default=0,
                              help="PUCT simulations per move for a net: opponent (0: the raw "
                                   "policy, no search)")
-    play_parser.add_argument("--seed", type=int, default=0)
+    play_parser.add_argument("--seed", type=non_negative_int, default=0)
     play_parser.set_defaults(run=cmd_play)
 
     compare_parser = commands.add_parser(
         "compare", help="supervised vs self-play learning, graded by the solver")
     compare_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
     compare_parser.add_argument("--out", help="output directory (default runs/compare-SIZE-TIME)")
-    compare_parser.add_argument("--seed", type=int, default=0)
+    compare_parser.add_argument("--seed", type=non_negative_int, default=0)
     compare_parser.add_argument("--workers", type=positive_int, default=None,
                                 help="self-play processes (default: the number of cores)")
     compare_parser.add_argument("--supervised-seconds", type=float, default=60.0)
@@ -223,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     precision_parser.add_argument("--fixed-steps", type=positive_int, default=1500)
     precision_parser.add_argument("--draws", type=positive_int, default=5,
                                   help="stochastic-rounding draws averaged")
-    precision_parser.add_argument("--seed", type=int, default=0)
+    precision_parser.add_argument("--seed", type=non_negative_int, default=0)
     precision_parser.add_argument("--resume", action="store_true")
     precision_parser.add_argument("--quiet", action="store_true")
     precision_parser.set_defaults(run=cmd_precision)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import chess
 
-from minizero.atomic import write_text
+from minizero.atomic import check_replaceable, write_text
 from minizero.chessgame.match import EngineSpec, MatchConfig, format_summary, run_match
 from minizero.chessgame.openings import generate_openings, read_openings
 from minizero.options import non_negative_float, non_negative_int, positive_int
@@ -143,6 +143,7 @@ def run_openings_command(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.is_dir():
         raise ValueError(f"--out {out} is a directory; give the file to write")
+    check_replaceable(out)
     try:
         stockfish = check_uci_engine(find_stockfish(args.stockfish))
     except FileNotFoundError as error:

@@ -57,6 +57,7 @@ from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.stockfish import MATE_SCORE, UciEngine
 from minizero.lifeline import run_workers
 from minizero.nn.network import load_network
+from minizero.rundir import check_empty
 
 SHARD_FORMAT = b"minizero-chess-az-positions"
 SHARD_VERSION = 1
@@ -90,6 +91,13 @@ class ChessDataConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        """Checked in the parent, so that no worker fails on a setting."""
+        for name in ("positions", "depth", "workers", "shard_size", "max_plies"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be at least 0, got {self.seed}")
+        ChessGame(self.history, self.max_plies)  # history=T within the encoding's range
         if self.only_unwon_games and (self.strong_side_net is None or self.weak_side_random < 1
                                       or self.adjudicate_plies):
             raise ValueError("only_unwon_games needs strong_side_net, weak_side_random = 1 and "
@@ -186,7 +194,9 @@ def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
             rows: list[tuple] = []
             game_number = 0
             while len(rows) < min(config.shard_size, share - done) and running(done + len(rows)):
-                game_id = (config.seed << 48) | (worker << 40) | (shard_index << 20) | game_number
+                # 15 bits of the seed: an id fits in int64 whatever the seed.
+                game_id = ((config.seed & 0x7FFF) << 48 | (worker << 40) | (shard_index << 20)
+                           | game_number)
                 weak_side = chess.WHITE if game_number % 2 == 0 else chess.BLACK
                 game_rows = play_labelled_game(engine, config, rng, weak_side, strong_policy)
                 rows.extend((*row, game_id) for row in game_rows)
@@ -239,6 +249,12 @@ def read_shard(path: Path, history: int) -> dict[str, np.ndarray]:
     if len(arrays["move"]) and (arrays["move"].min() < 0
                                 or arrays["move"].max() >= encoding.ACTION_SIZE):
         raise ValueError(f"{path}: move indices outside the policy map")
+    for name, limit in (("result", 1), ("score", SCORE_LIMIT)):
+        outside = np.abs(arrays[name].astype(np.int64)) > limit
+        if outside.any():
+            row = int(np.flatnonzero(outside)[0])
+            raise ValueError(f"{path}: row {row}: {name} {arrays[name][row]} is outside "
+                             f"[-{limit}, {limit}]")
     return arrays
 
 
@@ -251,6 +267,7 @@ def generate(config: ChessDataConfig, stockfish: str, out: Path, quiet: bool = F
     """
     strong_side_policy(config)  # a bad network file is named here, not in a worker
     out = Path(out)
+    check_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(out.glob("az-w*.npz")):  # a damaged shard stops us here, named
         read_shard(path, config.history)
@@ -258,6 +275,12 @@ def generate(config: ChessDataConfig, stockfish: str, out: Path, quiet: bool = F
                 quiet)
     return sum(len(read_shard(path, config.history)["move"])
                for path in sorted(out.glob("az-w*.npz")))
+
+
+def check_folder(out: Path) -> None:
+    """ValueError unless ``out`` is new, empty or holds chess data already (to go on with)."""
+    if not any(Path(out).glob("az-w*.npz")):
+        check_empty(out, "chess data")
 
 
 def mate_free(score: np.ndarray) -> np.ndarray:
