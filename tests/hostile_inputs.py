@@ -69,8 +69,8 @@ def _network_checkpoint(path: Path, game: str, damage: str = "") -> None:
     stored = dataclasses.asdict(config)
     if damage == "list":
         model = list(model.values())
-    elif damage == "huge":
-        stored["channels"] = 200_000
+    elif damage == "huge":  # a residual block of 200,000 channels: terabytes of weights
+        stored.update(blocks=1, channels=200_000)
     elif damage == "fractional":
         stored["channels"] = 4.5
     elif damage == "nan":
@@ -98,7 +98,7 @@ def _chess_shards(folder: Path, damage: str) -> None:
     bits, clock = encoding.pack_planes(np.stack([row[0] for row in rows]), game.history)
     write_shard(folder / "az-w00-00000.npz", {
         "bits": bits, "clock": clock, "move": np.array([row[1] for row in rows]),
-        "score": np.zeros(4), "result": np.array([0, 7, 0, 0]), "game_id": np.zeros(4),
+        "score": np.zeros(4), "result": np.array([0, 7, 0, 0]), "game_id": np.arange(4),
         "fen": np.array([row[2] for row in rows])}, game.history)
 
 
