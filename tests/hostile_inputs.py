@@ -309,7 +309,7 @@ CASES: list[Case] = [
     Case("nnue train on random bytes", ("nnue", "train", "--data", "@random-bytes.npz", "--out",
                                         "@new-run"), ("random-bytes.npz", "not an npz")),
     # 13. fractions
-    *[Case(f"train --holdout {value}", (*TRAIN_CHESS, option, value), (option,))
+    *[Case(f"train {option} {value}", (*TRAIN_CHESS, option, value), (option,))
       for option, value in (("--holdout", "-0.1"), ("--holdout", "nan"), ("--holdout", "1.5"),
                             ("--holdout", "inf"), ("--eval-weight", "nan"),
                             ("--eval-weight", "-1"))],

@@ -25,16 +25,8 @@ from minizero.cli import main as minizero_main
 from minizero.peers import find_stockfish
 from minizero.replay import Samples, save_samples
 from nnue.cli import main as nnue_main
+from tests import hostile_inputs as hostile
 from tests.helpers import UciLines
-from tests.hostile_inputs import (
-    CASES,
-    UCI_CASES,
-    Case,
-    UciCase,
-    answered_well,
-    materialize,
-    played_well,
-)
 
 MAINS: dict[str, Callable[[list[str] | None], int]] = {
     "minizero": minizero_main, "nnue": nnue_main, "hexapawn": hexapawn_main,
@@ -278,8 +270,8 @@ def test_openings_refuse_a_stockfish_that_is_not_a_uci_engine(tmp_path: Path, ca
 # ----------------------------------------------------------------------------- hostile input
 
 
-def _needs_stockfish(case: Case | UciCase) -> None:
-    if getattr(case, "uses_stockfish", False) or "stockfish" in getattr(case, "argv", ()):
+def _needs_stockfish(case: hostile.Case) -> None:
+    if case.uses_stockfish:
         try:
             find_stockfish()
         except FileNotFoundError:
@@ -287,30 +279,30 @@ def _needs_stockfish(case: Case | UciCase) -> None:
 
 
 # Loading Stockfish's own net takes many seconds: those cases run in the benchmark only.
-IN_PROCESS = [case for case in CASES if case.disk_limit is None
+IN_PROCESS = [case for case in hostile.CASES if case.disk_limit is None
               and not (case.accepted and case.uses_stockfish)]
 
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("case", IN_PROCESS, ids=lambda case: case.name)
-def test_hostile_input_gets_one_line_and_touches_nothing(case: Case, tmp_path: Path, capsys,
+def test_hostile_input_gets_one_line_and_touches_nothing(case: hostile.Case, tmp_path: Path, capsys,
                                                          monkeypatch) -> None:
     _needs_stockfish(case)
     monkeypatch.setattr("minizero.chessgame.uci.serve", lambda engine: 0)  # zero-uci: no loop
     monkeypatch.chdir(tmp_path)
-    argv = materialize(case.argv, tmp_path)
+    argv = hostile.materialize(case.argv, tmp_path)
     before = snapshot(tmp_path)
     code, error = run(argv, capsys)
-    assert answered_well(case, code, error), (code, error)
+    assert hostile.answered_well(case, code, error), (code, error)
     assert "Traceback" not in error
     if not case.accepted:
         assert snapshot(tmp_path) == before
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", [case for case in CASES if case.disk_limit is not None],
+@pytest.mark.parametrize("case", [case for case in hostile.CASES if case.disk_limit is not None],
                          ids=lambda case: case.name)
-def test_a_full_disk_gets_one_line_naming_the_file(case: Case) -> None:
+def test_a_full_disk_gets_one_line_naming_the_file(case: hostile.Case) -> None:
     """As a process whose file size is capped (RLIMIT_FSIZE): writes fail as on a full disk."""
     _needs_stockfish(case)
     result = hostile_command(case)
@@ -318,8 +310,8 @@ def test_a_full_disk_gets_one_line_naming_the_file(case: Case) -> None:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("case", UCI_CASES, ids=lambda case: case.name)
-def test_hostile_uci_input_is_explained_and_the_engine_plays_on(case: UciCase,
+@pytest.mark.parametrize("case", hostile.UCI_CASES, ids=lambda case: case.name)
+def test_hostile_uci_input_is_explained_and_the_engine_plays_on(case: hostile.UciCase,
                                                                  tmp_path: Path) -> None:
     if case.engine[0] == "zero-uci":
         engine = PuctEngine()
@@ -329,10 +321,10 @@ def test_hostile_uci_input_is_explained_and_the_engine_plays_on(case: UciCase,
         engine = NnueEngine()
     sink = UciLines(timeout=120)
     server = UciServer(engine, output=sink)
-    sent = [" ".join(materialize(line.split(" "), tmp_path)) for line in case.lines]
+    sent = [" ".join(hostile.materialize(line.split(" "), tmp_path)) for line in case.lines]
     for line in ["uci", "isready", *sent]:
         server.handle(line)
     sink.wait_for("bestmove")
     if server.thread is not None:
         server.thread.join()
-    assert played_well(case, sent, sink.history), sink.history[-12:]
+    assert hostile.played_well(case, sent, sink.history), sink.history[-12:]

@@ -1,18 +1,18 @@
 """Supervised data for the chess network: positions of Stockfish games, labelled by Stockfish.
 
 Each game opens with a few uniformly random moves (varied openings), then Stockfish plays both
-sides at a fixed depth, with an occasional random move. With ``weak_side_random`` above 0, one
-side of each game (White in even games, Black in odd ones) plays a uniformly random move that
-often instead: lopsided games, won positions that must be converted (mates, and stalemates and
+sides at a fixed depth, with an occasional random move. With ``weak_side_random`` above 0, one side
+of each game (White in even games, Black in odd ones) plays a uniformly random move that often
+instead: lopsided games, won positions that must be converted (mates, and stalemates and
 repetitions to avoid), which balanced games between equals rarely reach. With a
 ``strong_side_net``, the other side plays that network's raw policy (its favourite legal move;
 against Stockfish's moves when ``weak_side_random`` is 0) while Stockfish still labels every
-position: the positions the network itself reaches, with the teacher's move as the target (DAgger: Ross, Gordon and Bagnell,
-AISTATS 2011, "dataset aggregation"). Stockfish sees each game's moves, so its labels avoid
-repetitions and stalemates that the network's own play walks into. With ``only_unwon_games``
-as well, games are played out and only the network's own positions of the games it did not win
-are kept: the few positions where its policy goes wrong, not diluted by the many games it wins
-(the random side is not searched, so a kept position costs about one search).
+position: the positions the network itself reaches, with the teacher's move as the target (DAgger:
+Ross, Gordon and Bagnell, AISTATS 2011, "dataset aggregation"). Stockfish sees each game's moves,
+so its labels avoid repetitions and stalemates that the network's own play walks into. With
+``only_unwon_games`` as well, games are played out and only the network's own positions of the
+games it did not win are kept: the few positions where its policy goes wrong, not diluted by the
+many games it wins (the random side is not searched, so a kept position costs about one search).
 
 Every position after the opening is kept with the input planes (history included), Stockfish's best
 move there (the policy target), its score in centipawns and the game's result, both from the side
