@@ -370,8 +370,9 @@ def main() -> None:
         ["malformed UCI exchanges with minizero-uci", uci["tried"],
          f"{uci['held']} answered readyok and a legal bestmove"],
         ["hostile input to the newer commands and engines (tests/hostile_inputs.py)",
-         hostile["tried"], f"{hostile['held']} refused in one line naming the file or option, "
-         "nothing touched (or over UCI: explained, legal answer)"],
+         hostile["tried"], f"{hostile['held']} handled: a refusal in one line naming the file "
+         "or option with nothing touched, success where the input is valid, over UCI a reason "
+         "and a legal answer"],
     ]
     table = markdown_table(["trial", "count", "held"], rows)
     write_results("reliability", {"bad_invocations": bad, "selfplay_kills": selfplay,
