@@ -183,14 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     play_parser.add_argument("--simulations", type=non_negative_int, default=0,
                              help="PUCT simulations per move for a net: opponent (0: the raw "
                                   "policy, no search)")
-    play_parser.add_argument("--seed", type=int, default=0)
+    play_parser.add_argument("--seed", type=non_negative_int, default=0)
     play_parser.set_defaults(run=cmd_play)
 
     compare_parser = commands.add_parser(
         "compare", help="supervised vs self-play learning, graded by the solver")
     compare_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
     compare_parser.add_argument("--out", help="output directory (default runs/compare-SIZE-TIME)")
-    compare_parser.add_argument("--seed", type=int, default=0)
+    compare_parser.add_argument("--seed", type=non_negative_int, default=0)
     compare_parser.add_argument("--workers", type=positive_int, default=None,
                                 help="self-play processes (default: the number of cores)")
     compare_parser.add_argument("--supervised-seconds", type=float, default=60.0)
@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     precision_parser.add_argument("--fixed-steps", type=positive_int, default=1500)
     precision_parser.add_argument("--draws", type=positive_int, default=5,
                                   help="stochastic-rounding draws averaged")
-    precision_parser.add_argument("--seed", type=int, default=0)
+    precision_parser.add_argument("--seed", type=non_negative_int, default=0)
     precision_parser.add_argument("--resume", action="store_true")
     precision_parser.add_argument("--quiet", action="store_true")
     precision_parser.set_defaults(run=cmd_precision)

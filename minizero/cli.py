@@ -288,9 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", nargs="+", required=True, help="npz shards of samples")
     train.add_argument("--out", help="run directory (default runs/train-GAME-TIME)")
     train.add_argument("--epochs", type=positive_int, default=50)
-    train.add_argument("--holdout", type=float, default=0.05,
+    train.add_argument("--holdout", type=fraction, default=0.05,
                        help="chess data: fraction of games held out for grading")
-    train.add_argument("--eval-weight", type=float, default=0.5,
+    train.add_argument("--eval-weight", type=fraction, default=0.5,
                        help="chess data: weight of Stockfish's score in the value target "
                             "(the rest is the game result)")
     train.add_argument("--limit", type=positive_int, help="chess data: use the first N positions")

@@ -17,6 +17,8 @@ import argparse
 import time
 from pathlib import Path
 
+from minizero.atomic import check_replaceable
+
 RUNS = Path("runs")
 
 
@@ -40,10 +42,11 @@ def default_net_path(checkpoint: str | Path, suffix: str) -> Path:
 
 
 def refuse_overwrite(path: str | Path, force: bool, flag: str = "--out") -> None:
-    """ValueError unless ``path`` is free to write: absent, or a file and ``force`` is set."""
+    """ValueError unless ``path`` is free to write: absent, or a regular file and ``force``."""
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{flag} {path} is a directory; give the file to write")
+    check_replaceable(path)  # a device or a FIFO is never replaced, --force or not
     if path.exists() and not force:
         raise ValueError(f"{flag} {path} exists; pass --force to overwrite it")
 

@@ -2,7 +2,7 @@
 
 Idea: one sub-command per stage of the pipeline; each reads and writes files a user can keep,
 and bad input (a malformed FEN, a corrupt shard or net, a missing Stockfish, an unknown feature
-set) ends with one line on stderr and a non-zero exit, never a traceback.
+set) ends with one line on stderr and exit code 2, never a traceback.
 
 Commands (each has ``--help``)::
 
@@ -125,16 +125,16 @@ def _add_precision(sub: argparse._SubParsersAction) -> None:
                         help=f"studies to run (default all): {' '.join(STUDIES)}")
     parser.add_argument("--formats", nargs="+", default=list(defaults.formats))
     parser.add_argument("--multipliers", nargs="+", default=list(defaults.multipliers))
-    parser.add_argument("--positions", type=int, default=defaults.positions)
-    parser.add_argument("--move-positions", type=int, default=defaults.move_positions)
-    parser.add_argument("--budget", type=int, default=defaults.budget,
+    parser.add_argument("--positions", type=positive_int, default=defaults.positions)
+    parser.add_argument("--move-positions", type=positive_int, default=defaults.move_positions)
+    parser.add_argument("--budget", type=positive_int, default=defaults.budget,
                         help="positions evaluated by each divergence-search method")
     parser.add_argument("--divergence-multiplier", default=defaults.divergence_multiplier,
                         help="integer-path multiplier whose gap to the float net is searched")
-    parser.add_argument("--mca-positions", type=int, default=defaults.mca_positions)
-    parser.add_argument("--mca-samples", type=int, default=defaults.mca_samples)
+    parser.add_argument("--mca-positions", type=positive_int, default=defaults.mca_positions)
+    parser.add_argument("--mca-samples", type=positive_int, default=defaults.mca_samples)
     parser.add_argument("--openings", type=Path, help="FEN file to start random positions from")
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--seed", type=non_negative_int, default=defaults.seed)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--quiet", action="store_true")
 
@@ -202,8 +202,10 @@ def run_train(args: argparse.Namespace) -> None:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                          lambda_=args.lambda_, validation_fraction=args.validation_fraction,
                          seed=args.seed, init_net=str(args.init) if args.init else "")
-    out = args.out or default_run_dir("nnue", args.feature_set)
-    print(f"run directory: {out}", file=sys.stderr)
+    out = args.out
+    if out is None:  # say where a run without --out lands
+        out = default_run_dir("nnue", args.feature_set)
+        print(f"run directory: {out}", file=sys.stderr)
     metrics = train(args.data, out, model, config, resume=args.resume, quiet=args.quiet)
     print(json.dumps(metrics))
 
@@ -254,6 +256,7 @@ def run_bench(args: argparse.Namespace) -> None:
 
 
 def run_precision(args: argparse.Namespace) -> None:
+    from minizero.chessgame.openings import read_openings
     from nnue.precision_study import NnuePrecisionConfig, run, tables
 
     config = NnuePrecisionConfig(
@@ -262,14 +265,7 @@ def run_precision(args: argparse.Namespace) -> None:
         mca_positions=args.mca_positions, mca_samples=args.mca_samples, budget=args.budget,
         divergence_multiplier=args.divergence_multiplier,
         studies=tuple(args.study), seed=args.seed)
-    openings = None
-    if args.openings is not None:
-        from minizero.chessgame.openings import read_openings
-
-        try:  # one FEN or EPD line a position; '#' comment lines skipped
-            openings = read_openings(args.openings)
-        except OSError as error:
-            raise ValueError(f"{args.openings}: cannot read ({error.strerror})") from None
+    openings = read_openings(args.openings) if args.openings is not None else None
     results = run(args.net, args.out, config, openings, args.resume, args.quiet)
     print(tables(results))
     print(f"\nresults: {args.out}/results.md, JSON and PNG plots in {args.out}")
@@ -278,16 +274,17 @@ def run_precision(args: argparse.Namespace) -> None:
 def _read_positions(path: Path) -> list:
     import chess
 
+    from minizero.inputs import text_lines
+
     boards = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
+    for number, line in text_lines(path):
         try:
             boards.append(chess.Board(line) if len(line.split()) == 6 and line.split()[4]
                           .isdigit() else chess.Board.from_epd(line)[0])
         except ValueError as error:
             raise ValueError(f"{path}:{number}: not a FEN or EPD position ({error})") from None
+    if not boards:
+        raise ValueError(f"{path}: no positions in the file (only blank lines or comments)")
     return boards
 
 
@@ -320,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         handlers[args.command](args)
     except (ValueError, OSError, RuntimeError) as error:
         print(f"nnue {args.command}: error: {error}", file=sys.stderr)
-        return 1
+        return 2
     except KeyboardInterrupt:
         print(f"nnue {args.command}: interrupted (rerun to resume)", file=sys.stderr)
         return 130

@@ -12,6 +12,8 @@ chunks of one network batch so that the clock and ``stop`` are checked between n
   given a time bound by the UCI server.)
 * **Tree reuse.** When the new position continues the previous one by a few moves, the subtree
   below those moves is kept.
+* **searchmoves.** ``go searchmoves m1 m2 ...`` searches a fresh tree whose root has only those
+  children, the network's priors renormalised over them (the tree is not reused afterwards).
 * **Score.** ``score cp`` is the root's mean value Q of the most visited move mapped with
   ``cp = 400 atanh(Q)`` (chessgame/training.py, the same mapping as the value targets); a move
   that mates at once is reported as ``mate 1``.
@@ -183,6 +185,23 @@ class PuctEngine(Engine):
         self._tree_line = (start_fen, moves)
         return self.tree
 
+    def _root_among(self, board: chess.Board, moves: tuple[chess.Move, ...]) -> PUCT:
+        """A fresh tree for ``board`` whose root may play only ``moves`` (UCI searchmoves)."""
+        self.tree = None
+        tree = self._root(board)
+        self._tree_line = None  # a root cut down to some moves is no tree to go on with
+        root = tree.root
+        assert root is not None and self.network is not None
+        legal = self.game.legal_actions(root.state)
+        priors = network_evaluator(self.game, self.network)([root.state])[0][0]
+        wanted = {encoding.move_to_index(move, board.turn) for move in moves}
+        keep = [index for index, action in enumerate(legal) if action in wanted]
+        if keep and root.terminal is None:
+            kept = priors[keep]
+            root.expand([legal[index] for index in keep],
+                        kept / kept.sum() if kept.sum() > 0 else np.full(len(keep), 1 / len(keep)))
+        return tree
+
     def search(self, board: chess.Board, limits: Limits,
                on_info: Callable[[SearchInfo], None] | None = None, multipv: int = 1,
                start_time: float | None = None, stop_event: threading.Event | None = None
@@ -193,7 +212,8 @@ class PuctEngine(Engine):
         self.prepare()
         if board.is_game_over(claim_draw=False) or not any(board.generate_legal_moves()):
             return SearchResult(None, 0, 0, 0, time.perf_counter() - start)
-        tree = self._root(board)
+        tree = self._root_among(board, limits.searchmoves) if limits.searchmoves else (
+            self._root(board))
         root = tree.root
         assert root is not None
         with self._deadline_lock:
@@ -323,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         engine = build_engine(argv)
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         print(f"zero-uci: error: {error}", file=sys.stderr)
         return 2
     return serve(engine)

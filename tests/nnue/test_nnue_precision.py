@@ -160,7 +160,7 @@ def test_precision_command_writes_a_run_directory(tmp_path: Path, capsys) -> Non
         assert (out / picture).stat().st_size > 1000
     exact = json.loads((out / "multipliers.json").read_text())["rows"][0]
     assert exact["multiplier"] == "exact" and exact["mean_abs"] < 3
-    assert nnue_main(argv) == 1  # the directory holds a run: --resume or another --out
+    assert nnue_main(argv) == 2  # the directory holds a run: --resume or another --out
     assert nnue_main([*argv, "--resume"]) == 0  # every study on disk: nothing recomputed
 
 
@@ -172,7 +172,7 @@ def test_precision_command_writes_a_run_directory(tmp_path: Path, capsys) -> Non
 def test_bad_net_files_are_one_line_errors(tmp_path, capsys, content, suffix, message) -> None:
     path = tmp_path / f"net{suffix}"
     path.write_bytes(content)
-    assert nnue_main(["precision", str(path), "--out", str(tmp_path / "run")]) == 1
+    assert nnue_main(["precision", str(path), "--out", str(tmp_path / "run")]) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
     assert not (tmp_path / "run").exists()
@@ -183,7 +183,7 @@ def test_bad_formats_and_multipliers_are_refused(tmp_path, capsys) -> None:
                                    ("--formats", "int0", "bit width 0"),
                                    ("--multipliers", "booth", "unknown multiplier")):
         assert nnue_main(["precision", str(SHIPPED), "--out", str(tmp_path / "r"), option,
-                          value]) == 1
+                          value]) == 2
         assert message in capsys.readouterr().err
 
 
