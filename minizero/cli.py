@@ -21,6 +21,7 @@ from typing import Any
 from minizero import __version__
 from minizero.chessgame import commands as chess_commands
 from minizero.chessgame import zero_commands
+from minizero.chessgame.tablebase import commands as tablebase_commands
 from minizero.games import available_games, make_game
 from minizero.options import (
     fraction,
@@ -313,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     chess_commands.add_match_parser(commands)
     chess_commands.add_openings_parser(commands)
     zero_commands.add_parsers(commands)
+    tablebase_commands.add_parsers(commands)
     return parser
 
 

@@ -18,6 +18,9 @@ chunks of one network batch so that the clock and ``stop`` are checked between n
   ``cp = 400 atanh(Q)`` (chessgame/training.py, the same mapping as the value targets); a move
   that mates at once is reported as ``mate 1``.
 * **PV** along the most visited children. ``nodes`` counts simulations of this search.
+* **Endgame tables.** With four men or fewer (or what ``SyzygyPath`` holds) the engine plays a
+  best move by the tables instead of searching, the network's prior breaking ties
+  (``tablebase/oracle.py``; options Tablebases, TablebasePath, SyzygyPath).
 
 The network is loaded lazily (``isready`` or the first ``go``): the shipped one
 (``minizero/chessgame/nets/zero-small.pt``) unless the ``WeightsFile`` option or ``--weights``
@@ -46,6 +49,7 @@ import torch
 from minizero.chessgame import encoding
 from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.protocol import MATE, Engine, Limits, SearchInfo, SearchResult, UciOption
+from minizero.chessgame.tablebase.oracle import EndgameOracle, tablebase_options
 from minizero.chessgame.training import value_to_cp
 from minizero.nn.network import (
     PRECISIONS,
@@ -100,11 +104,13 @@ class PuctEngine(Engine):
         self._soft_time: float | None = None
         self._hard_time: float | None = None
         self._start = time.perf_counter()
+        self.endgame = EndgameOracle()
 
     def options(self) -> list[UciOption]:
         return [UciOption("WeightsFile", "string", self.weights),
                 UciOption("LeafBatch", "spin", self.config.batch_size, 1, 256),
-                UciOption("Precision", "combo", self.precision, choices=PRECISIONS)]
+                UciOption("Precision", "combo", self.precision, choices=PRECISIONS)
+                ] + tablebase_options()
 
     # ---------------------------------------------------------------- network
 
@@ -131,6 +137,8 @@ class PuctEngine(Engine):
             self.load(self.weights)
 
     def set_option(self, name: str, value: object) -> None:
+        if self.endgame.set_option(name, value):
+            return
         if name.lower() == "weightsfile":
             self.load(str(value or ""))
         elif name.lower() == "precision":
@@ -148,6 +156,7 @@ class PuctEngine(Engine):
     def new_game(self) -> None:
         self.tree = None
         self._tree_line = None
+        self.endgame.new_game()
 
     def extend_time(self, soft_time: float | None, hard_time: float | None) -> None:
         """Ponderhit: replace the time limits of the running search, counted from now."""
@@ -212,6 +221,9 @@ class PuctEngine(Engine):
         self.prepare()
         if board.is_game_over(claim_draw=False) or not any(board.generate_legal_moves()):
             return SearchResult(None, 0, 0, 0, time.perf_counter() - start)
+        tabled = self._table_root(board, limits, on_info, start)
+        if tabled is not None:
+            return tabled
         tree = self._root_among(board, limits.searchmoves) if limits.searchmoves else (
             self._root(board))
         root = tree.root
@@ -243,6 +255,35 @@ class PuctEngine(Engine):
         if on_info is not None:
             on_info(info)
         return SearchResult(info.pv[0], info.score, info.depth, done, elapsed, info.pv)
+
+    def _table_root(self, board: chess.Board, limits: Limits,
+                    on_info: Callable[[SearchInfo], None] | None, start: float
+                    ) -> SearchResult | None:
+        """Endgame tables at the root: a best move by them, the network's prior breaking ties."""
+        hits = self.endgame.hits
+        choice = self.endgame.root_choice(board, limits.searchmoves,
+                                          lambda moves: self._favourite(board, moves))
+        report = self.endgame.missing_report()
+        if report is not None and on_info is not None:
+            on_info(SearchInfo.message(report))
+        if choice is None:
+            return None
+        move, score, pv = choice
+        elapsed = time.perf_counter() - start
+        if on_info is not None:
+            on_info(SearchInfo(depth=1, seldepth=1, score=score, nodes=0, time=elapsed,
+                               hashfull=0, pv=pv, tbhits=self.endgame.hits - hits))
+        return SearchResult(move, score, 1, 0, elapsed, pv)
+
+    def _favourite(self, board: chess.Board, moves: list[chess.Move]) -> chess.Move:
+        """The move among ``moves`` that the network's policy likes best."""
+        assert self.network is not None
+        state = ChessState.from_board(board)
+        legal = list(self.game.legal_actions(state))
+        with torch.inference_mode():
+            priors = network_evaluator(self.game, self.network)([state])[0][0]
+        return max(moves, key=lambda move: priors[legal.index(
+            encoding.move_to_index(move, board.turn))])
 
     def _should_stop(self, tree: PUCT, limits: Limits, nodes_limit: int | None, done: int,
                      elapsed: float, stop_event: threading.Event | None) -> bool:

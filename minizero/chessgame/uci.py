@@ -388,6 +388,9 @@ class UciServer:
         self.send(line)
 
     def send_info(self, info: SearchInfo) -> None:
+        if info.text:
+            self.send(f"info string {info.text}")
+            return
         if info.currmove is not None:
             self.send(f"info depth {info.depth} currmove {info.currmove.uci()} "
                       f"currmovenumber {info.currmovenumber}")
@@ -399,10 +402,11 @@ class UciServer:
         milliseconds = max(int(info.time * 1000), 1)
         nps = int(info.nodes * 1000 / milliseconds)
         pv = " ".join(move.uci() for move in info.pv)
+        tbhits = f" tbhits {info.tbhits}" if info.tbhits else ""
         self.send(
             f"info depth {info.depth} seldepth {info.seldepth} multipv {info.multipv} "
             f"score {score} nodes {info.nodes} nps {nps} time {milliseconds} "
-            f"hashfull {info.hashfull} pv {pv}"
+            f"hashfull {info.hashfull}{tbhits} pv {pv}"
         )
 
 

@@ -114,13 +114,15 @@ def parse_signature(text: str) -> Signature:
     return _from_sides(pieces[0], pieces[1])
 
 
-def signature_of_board(board: chess.Board) -> Signature:
-    """The table a position belongs to (whichever colour has the stronger men)."""
-    white = [board.piece_type_at(square) for square in chess.scan_forward(
-        board.occupied_co[chess.WHITE] & ~board.kings)]
-    black = [board.piece_type_at(square) for square in chess.scan_forward(
-        board.occupied_co[chess.BLACK] & ~board.kings)]
-    return _from_sides(white, black)  # type: ignore[arg-type]
+def signature_of_board(board: chess.Board) -> tuple[Signature, bool]:
+    """The table a position belongs to, and whether its colours are the table's swapped (the
+    position is then looked up mirrored top to bottom, colours and side to move swapped)."""
+    sides = []
+    for colour in (chess.WHITE, chess.BLACK):
+        men = board.occupied_co[colour] & ~board.kings
+        sides.append([board.piece_type_at(square) or 0 for square in chess.scan_forward(men)])
+    signature = _from_sides(sides[0], sides[1])
+    return signature, signature.white != tuple(sorted(sides[0], key=PIECE_ORDER.index))
 
 
 def all_signatures(max_men: int) -> list[Signature]:
