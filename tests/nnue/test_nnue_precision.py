@@ -199,5 +199,5 @@ def test_the_project_opening_book_is_read_with_its_comment_line(tmp_path, capsys
     bad = tmp_path / "bad.fen"
     bad.write_text("# a header\nnot a position\n")
     assert nnue_main(["precision", str(SHIPPED), "--out", str(tmp_path / "r2"), "--openings",
-                      str(bad)]) == 1
+                      str(bad)]) == 2
     assert f"{bad}:2" in capsys.readouterr().err and not (tmp_path / "r2").exists()
