@@ -7,6 +7,15 @@ import pytest
 from minizero.peers import find_stockfish, find_sunfish
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """No test writes into the user's cache folder (tablebases are built there on first use):
+    XDG_CACHE_HOME points at a temporary folder for the whole session, subprocesses included."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def stockfish_path() -> str:
     try:

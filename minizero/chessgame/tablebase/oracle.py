@@ -102,8 +102,7 @@ class EndgameOracle:
 
     def new_game(self) -> None:
         """Tables built since are found again; missing ones are reported again."""
-        self.tables.missing.clear()
-        self.tables._materials.clear()
+        self.tables.forget_missing()
         self._reported.clear()
 
     # ------------------------------------------------------------------ probes

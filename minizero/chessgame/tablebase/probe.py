@@ -102,7 +102,7 @@ class Tablebase:
     def table(self, signature: Signature) -> np.ndarray | None:
         """The solved values of a table, or None when it is not built (and not to be built)."""
         values = self._tables.get(signature.name)
-        if values is not None:
+        if values is not None or signature.name in self.missing:
             return values
         path = table_path(self.directory, signature)
         if not path.exists():
@@ -120,7 +120,8 @@ class Tablebase:
             signature, swapped = signature_of_board(board)
             values = self.table(signature)
             if values is None:
-                return None  # not cached: the table may be built later
+                self._materials[key] = None  # until forget_missing()
+                return None
             slots = []
             taken: set[int] = set()
             for colour, piece in signature.pieces()[2:]:
@@ -130,6 +131,12 @@ class Tablebase:
                 slots.append(position)
             self._materials[key] = (values, layout_of(signature), slots, swapped)
         return self._materials[key]
+
+    def forget_missing(self) -> None:
+        """Look on disk again for the tables that were missing (built since, perhaps)."""
+        self.missing.clear()
+        self._materials = {key: found for key, found in self._materials.items()
+                           if found is not None}
 
     def probe(self, board: chess.Board) -> int | None:
         """The value of ``board`` from the side to move (mate-score scale), or None."""

@@ -41,7 +41,7 @@ from collections.abc import Callable, Mapping
 
 import chess
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from minizero.chessgame.protocol import MATE
 from minizero.chessgame.tablebase.index import (
@@ -71,6 +71,7 @@ BROKEN = -32768  # an index entry that is no position (see index.py)
 UNKNOWN = 32767  # not decided yet (only while solving; a draw in the end)
 NO_EXIT = -32767  # no capture or promotion among the moves
 POWERS = 3 ** np.arange(10, dtype=np.int64)  # material key: a base-3 digit per (colour, type)
+CHUNK = 1 << 14  # entries a thread takes at a time in the passes that run in parallel
 
 
 @njit(cache=True)
@@ -147,13 +148,22 @@ def exit_value(squares: np.ndarray, kinds: np.ndarray, colours: np.ndarray, n: i
     return values[offsets[table] + index]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _mark_positions(layout: np.ndarray, kinds: np.ndarray, colours: np.ndarray,
                     values: np.ndarray) -> None:
-    """UNKNOWN for each entry that is a legal position with its own index, BROKEN for the rest."""
+    """UNKNOWN for each entry that is a legal position with its own index, BROKEN for the rest.
+    (Entries are independent: threads take chunks of them.)"""
+    for chunk in prange((values.shape[0] + CHUNK - 1) // CHUNK):
+        _mark_chunk(layout, kinds, colours, values, chunk * CHUNK,
+                    min(values.shape[0], (chunk + 1) * CHUNK))
+
+
+@njit(cache=True)
+def _mark_chunk(layout: np.ndarray, kinds: np.ndarray, colours: np.ndarray,
+                values: np.ndarray, first: int, end: int) -> None:
     n = layout[MEN]
     squares = np.zeros(4, np.int64)
-    for index in range(values.shape[0]):
+    for index in range(first, end):
         values[index] = BROKEN
         turn = decode(layout, index, squares)
         overlap = False
@@ -228,12 +238,24 @@ def _find_twins(layout: np.ndarray, kinds: np.ndarray, colours: np.ndarray,
     return bases, squares_of
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _score_moves(layout: np.ndarray, kinds: np.ndarray, colours: np.ndarray,
                  values: np.ndarray, remaining: np.ndarray, exit_best: np.ndarray,
                  twin_of: np.ndarray, twin_bases: np.ndarray, twin_squares: np.ndarray,
                  exits: tuple) -> None:
-    """Step 1: mates, stalemates, the best capture or promotion, and the moves to count."""
+    """Step 1: mates, stalemates, the best capture or promotion, and the moves to count.
+    (Each node writes only its own entries: threads take chunks of nodes.)"""
+    for chunk in prange((values.shape[0] + CHUNK - 1) // CHUNK):
+        _score_chunk(layout, kinds, colours, values, remaining, exit_best, twin_of, twin_bases,
+                     twin_squares, exits, chunk * CHUNK,
+                     min(values.shape[0], (chunk + 1) * CHUNK))
+
+
+@njit(cache=True)
+def _score_chunk(layout: np.ndarray, kinds: np.ndarray, colours: np.ndarray,
+                 values: np.ndarray, remaining: np.ndarray, exit_best: np.ndarray,
+                 twin_of: np.ndarray, twin_bases: np.ndarray, twin_squares: np.ndarray,
+                 exits: tuple, first: int, end: int) -> None:
     n = layout[MEN]
     size = values.shape[0] - twin_bases.shape[0]
     squares = np.zeros(4, np.int64)
@@ -243,7 +265,7 @@ def _score_moves(layout: np.ndarray, kinds: np.ndarray, colours: np.ndarray,
     table_squares = np.zeros(4, np.int64)
     used = np.zeros(4, np.bool_)
     children = np.zeros(MAX_MOVES, np.int64)
-    for node in range(values.shape[0]):
+    for node in range(first, end):
         base, en_passant = node, EMPTY
         if node >= size:
             base, en_passant = twin_bases[node - size], twin_squares[node - size]
