@@ -20,7 +20,9 @@ UCI options, in the convention of the engines that use tables:
   probed through python-chess, for users who own the 5- and 6-man files. Syzygy stores
   win/draw/loss and distance to a zeroing move, not distance to mate: a Syzygy win scores
   ``SYZYGY_WIN`` (above every evaluation, below every mate), and a win that the 50-move rule
-  turns into a draw (Syzygy's "cursed win") scores 0. The package's tables are asked first.
+  turns into a draw (Syzygy's "cursed win") scores 0. The root rule needs the DTZ files
+  (``*.rtbz``) too, to choose the win that makes progress; with the WDL files alone they
+  score the search's positions and the search chooses. The package's tables are asked first.
 """
 
 from __future__ import annotations
@@ -141,7 +143,7 @@ class EndgameOracle:
             board.push(move)
             try:
                 wdl, dtz = -self.syzygy.probe_wdl(board), self.syzygy.probe_dtz(board)
-            except KeyError:
+            except KeyError:  # a file missing (WDL alone cannot say which win progresses)
                 return None
             finally:
                 board.pop()
