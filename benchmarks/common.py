@@ -20,14 +20,28 @@ if TYPE_CHECKING:
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def cpu() -> dict[str, Any]:
+    """The CPU's model name and the vector extensions that decide how fast numpy, numba and
+    torch run on it (Linux /proc/cpuinfo; empty elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines()
+                  if line.startswith("model name")), "")
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
+                  if line.startswith("flags")), [])
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+    return {"model": model, "vector_extensions": [flag for flag in wanted if flag in flags]}
+
+
 def machine() -> dict[str, Any]:
     """A short description of where the figures were measured."""
-    import os
-
     return {
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "cpu": cpu(),
         "date": time.strftime("%Y-%m-%d"),
     }
 

@@ -8,8 +8,8 @@ convention: the side with more men first, then the side with the stronger men (Q
 P), each side's men strongest first. Tables hold up to four men, kings included.
 
 A capture leads into a table with one man fewer; a promotion into a table with the pawn
-replaced by a queen, rook, bishop or knight. Those are the tables a table depends on
-(``dependencies``), built before it.
+replaced by a queen, rook, bishop or knight; a promotion that captures, into one with both.
+Those are the tables a table depends on (``dependencies``), built before it.
 
 Try it: ``minizero tablebase stats KRvK``.
 """
@@ -55,22 +55,25 @@ class Signature:
                 + [(chess.BLACK, piece) for piece in self.black])
 
     def dependencies(self) -> list[Signature]:
-        """The tables a capture or a promotion leads into (canonical, without duplicates)."""
+        """The tables a capture or a promotion (a capturing promotion too) leads into
+        (canonical, without duplicates)."""
         found: dict[str, Signature] = {}
+        promotions = (chess.QUEEN, chess.ROOK, chess.BISHOP, chess.KNIGHT)
         for colour in (chess.WHITE, chess.BLACK):
             own = list(self.white if colour == chess.WHITE else self.black)
             other = list(self.black if colour == chess.WHITE else self.white)
+            # what the other side may be left with: everything, or one man fewer (a capture)
+            remainders = [other] + [other[:i] + other[i + 1:] for i in range(len(other))]
             for position in range(len(own)):
-                # a capture of this man
                 rest = own[:position] + own[position + 1:]
-                if rest or other:  # two bare kings are a draw, not a table
+                if rest or other:  # a capture of this man (two bare kings are no table)
                     captured = _from_sides(rest, other)
                     found[captured.name] = captured
-                # a promotion of this man
                 if own[position] == chess.PAWN:
-                    for piece in (chess.QUEEN, chess.ROOK, chess.BISHOP, chess.KNIGHT):
-                        promoted = _from_sides(rest + [piece], other)
-                        found[promoted.name] = promoted
+                    for piece in promotions:
+                        for remainder in remainders:
+                            promoted = _from_sides(rest + [piece], remainder)
+                            found[promoted.name] = promoted
         return list(found.values())
 
 

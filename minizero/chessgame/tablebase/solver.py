@@ -131,6 +131,8 @@ def exit_value(squares: np.ndarray, kinds: np.ndarray, colours: np.ndarray, n: i
     if key == 0:
         return 0
     table = key_table[key]
+    if table < 0:
+        raise ValueError("a capture or promotion leads into a table not among the dependencies")
     flip = key_flip[key]
     layout = layouts[table]
     used[:] = False

@@ -75,3 +75,39 @@ def test_every_table_is_named_as_syzygy_names_it() -> None:
     names = {signature.name for signature in all_signatures(4)}
     assert names == {path.stem for path in (DATA / "syzygy").glob("*.rtbw")}
     assert len(names) == 35
+
+
+@pytest.mark.parametrize("signature", [signature for signature in all_signatures(4)
+                                       if signature.men == 4 or signature.has_pawns],
+                         ids=lambda signature: signature.name)
+def test_every_capture_and_promotion_leads_into_a_dependency(signature) -> None:
+    """python-chess plays the captures and promotions (capturing promotions included) of
+    random positions; each lands in a table the signature names as a dependency. (A piece
+    against a bare king can only be captured into two bare kings.)"""
+    from minizero.chessgame.tablebase.signature import signature_of_board
+
+    names = {dependency.name for dependency in signature.dependencies()}
+    rng = random.Random(signature.name)
+    pieces = signature.pieces()
+    seen = 0
+    for _ in range(3000):
+        board = chess.Board(None)
+        for square, (colour, piece) in zip(rng.sample(range(8, 56) if signature.has_pawns
+                                                      else range(64), len(pieces)), pieces):
+            board.set_piece_at(square, chess.Piece(piece, colour))
+        if rng.random() < 0.5:  # men on the back ranks too, for capturing promotions
+            for square in chess.scan_forward(board.occupied & ~board.pawns):
+                if rng.random() < 0.5:
+                    piece = board.remove_piece_at(square)
+                    board.set_piece_at(square % 8 + 56 * rng.randint(0, 1), piece)
+        board.turn = rng.random() < 0.5
+        if chess.popcount(board.occupied) < len(pieces) or not board.is_valid():
+            continue
+        for move in board.legal_moves:
+            if board.is_capture(move) or move.promotion:
+                board.push(move)
+                if chess.popcount(board.occupied) > 2:
+                    assert signature_of_board(board)[0].name in names, (board.fen(), move)
+                    seen += 1
+                board.pop()
+    assert seen > 100
