@@ -329,14 +329,15 @@ def api_pages(pages: Path) -> list[dict[str, str]]:
 
 
 def written_pages(pages: Path) -> None:
-    """docs/**/*.md as they are, and the benchmark plots the results pages show."""
+    """docs/**/*.md as they are, and the benchmark plots (PNG, SVG) the results pages show."""
     for source in DOCS.rglob("*.md"):
         target = pages / source.relative_to(DOCS)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
     figures = pages / "results" / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    for plot in (ROOT / "benchmarks" / "results").glob("*.png"):
+    results = ROOT / "benchmarks" / "results"
+    for plot in [*results.glob("*.png"), *results.glob("*.svg")]:
         shutil.copyfile(plot, figures / plot.name)
 
 

@@ -142,14 +142,17 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
     probe = verbs.add_parser("probe", help="a position's result, distance and every move's")
     probe.add_argument("fen", help="a position of at most four men, in quotes")
-    probe.add_argument("--dir", help="folder of tables (default: the per-user cache)")
-    probe.add_argument("--no-build", action="store_true", help="never build a missing table")
-    probe.add_argument("--quiet", action="store_true", help="no progress bar")
+    _reading_arguments(probe)
     probe.set_defaults(run=cmd_probe)
 
     stats = verbs.add_parser("stats", help="positions, results and the longest mate of a table")
     stats.add_argument("signature", help="a table such as KRvK")
-    stats.add_argument("--dir", help="folder of tables (default: the per-user cache)")
-    stats.add_argument("--no-build", action="store_true", help="never build a missing table")
-    stats.add_argument("--quiet", action="store_true", help="no progress bar")
+    _reading_arguments(stats)
     stats.set_defaults(run=cmd_stats)
+
+
+def _reading_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the tables are read from, and whether a missing one is built first."""
+    parser.add_argument("--dir", help="folder of tables (default: the per-user cache)")
+    parser.add_argument("--no-build", action="store_true", help="never build a missing table")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")

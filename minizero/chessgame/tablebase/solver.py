@@ -240,6 +240,16 @@ def _find_twins(layout: np.ndarray, kinds: np.ndarray, colours: np.ndarray,
     return bases, squares_of
 
 
+@njit(cache=True)
+def _add_distinct(found: np.ndarray, count: int, node: int) -> int:
+    """Append ``node`` to the first ``count`` entries of ``found`` unless it is there."""
+    for earlier in range(count):
+        if found[earlier] == node:
+            return count
+    found[count] = node
+    return count + 1
+
+
 @njit(cache=True, parallel=True)
 def _score_moves(layout: np.ndarray, kinds: np.ndarray, colours: np.ndarray,
                  values: np.ndarray, remaining: np.ndarray, exit_best: np.ndarray,
@@ -292,13 +302,7 @@ def _score_chunk(layout: np.ndarray, kinds: np.ndarray, colours: np.ndarray,
             if (twin_of.shape[0] > 0 and kinds[move[0]] == PAWN
                     and abs(move[1] - squares[move[0]]) == 16 and twin_of[child] >= 0):
                 child = size + twin_of[child]  # the double step gives the opponent en passant
-            seen = False
-            for earlier in range(distinct):
-                if children[earlier] == child:
-                    seen = True
-            if not seen:
-                children[distinct] = child
-                distinct += 1
+            distinct = _add_distinct(children, distinct, child)
         if distinct == 0:
             values[node] = best  # only captures and promotions: decided now
         else:
@@ -335,15 +339,8 @@ def _predecessors(layout: np.ndarray, kinds: np.ndarray, colours: np.ndarray,
         squares[slot] = origin
         before = encode(layout, squares, 1 - turn)
         squares[slot] = square
-        if before < 0 or values[before] == BROKEN:
-            continue
-        seen = False
-        for earlier in range(distinct):
-            if found[earlier] == before:
-                seen = True
-        if not seen:
-            found[distinct] = before
-            distinct += 1
+        if before >= 0 and values[before] != BROKEN:
+            distinct = _add_distinct(found, distinct, before)
     return distinct
 
 
