@@ -1,0 +1,343 @@
+"""The planted bugs of ``benchmarks/mutation.py``: one small, realistic mistake each.
+
+Two lists. ``EARLIER`` holds the 22 bugs that the tests of ``tests/minizero/test_mutations.py``
+were written against (each names the tests it runs). ``REALISTIC`` holds bugs written before the
+tests that were meant to catch them, spread over every part of ``minizero/``, ``nnue/`` and
+``hexapawn/``: the mistakes a chess or machine-learning programmer makes (a sign, a perspective,
+an off-by-one, a swapped pair, a forgotten term, a wrong constant). Their tests are chosen by
+``mutation.tests_that_see``. A mutant that no test can tell from the original program is
+*equivalent*; ``equivalent`` then says why, and the results table shows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """Replace ``old`` (found exactly once in ``path``) by ``new``.
+
+    ``tests``: the test files to run, in order; empty: the tests that can see ``path``.
+    ``equivalent``: why no test can kill it, when that is so.
+    """
+
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...] = ()
+    equivalent: str = ""
+
+
+PUCT_TESTS = ("tests/minizero/test_mutations.py", "tests/minizero/test_puct.py")
+NET_TESTS = ("tests/minizero/test_mutations.py", "tests/minizero/test_nn.py")
+TRAIN_TESTS = ("tests/minizero/test_mutations.py", "tests/hexapawn/test_experiment.py")
+SELFPLAY_TESTS = ("tests/minizero/test_selfplay.py",)
+CHESS_TESTS = ("tests/minizero/test_uci_reliability.py", "tests/minizero/test_chess_search.py")
+
+EARLIER = [
+    # -- the six that issue 13 found surviving
+    Mutant("puct: Dirichlet noise at every expanded node", "minizero/search/puct.py",
+           "            leaf.expand(self.game.legal_actions(leaf.state), prior)",
+           "            if self.config.add_noise:\n"
+           "                eps = self.config.dirichlet_epsilon\n"
+           "                prior = (1 - eps) * np.asarray(prior) + eps * self.rng.dirichlet(\n"
+           "                    [self.config.dirichlet_alpha] * len(prior))\n"
+           "            leaf.expand(self.game.legal_actions(leaf.state), prior)", PUCT_TESTS),
+    Mutant("puct: virtual loss never removed", "minizero/search/puct.py",
+           "self._add_virtual_loss(path, -1)", "self._add_virtual_loss(path, 0)", PUCT_TESTS),
+    Mutant("puct: first-play-urgency reduction sign flipped", "minizero/search/puct.py",
+           "fpu = parent_value - config.fpu_reduction",
+           "fpu = parent_value + config.fpu_reduction", PUCT_TESTS),
+    Mutant("network: residual block without skip", "minizero/nn/blocks.py",
+           "return torch.relu(out + x)", "return torch.relu(out)", NET_TESTS),
+    Mutant("training: value loss toward the negated target", "minizero/train.py",
+           "value_loss = functional.mse_loss(value_output, value)",
+           "value_loss = functional.mse_loss(value_output, -value)", TRAIN_TESTS),
+    Mutant("chess: null move and futility allowed in check", "minizero/chessgame/tree.py",
+           "if not in_check and not pv_node and abs(beta) < MATE_BOUND:",
+           "if not pv_node and abs(beta) < MATE_BOUND:", CHESS_TESTS),
+    # -- more of the same kind
+    Mutant("puct: backed-up value not negated for the opponent", "minizero/search/puct.py",
+           "                node_value = -value\n", "                node_value = value\n",
+           PUCT_TESTS),
+    Mutant("puct: exploration grows with N instead of sqrt(N)", "minizero/search/puct.py",
+           "math.sqrt(max(total, 1.0))", "max(total, 1.0)", PUCT_TESTS),
+    Mutant("puct: temperature applied upside down", "minizero/search/puct.py",
+           "scaled = counts ** (1.0 / temperature)", "scaled = counts ** temperature",
+           PUCT_TESTS),
+    Mutant("puct: noise weight inverted", "minizero/search/puct.py",
+           "(1 - eps) * root.priors + eps * noise", "eps * root.priors + (1 - eps) * noise",
+           PUCT_TESTS),
+    Mutant("network: squeeze-excitation without its sigmoid", "minizero/nn/blocks.py",
+           "torch.sigmoid(gamma)[:, :, None, None] * x", "gamma[:, :, None, None] * x",
+           NET_TESTS),
+    Mutant("network: illegal moves not masked", "minizero/nn/network.py",
+           "logits = logits.masked_fill(~legal, -math.inf)", "logits = logits", NET_TESTS),
+    Mutant("training: WDL target with win and loss swapped", "minizero/train.py",
+           "[value.clamp(min=0), 1 - value.abs(), (-value).clamp(min=0)]",
+           "[(-value).clamp(min=0), 1 - value.abs(), value.clamp(min=0)]", TRAIN_TESTS),
+    Mutant("training: policy loss sign flipped", "minizero/train.py",
+           "policy_loss = -(policy * functional.log_softmax",
+           "policy_loss = (policy * functional.log_softmax", TRAIN_TESTS),
+    Mutant("training: minibatches not seeded by step (resume differs)", "minizero/train.py",
+           "rng = np.random.default_rng([self.seed, self.step])",
+           "rng = np.random.default_rng()", ("tests/minizero/test_chaos.py",)),
+    Mutant("self-play: outcomes stored from the wrong side", "minizero/selfplay.py",
+           "final if player == last_player else -final",
+           "-final if player == last_player else final", SELFPLAY_TESTS),
+    Mutant("chess: mate not scored by distance", "minizero/chessgame/tree.py",
+           "return -MATE + ply if in_check else 0", "return -MATE if in_check else 0",
+           CHESS_TESTS),
+    Mutant("chess: no check extension", "minizero/chessgame/tree.py",
+           "            depth += 1\n", "            depth += 0\n", CHESS_TESTS),
+    Mutant("chess: quiescence never stands pat", "minizero/chessgame/tree.py",
+           "            if stand_pat >= beta:\n                return stand_pat\n",
+           "", CHESS_TESTS),
+    Mutant("chess: PVS without re-search", "minizero/chessgame/tree.py",
+           "        if alpha < score < beta:\n            score = -self._negamax(depth - 1, -beta,",
+           "        if False:\n            score = -self._negamax(depth - 1, -beta,", CHESS_TESTS),
+    Mutant("chess: repetition looks at the wrong side's positions", "minizero/chessgame/tree.py",
+           "for index in range(last - 4, max(last - halfmove_clock, 0) - 1, -2):",
+           "for index in range(last - 3, max(last - halfmove_clock, 0) - 1, -2):", CHESS_TESTS),
+    Mutant("chess: reverse futility margin sign flipped", "minizero/chessgame/tree.py",
+           "static_eval - self.config.futility_margin * depth >= beta",
+           "static_eval + self.config.futility_margin * depth >= beta", CHESS_TESTS),
+]
+
+CHESS = "minizero/chessgame/"
+REALISTIC = [
+    # -- the UCI engines: what a GUI is told
+    Mutant("uci: alpha-beta info score from White's side", CHESS + "search.py",
+           "seldepth=max(self.seldepth, depth), score=score, nodes",
+           "seldepth=max(self.seldepth, depth), score=score if self.board.turn else -score, "
+           "nodes"),
+    Mutant("uci: PUCT info score from White's side", CHESS + "puct_engine.py",
+           "                score = value_to_cp(q)",
+           "                score = value_to_cp(q if root.to_play == 0 else -q)"),
+    Mutant("uci: lowerbound and upperbound swapped", CHESS + "uci.py",
+           'score += " lowerbound" if info.bound == LOWER else " upperbound"',
+           'score += " upperbound" if info.bound == LOWER else " lowerbound"'),
+    Mutant("uci: the opponent's clock read as ours", CHESS + "uci.py",
+           'time_left=parsed.get("wtime" if self.board.turn else "btime"),',
+           'time_left=parsed.get("btime" if self.board.turn else "wtime"),'),
+    Mutant("uci: mate in n plies reported as n // 2 moves", CHESS + "protocol.py",
+           "moves = (plies + 1) // 2", "moves = plies // 2"),
+    # -- the time manager
+    Mutant("time: the increment ignored", CHESS + "timeman.py",
+           "target = usable / moves_to_go + 0.7 * max(clock.increment - lag_ms, 0)",
+           "target = usable / moves_to_go"),
+    Mutant("time: movestogo ignored", CHESS + "timeman.py",
+           "moves_to_go = min(clock.movestogo, 40) if clock.movestogo else 35",
+           "moves_to_go = 35"),
+    Mutant("time: Move Overhead not kept in reserve", CHESS + "timeman.py",
+           "usable = max(clock.time_left - overhead_ms - 2 * lag_ms, 0)",
+           "usable = max(clock.time_left - 2 * lag_ms, 0)"),
+    # -- the transposition table
+    Mutant("table: a fail-low stored as exact", CHESS + "tree.py",
+           "bound = UPPER if best_score <= original_alpha else",
+           "bound = EXACT if best_score <= original_alpha else"),
+    Mutant("table: the root's fail-low stored as exact", CHESS + "search.py",
+           "LOWER if best_score >= beta else UPPER)", "LOWER if best_score >= beta else EXACT)"),
+    Mutant("table: lower and upper bounds swapped at the cut-off", CHESS + "tree.py",
+           "(entry.bound == LOWER and score >= beta)\n"
+           "            or (entry.bound == UPPER and score <= alpha)",
+           "(entry.bound == UPPER and score >= beta)\n"
+           "            or (entry.bound == LOWER and score <= alpha)"),
+    Mutant("table: a slot's key not compared (collisions trusted)", CHESS + "table.py",
+           "return entry if entry is not None and entry.key == key else None",
+           "return entry"),
+    Mutant("table: mate scores stored from the root, not the node", CHESS + "table.py",
+           "    if score >= MATE_BOUND:\n        return score + ply\n",
+           "    if score >= MATE_BOUND:\n        return score - ply\n"),
+    # -- move ordering
+    Mutant("ordering: killers before winning captures", CHESS + "ordering.py",
+           "order, quiet = 800_000, True", "order, quiet = 1_800_000, True"),
+    Mutant("ordering: MVV-LVA prefers the most valuable attacker", CHESS + "ordering.py",
+           "                    - ORDER_VALUES[piece_type_at(move.from_square)]",
+           "                    + ORDER_VALUES[piece_type_at(move.from_square)]"),
+    Mutant("ordering: history read for the wrong colour", CHESS + "ordering.py",
+           "        history = self.history[board.turn]",
+           "        history = self.history[not board.turn]"),
+    Mutant("ordering: the second killer never kept", CHESS + "ordering.py",
+           "killers[1], killers[0] = killers[0], move", "killers[0] = move"),
+    Mutant("ordering: delta pruning subtracts the victim", CHESS + "ordering.py",
+           "if stand_pat + gain + delta_margin < alpha:",
+           "if stand_pat - gain + delta_margin < alpha:"),
+    # -- the alpha-beta search and the classical evaluation
+    Mutant("search: null move allowed with pawns only (zugzwang)", CHESS + "tree.py",
+           "return bool(mine & (board.knights | board.bishops | board.rooks | board.queens))",
+           "return bool(mine & ~board.kings)"),
+    Mutant("search: the game's earlier positions forgotten", CHESS + "search.py",
+           "for _ in range(min(board.halfmove_clock, len(board.move_stack))):",
+           "for _ in range(0):"),
+    Mutant("classical: Black's tables not mirrored", CHESS + "classical.py",
+           "packed[chess.BLACK][piece_type][chess.square_mirror(square)] = -pack(mg, eg)",
+           "packed[chess.BLACK][piece_type][square] = -pack(mg, eg)"),
+    Mutant("classical: a queen weighs 2 in the game phase", CHESS + "classical.py",
+           "+ 2 * board.rooks.bit_count() + 4 * board.queens.bit_count())",
+           "+ 2 * board.rooks.bit_count() + 2 * board.queens.bit_count())"),
+    # -- AlphaZero's encoding and the chess game
+    Mutant("encoding: two knight planes swapped", CHESS + "encoding.py",
+           "KNIGHT_STEPS = ((1, 2), (2, 1),", "KNIGHT_STEPS = ((2, 1), (1, 2),"),
+    Mutant("encoding: underpromotion pieces in reverse order", CHESS + "encoding.py",
+           "UNDERPROMOTIONS = (chess.KNIGHT, chess.BISHOP, chess.ROOK)",
+           "UNDERPROMOTIONS = (chess.ROOK, chess.BISHOP, chess.KNIGHT)"),
+    Mutant("encoding: underpromotion directions mirrored", CHESS + "encoding.py",
+           "for way, step_file in enumerate((-1, 0, 1)):",
+           "for way, step_file in enumerate((1, 0, -1)):"),
+    Mutant("chess game: drawn at the first repetition", CHESS + "game.py",
+           "state.repetitions >= 2", "state.repetitions >= 1"),
+    Mutant("chess training: value to centipawns without atanh", CHESS + "training.py",
+           "round(CP_SCALE * math.atanh(value))", "round(CP_SCALE * value)"),
+    Mutant("match: a draw scored as a loss", CHESS + "match.py",
+           '        if self.result == "1/2-1/2":\n            return 0.5',
+           '        if self.result == "1/2-1/2":\n            return 0.0'),
+    Mutant("stockfish client: a lower bound taken as the score", CHESS + "stockfish.py",
+           'elif " score " in line and "bound" not in line:', 'elif " score " in line:'),
+    # -- generic search
+    Mutant("uct: exploration without the logarithm", "minizero/search/mcts.py",
+           "log_parent = math.log(node.visits)", "log_parent = node.visits"),
+    Mutant("uct: root value from the wrong side", "minizero/search/mcts.py",
+           "value = -root.value_sum / root.visits if root.visits else 0.0",
+           "value = root.value_sum / root.visits if root.visits else 0.0"),
+    Mutant("puct: c_init multiplies the growth term", "minizero/search/puct.py",
+           "c = math.log((1 + total + config.c_base) / config.c_base) + config.c_init",
+           "c = math.log((1 + total + config.c_base) / config.c_base) * config.c_init"),
+    Mutant("puct: U divided by N instead of 1 + N", "minizero/search/puct.py",
+           "u = c * priors * math.sqrt(max(total, 1.0)) / (1.0 + visits)",
+           "u = c * priors * math.sqrt(max(total, 1.0)) / np.maximum(visits, 1.0)"),
+    Mutant("puct: virtual loss left out of Q", "minizero/search/puct.py",
+           "(node.child_value_sum - node.child_virtual) / visits",
+           "node.child_value_sum / visits"),
+    Mutant("minimax: ties go to the last action", "minizero/search/minimax.py",
+           "            if -value > best:", "            if -value >= best:"),
+    Mutant("alpha-beta: a fail-low stored as exact", "minizero/search/alphabeta.py",
+           "bound = UPPER if best <= original_alpha else",
+           "bound = EXACT if best <= original_alpha else"),
+    Mutant("alpha-beta: shallower table entries trusted", "minizero/search/alphabeta.py",
+           "if entry is not None and entry.depth >= depth:", "if entry is not None:"),
+    # -- Elo and the SPRT
+    Mutant("sprt: alpha and beta swapped", "minizero/elo.py",
+           "    if llr >= math.log((1 - beta) / alpha):\n        return \"H1\"\n"
+           "    if llr <= math.log(beta / (1 - alpha)):",
+           "    if llr >= math.log((1 - alpha) / beta):\n        return \"H1\"\n"
+           "    if llr <= math.log(alpha / (1 - beta)):"),
+    Mutant("sprt: elo0's expected score with the wrong sign", "minizero/elo.py",
+           "score0 = 1 / (1 + 10 ** (-elo0 / 400))", "score0 = 1 / (1 + 10 ** (elo0 / 400))"),
+    Mutant("elo: interval from the per-game spread, not the mean's", "minizero/elo.py",
+           "spread = 1.96 * math.sqrt(variance / games)", "spread = 1.96 * math.sqrt(variance)"),
+    Mutant("elo: Wilson interval centred on the raw share", "minizero/elo.py",
+           "centre = (share + z2 / (2 * trials)) / (1 + z2 / trials)", "centre = share"),
+    # -- the AlphaZero loop
+    Mutant("self-play: one ply too many played by visit counts", "minizero/selfplay.py",
+           "if ply < config.temperature_moves:", "if ply <= config.temperature_moves:"),
+    Mutant("replay: the window holds one generation too many", "minizero/replay.py",
+           "if up_to - self.window < generation <= up_to:",
+           "if up_to - self.window <= generation <= up_to:"),
+    Mutant("training: the cosine schedule rises again after its end", "minizero/train.py",
+           "progress = min(step / config.total_steps, 1.0)",
+           "progress = step / config.total_steps"),
+    Mutant("supervised: an epoch floors the batches", "minizero/supervised.py",
+           "epoch_steps = epoch_steps or max(1, -(-len(samples) // batch))",
+           "epoch_steps = epoch_steps or max(1, len(samples) // batch)"),
+    Mutant("network: WDL expectation P(win) - P(draw)", "minizero/nn/network.py",
+           "return probabilities[:, 0] - probabilities[:, 2]",
+           "return probabilities[:, 0] - probabilities[:, 1]"),
+    Mutant("agents: the colour swap not undone in a match", "minizero/agents.py",
+           "result = result if a_first else -result", "result = result"),
+    Mutant("checkpoint: any version accepted", "minizero/checkpoint.py",
+           'if payload.get("version") != VERSION:', 'if payload.get("version") is None:'),
+    Mutant("atomic: a failed write leaves its temporary file", "minizero/atomic.py",
+           "        with contextlib.suppress(OSError):\n            os.unlink(temporary)\n",
+           "        pass\n"),
+    Mutant("shards: any integer width accepted", "minizero/shards.py",
+           "fits = fits and array.dtype == dtype",
+           "fits = fits and array.dtype.kind == np.dtype(dtype).kind"),
+    Mutant("run directory: a torn metrics line kept", "minizero/rundir.py",
+           "torn = number == len(lines) and not text.endswith(\"\\n\")", "torn = False"),
+    Mutant("options: a fraction of 0 refused", "minizero/options.py",
+           "if not 0 <= value <= 1:", "if not 0 < value <= 1:"),
+    # -- reduced precision
+    Mutant("formats: stochastic rounding biased down", "minizero/precision/formats.py",
+           "np.floor(units + rng.random(units.shape))",
+           "np.floor(units + 0.5 * rng.random(units.shape))"),
+    Mutant("formats: fixed point one step short at the bottom", "minizero/precision/formats.py",
+           "low, high = -(2 ** (fmt.integer_bits + fmt.fraction_bits)), 2 ** (",
+           "low, high = -(2 ** (fmt.integer_bits + fmt.fraction_bits)) + 1, 2 ** ("),
+    Mutant("mca: noise half an ulp too small", "minizero/precision/mca.py",
+           "exponent = np.floor(np.log2(np.where(magnitude > 0, magnitude, 1.0))) + 1",
+           "exponent = np.floor(np.log2(np.where(magnitude > 0, magnitude, 1.0)))"),
+    Mutant("mixed: cost not divided by the bits saved", "minizero/precision/mixed.py",
+           "cost = (path[-1].score - trial_score) / saved",
+           "cost = path[-1].score - trial_score"),
+    Mutant("qat: straight-through estimator without the gradient", "minizero/precision/qat.py",
+           "return tensor + (rounded - tensor).detach()", "return rounded"),
+    # -- NNUE
+    Mutant("features: a king-bucket boundary one square off", "nnue/features.py",
+           "KING_BUCKET_OF_SQUARE = (0, 0, 0, 1, 1, 2, 3, 3,",
+           "KING_BUCKET_OF_SQUARE = (0, 0, 1, 1, 1, 2, 3, 3,"),
+    Mutant("features: HalfKP blocks without the unused index 0", "nnue/features.py",
+           "HALF_KP_BLOCK = 1 + 10 * 64  #", "HALF_KP_BLOCK = 10 * 64  #"),
+    Mutant("quantize: the output shift floors instead of rounding", "nnue/quantize.py",
+           "OUTPUT_ROUNDING = OUTPUT_SCALE // 2", "OUTPUT_ROUNDING = 0"),
+    Mutant("kernel: hidden sums floored instead of rounded", "nnue/kernel.py",
+           "x1[j] = _clip((total + HIDDEN_ROUNDING) >> HIDDEN_WEIGHT_SCALE_BITS)",
+           "x1[j] = _clip(total >> HIDDEN_WEIGHT_SCALE_BITS)"),
+    Mutant("reference: perspectives not swapped for Black", "nnue/reference.py",
+           "us, them = accumulators[ply] if white_to_move else accumulators[ply][::-1]",
+           "us, them = accumulators[ply]"),
+    Mutant("evaluator: long castling's rook lands on c1", "nnue/evaluator.py",
+           "rook_target = rank_start + (5 if kingside else 3)",
+           "rook_target = rank_start + (5 if kingside else 2)"),
+    Mutant("model: the game result from the other side", "nnue/model.py",
+           "(1.0 - lambda_) * (result + 1.0) / 2.0", "(1.0 - lambda_) * (1.0 - result) / 2.0"),
+    Mutant("nnue train: lambda weights swapped in validation", "nnue/train.py",
+           "target = lambda_ * teacher + (1 - lambda_) * (positions.result + 1.0) / 2.0",
+           "target = (1 - lambda_) * teacher + lambda_ * (positions.result + 1.0) / 2.0"),
+    Mutant("nnue data: an imported result kept from White's side", "nnue/data.py",
+           "result = white_results[result_text] * (1 if board.turn == chess.WHITE else -1)",
+           "result = white_results[result_text]"),
+    Mutant("nnue precision: the best move is the child best for the opponent",
+           "nnue/precision.py", "int(np.argmin(child_scores[start:end]))",
+           "int(np.argmax(child_scores[start:end]))"),
+    Mutant("nnue model: R^2 against the prediction's mean", "nnue/model.py",
+           "total = np.sum((target - np.mean(target)) ** 2)",
+           "total = np.sum((target - np.mean(predicted)) ** 2)"),
+    # -- Stockfish 15.1's net
+    Mutant("sf15: the pairwise product shifted by 8", "nnue/sf15/kernel.py",
+           "transformed[j] = (first * second) >> 7", "transformed[j] = (first * second) >> 8"),
+    Mutant("sf15: squared clipped ReLU shifted by 18", "nnue/sf15/kernel.py",
+           "SQUARED_SHIFT = 2 * WEIGHT_SCALE_BITS + 7",
+           "SQUARED_SHIFT = 2 * WEIGHT_SCALE_BITS + 6"),
+    Mutant("sf15: the PSQT difference not halved", "nnue/sf15/kernel.py",
+           "np.int64(us_psqt[bucket]) - np.int64(them_psqt[bucket]), 2)",
+           "np.int64(us_psqt[bucket]) - np.int64(them_psqt[bucket]), 1)"),
+    Mutant("sf15: king buckets counted from rank 1", "nnue/sf15/kernel.py",
+           "king_bucket = 4 * (7 - (oriented_king >> 3)) + 7 - (oriented_king & 7)",
+           "king_bucket = 4 * (oriented_king >> 3) + 7 - (oriented_king & 7)"),
+    Mutant("sf15: the skip output without the 16 x scale", "nnue/sf15/kernel.py",
+           "SKIP_NUMERATOR = 600 * OUTPUT_SCALE", "SKIP_NUMERATOR = 600"),
+    Mutant("sf15: material scaling with 1024 for 1064", "nnue/sf15/evaluator.py",
+           "value = _truncate(nnue * (1064 + 106 * non_pawn // 5120), 1024)",
+           "value = _truncate(nnue * (1024 + 106 * non_pawn // 5120), 1024)"),
+    Mutant("sf15: centipawns with Stockfish 16's 328 units a pawn", "nnue/sf15/trace.py",
+           "NORMALIZE_TO_PAWN = 361", "NORMALIZE_TO_PAWN = 328"),
+    # -- Hexapawn
+    Mutant("hexapawn: a capture wraps around the board's edge", "hexapawn/game.py",
+           "if low & self._not_first_file and (1 << (target - 1)) & theirs:",
+           "if (1 << (target - 1)) & theirs:"),
+    Mutant("hexapawn: Black's view rotated instead of mirrored", "hexapawn/game.py",
+           "return (self.height - 1 - row) * self.width + col",
+           "return (self.height - 1 - row) * self.width + (self.width - 1 - col)"),
+    Mutant("hexapawn solver: distances counted the wrong way", "hexapawn/solve.py",
+           "candidate = -child_scores + np.where(child_scores > 0, 1, -1).astype(np.int16)",
+           "candidate = -child_scores + np.where(child_scores > 0, -1, 1).astype(np.int16)"),
+    Mutant("hexapawn experiment: the value target of a loss is 0", "hexapawn/experiment.py",
+           "values.append(1.0 if solution.scores[index] > 0 else -1.0)",
+           "values.append(1.0 if solution.scores[index] > 0 else 0.0)"),
+    Mutant("hexapawn experiment: a lost position demands the winning move",
+           "hexapawn/experiment.py", "self.correct[row, action] = keeps or not won",
+           "self.correct[row, action] = keeps"),
+]
