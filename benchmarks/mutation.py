@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,7 +39,8 @@ from minizero.atomic import write_text
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("minizero", "hexapawn", "nnue", "tests")
 SETS = {"realistic": REALISTIC, "earlier": EARLIER, "all": EARLIER + REALISTIC}
-TIMEOUT_SECONDS = 900
+TIMEOUT_SECONDS = 900  # all of a mutant's tests
+TEST_TIMEOUT_SECONDS = 240  # one test: a hang is the bug showing (pytest-timeout)
 
 
 def _module_name(path: Path) -> str:
@@ -111,19 +114,24 @@ def run_mutant(mutant: Mutant, scratch: Path) -> tuple[str, float, tuple[str, ..
     tests = mutant.tests or tests_that_see(mutant.path)
     target.write_text(original.replace(mutant.old, mutant.new))
     started = time.perf_counter()
+    # Its own process group, so that engines the tests started go too when they hang;
+    # -p no:cacheprovider: nothing written into the scratch copy's tests between mutants.
+    process = subprocess.Popen(
+        ["nice", "-n", "15", sys.executable, "-m", "pytest", "-x", "-q", "-p",
+         "no:cacheprovider", f"--timeout={TEST_TIMEOUT_SECONDS}", *tests], cwd=scratch,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(scratch)})
     try:
-        # -p no:cacheprovider: nothing written into the scratch copy's tests between mutants
-        result = subprocess.run(
-            ["nice", "-n", "15", sys.executable, "-m", "pytest", "-x", "-q", "-p",
-             "no:cacheprovider", *tests], cwd=scratch, capture_output=True, text=True,
-            timeout=TIMEOUT_SECONDS, env={**os.environ, "PYTHONPATH": str(scratch)})
-        verdict = "survived" if result.returncode == 0 else "killed"
-        if result.returncode not in (0, 1):  # 1: tests failed; anything else: they could not run
-            verdict = "error"
-            print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
+        stdout, stderr = process.communicate(timeout=TIMEOUT_SECONDS)
+        verdict = {0: "survived", 1: "killed"}.get(process.returncode, "error")
+        if verdict == "error":  # the tests could not run at all: say why
+            print(stdout[-2000:], stderr[-2000:], file=sys.stderr)
     except subprocess.TimeoutExpired:
         verdict = "timeout"
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
         target.write_text(original)
     return verdict, time.perf_counter() - started, tests
 

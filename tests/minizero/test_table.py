@@ -16,6 +16,7 @@ import chess
 import pytest
 
 from minizero.chessgame.classical import ClassicalEvaluator
+from minizero.chessgame.ordering import MoveOrdering, ordered_captures
 from minizero.chessgame.protocol import EXACT, LOWER, MATE, UPPER, Limits
 from minizero.chessgame.search import SearchConfig, Searcher
 from minizero.chessgame.table import (
@@ -122,3 +123,63 @@ def test_a_colliding_key_is_not_taken_for_the_stored_position() -> None:
     assert table.get(12345 + table.size) is None  # same slot, another position
     table.put(12345 + table.size, 1, LOWER, 5, None)  # and it replaces the old entry
     assert table.get(12345) is None
+
+
+def plain_alphabeta(searcher: Searcher, board: chess.Board, depth: int, alpha: int, beta: int,
+                    ply: int, keys: list[int]) -> int:
+    """The oracle: alpha-beta with no table, no null windows, no killers or history and no
+    pruning, by the searcher's rules (draws, mate by distance, check extension, the same
+    quiescence moves); captures first only so that it finishes in seconds."""
+    key = position_key(board)
+    first = max(len(keys) - board.halfmove_clock, 0)
+    if ply and (any(keys[index] == key for index in range(len(keys) - 4, first - 1, -2))
+                or (board.halfmove_clock >= 100 and not board.is_checkmate())
+                or (chess.popcount(board.occupied) <= 4 and board.is_insufficient_material())):
+        return 0
+    in_check = board.is_check()
+    depth += in_check
+    if depth <= 0:
+        return plain_quiescence(searcher, board, alpha, beta, ply)
+    best = -INFINITY
+    for move, _ in MoveOrdering(0).ordered_moves(board, None, 0):
+        keys.append(key)
+        board.push(move)
+        best = max(best, -plain_alphabeta(searcher, board, depth - 1, -beta, -max(alpha, best),
+                                          ply + 1, keys))
+        board.pop()
+        keys.pop()
+        if best >= beta:
+            break
+    if best == -INFINITY:
+        return -MATE + ply if in_check else 0
+    return best
+
+
+def plain_quiescence(searcher: Searcher, board: chess.Board, alpha: int, beta: int,
+                     ply: int) -> int:
+    if board.is_check():
+        best, moves = -INFINITY, list(board.legal_moves)
+        if not moves:
+            return -MATE + ply
+    else:
+        best = searcher.evaluator.evaluate(board)  # standing pat
+        moves = ordered_captures(board, best, alpha, PLAIN.delta_margin)
+    for move in moves:
+        if best >= beta:
+            break
+        board.push(move)
+        best = max(best, -plain_quiescence(searcher, board, -beta, -max(alpha, best), ply + 1))
+        board.pop()
+    return best
+
+
+def test_the_search_scores_like_a_plain_alpha_beta_of_the_same_depth() -> None:
+    """Principal variation search, aspiration windows, the table and move ordering change how
+    much is searched, never the value (with pruning that depends on the window off)."""
+    fens = [line.strip() for line in OPENINGS.read_text().splitlines()
+            if line.strip() and not line.startswith("#")][:4]
+    for fen in fens:
+        board = chess.Board(fen)
+        searcher = Searcher(ClassicalEvaluator(), PLAIN)
+        score = searcher.search(board, Limits(depth=3)).score
+        assert score == plain_alphabeta(searcher, board, 3, -INFINITY, INFINITY, 0, []), fen
