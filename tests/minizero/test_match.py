@@ -12,7 +12,14 @@ import pytest
 
 from minizero import cli
 from minizero.chessgame.commands import parse_time_control
-from minizero.chessgame.match import EngineSpec, EngineStartError, MatchConfig, run_match
+from minizero.chessgame.match import (
+    EngineSpec,
+    EngineStartError,
+    GameRecord,
+    MatchConfig,
+    MatchResult,
+    run_match,
+)
 from minizero.chessgame.openings import read_openings
 
 OPENINGS = [
@@ -21,6 +28,19 @@ OPENINGS = [
 ]
 FAST = dict(nodes=150, base_time=None, resign_score=600, resign_moves=2, draw_score=30,
             draw_moves=4, draw_after=20)
+
+
+def test_results_are_tallied_for_engine_one_whatever_its_colour() -> None:
+    def game(white: str, result: str) -> GameRecord:
+        black = "b" if white == "a" else "a"
+        return GameRecord(0, white, black, result, "checkmate", "", 40)
+
+    games = [game("a", "1-0"), game("b", "1-0"), game("a", "1/2-1/2"), game("b", "0-1"),
+             game("b", "1/2-1/2")]
+    match = MatchResult("a", "b", games)
+    assert (match.wins, match.draws, match.losses) == (2, 2, 1)
+    summary = match.summary()
+    assert summary["score"] == 0.6 and summary["games"] == 5
 
 
 def test_time_control_and_engine_spec_parsing() -> None:
