@@ -48,6 +48,16 @@ def test_capture_is_diagonal_forward_only() -> None:
     assert moves == ["a2a1"]  # no sideways capture, no backwards move
 
 
+def test_a_capture_never_wraps_around_the_edge_of_the_board() -> None:
+    # White's a2 pawn "left" of its target a3 would be d2 in the bit layout: not a capture.
+    game, position = parse_position("p3/4/P2p/4 w")
+    moves = sorted(game.action_to_string(position, a) for a in game.legal_actions(position))
+    assert moves == ["a2a3"]
+    game, position = parse_position("4/P2p/4/3P b")  # and Black's d3 pawn does not take a3
+    moves = sorted(game.action_to_string(position, a) for a in game.legal_actions(position))
+    assert moves == ["d3d2"]
+
+
 def test_capturing_move_applies() -> None:
     game, position = parse_position("p1p/1P1/3 w")
     after = game.apply(position, game.parse_move(position, "b2xa3"))
