@@ -115,6 +115,18 @@ def test_encoding_is_from_the_side_to_move() -> None:
     assert white_view[1, 2].tolist() == [1, 1, 1] and black_view[1, 2].tolist() == [1, 1, 1]
 
 
+def test_black_sees_the_ranks_flipped_and_the_files_kept() -> None:
+    # Black's pawns on a3 and c3, White's on b2 and c1: from Black's side a3 is row 0, file a.
+    game, position = parse_position("p1p/1P1/2P b")
+    planes = game.encode(position)
+    assert planes[0].tolist() == [[1, 0, 1], [0, 0, 0], [0, 0, 0]]  # Black's own pawns
+    assert planes[1].tolist() == [[0, 0, 0], [0, 1, 0], [0, 0, 1]]  # White's, from Black's side
+    # action = (relative square) x 3 + direction (0 towards file a, 1 straight, 2 towards the
+    # last file): a3xb2 is square 0, direction 2; c3xb2 is square 2, direction 0.
+    actions = {game.action_to_string(position, a): a for a in game.legal_actions(position)}
+    assert actions == {"a3a2": 1, "a3xb2": 2, "c3xb2": 6, "c3c2": 7}
+
+
 def test_action_map_round_trips_on_every_reachable_3x3_position() -> None:
     solution = solve(3, 3)
     game = solution.game
