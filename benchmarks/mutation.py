@@ -12,8 +12,7 @@ benchmarks/results/mutation.json and .md; ``--resume`` skips the mutants a run o
 already judged at this commit (a killed run picks up where it stopped).
 
 Run it: ``make mutation`` (``python -m benchmarks.mutation [--set realistic|earlier|all]
-[--label after] [--resume] [NAME ...]``); about 40 minutes for the realistic set on the loaded
-2-core machine, each mutant's tests run with ``nice``.
+[--label after] [--resume] [--tests FILE ...] [NAME ...]``), each mutant's tests with ``nice``.
 """
 
 from __future__ import annotations
@@ -105,13 +104,15 @@ def scratch_copy(destination: Path) -> None:
     shutil.copy(ROOT / "pyproject.toml", destination / "pyproject.toml")
 
 
-def run_mutant(mutant: Mutant, scratch: Path) -> tuple[str, float, tuple[str, ...]]:
-    """('killed' / 'survived' / 'timeout', seconds the tests took, the test files run)."""
+def run_mutant(mutant: Mutant, scratch: Path, tests: tuple[str, ...] = ()
+               ) -> tuple[str, float, tuple[str, ...]]:
+    """('killed' / 'survived' / 'timeout', seconds the tests took, the test files run):
+    ``tests``, else the mutant's own, else those that can see its file."""
     target = scratch / mutant.path
     original = target.read_text()
     if original.count(mutant.old) != 1:
         raise ValueError(f"{mutant.name}: the text to mutate is not found once in {mutant.path}")
-    tests = mutant.tests or tests_that_see(mutant.path)
+    tests = tests or mutant.tests or tests_that_see(mutant.path)
     target.write_text(original.replace(mutant.old, mutant.new))
     started = time.perf_counter()
     # Its own process group, so that engines the tests started go too when they hang;
@@ -161,6 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("names", nargs="*", help="run only mutants whose name contains one")
     parser.add_argument("--set", choices=tuple(SETS), default="realistic")
     parser.add_argument("--label", default="latest", help="the run's column in the results")
+    parser.add_argument("--tests", nargs="+", default=(),
+                        help="run these test files against every mutant instead")
     parser.add_argument("--resume", action="store_true",
                         help="skip mutants this label already judged at this commit")
     args = parser.parse_args(argv)
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         for mutant in chosen:
             if args.resume and mutant.name in run["records"]:
                 continue
-            verdict, seconds, tests = run_mutant(mutant, scratch)
+            verdict, seconds, tests = run_mutant(mutant, scratch, tuple(args.tests))
             print(f"{verdict:8s} {seconds:6.1f} s  {mutant.name}", flush=True)
             run["records"][mutant.name] = {"mutant": mutant.name, "file": mutant.path,
                                            "verdict": verdict, "seconds": round(seconds, 1),
