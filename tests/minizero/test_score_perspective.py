@@ -1,4 +1,5 @@
-"""Every ``info ... score`` line is from the side to move, for each of the three engines.
+"""Every ``info ... score`` line is from the side to move, for each of the three engines, and
+says whether it is a bound.
 
 A GUI shows ``score cp 500`` as "the engine thinks it is five pawns up", whoever is to move; a
 score sent from White's side puts the wrong sign on every Black move. The positions here are
@@ -14,7 +15,7 @@ import chess
 import pytest
 
 from minizero.chessgame.engine import classical_engine
-from minizero.chessgame.protocol import Engine
+from minizero.chessgame.protocol import EXACT, LOWER, MATE, UPPER, Engine, SearchInfo, SearchResult
 from minizero.chessgame.puct_engine import PuctEngine
 from minizero.chessgame.uci import UciServer
 from nnue.engine import NnueEngine
@@ -56,3 +57,24 @@ def test_every_info_score_is_from_the_side_to_move(name: str, fen: str) -> None:
     scores = info_scores(make(), fen, go)
     assert scores, "no info line with a score"
     assert all(score > 200 for score in scores), scores
+
+
+class Reporter(Engine):
+    """Reports one exact score, a fail high, a fail low and a mate, then answers."""
+
+    def search(self, board: chess.Board, limits, on_info=None, *args, **kwargs) -> SearchResult:
+        move = next(iter(board.legal_moves))
+        for score, bound in ((35, EXACT), (80, LOWER), (-20, UPPER), (MATE - 3, EXACT)):
+            on_info(SearchInfo(4, 6, score, 1000, 0.5, 0, [move], bound=bound))
+        return SearchResult(move, 35, 4, 1000, 0.5, [move])
+
+
+def test_bounds_and_mates_are_named_as_uci_names_them() -> None:
+    sink = UciLines()
+    server = UciServer(Reporter(), output=sink)
+    server.handle("go depth 4")
+    sink.wait_for("bestmove")
+    server.stop_search()
+    scores = [line.split(" score ")[1].split(" nodes ")[0] for line in sink.history
+              if line.startswith("info")]
+    assert scores == ["cp 35", "cp 80 lowerbound", "cp -20 upperbound", "mate 2"]
