@@ -153,7 +153,11 @@ def report(runs: dict[str, dict]) -> tuple[str, dict[str, str]]:
             rows.append([mutant.name, mutant.path, *verdicts, mutant.equivalent])
     scores = {label: _score(list(run["records"].values())) for label, run in runs.items()}
     table = markdown_table(["mutant", "file", *labels, "why it survives"], rows)
-    lines = [f"- {label} (commit {runs[label]['commit']}): {scores[label]}" for label in labels]
+    lines = []
+    for label in labels:
+        records = runs[label]["records"].values()
+        commits = sorted({record["commit"] for record in records})
+        lines.append(f"- {label} (commit {', '.join(commits)}): {scores[label]}")
     return table + "\n\n" + "\n".join(lines) + "\n", scores
 
 
@@ -172,20 +176,20 @@ def main(argv: list[str] | None = None) -> None:
                             capture_output=True, text=True).stdout.strip()
     path = RESULTS / "mutation.json"
     runs = json.loads(path.read_text()).get("runs", {}) if path.exists() else {}
-    run = runs.setdefault(args.label, {"commit": commit, "records": {}})
-    if run["commit"] != commit or not (args.resume or args.names):
-        run["commit"], run["records"] = commit, {}
+    run = runs.setdefault(args.label, {"records": {}})
+    if not (args.resume or args.names):  # a fresh run of the label; NAMEs replace their records
+        run["records"] = {}
     with tempfile.TemporaryDirectory(prefix="minizero-mutants-") as directory:
         scratch = Path(directory)
         scratch_copy(scratch)
         for mutant in chosen:
-            if args.resume and mutant.name in run["records"]:
+            if args.resume and run["records"].get(mutant.name, {}).get("commit") == commit:
                 continue
             verdict, seconds, tests = run_mutant(mutant, scratch, tuple(args.tests))
             print(f"{verdict:8s} {seconds:6.1f} s  {mutant.name}", flush=True)
             run["records"][mutant.name] = {"mutant": mutant.name, "file": mutant.path,
                                            "verdict": verdict, "seconds": round(seconds, 1),
-                                           "tests": list(tests)}
+                                           "tests": list(tests), "commit": commit}
             write_text(path, json.dumps({"runs": runs}, indent=2) + "\n")  # resumable
     table, scores = report(runs)
     write_results("mutation", {"scores": scores, "runs": runs}, table)
