@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 
 .PHONY: demo test bench peers peers-if-possible lint docs clean mutation
 
@@ -14,16 +15,24 @@ $(STAMP): pyproject.toml
 	$(PY) -m nnue.kernel  # compile the NNUE kernel into numba's cache once, not at a game's start
 	touch $(STAMP)
 
+# the optional docs extra (mkdocs, Material, mkdocstrings, the notebook runner): make docs and
+# make test install it, so the docs tests run on a fresh clone
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+# Hexapawn solved, searched and learned; then one fast chess game, nnue-uci vs minizero-uci
 demo: $(STAMP)
 	$(VENV)/bin/hexapawn solve --size 3x3
 	$(VENV)/bin/hexapawn solve --size 4x4
 	$(PY) -m hexapawn.demo
 	$(VENV)/bin/hexapawn compare --size 3x3
+	$(PY) -m nnue.demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: lint
+test: lint $(DOCS_STAMP)
 	@$(MAKE) --no-print-directory peers-if-possible
 	$(PY) -m pytest -q
 
@@ -48,8 +57,8 @@ bench: $(STAMP)
 mutation: $(STAMP)
 	$(PY) -m benchmarks.mutation
 
-# the site lands in build/site; it needs the docs extra and names it when missing
-docs: $(STAMP)
+# the site lands in build/site (open build/site/index.html, or serve the folder)
+docs: $(DOCS_STAMP)
 	$(PY) docs/build_site.py
 
 peers: $(STAMP)

@@ -8,7 +8,12 @@ Three trials, each as real processes, each counted:
    each time, and must end with the metrics lines, replay shards and final weights of the same
    run done in one go;
 3. malformed UCI exchanges with ``minizero-uci``: after each, the engine must still answer
-   ``isready`` and give a legal ``bestmove`` on its own (no ``stop`` sent) within seconds.
+   ``isready`` and give a legal ``bestmove`` on its own (no ``stop`` sent) within seconds;
+4. hostile input for the newer commands (``tests/hostile_inputs.py``: damaged nets, endless
+   files, FIFOs, a full disk, bad options of chessdata, compare and the precision studies; bad
+   nets and ``go searchmoves`` over UCI to ``zero-uci`` and ``nnue-uci``), each process capped
+   at 4 GiB of memory and a minute: one line on stderr naming the file or option, exit 2, the
+   scratch folder untouched (or, over UCI, a reason in ``info string`` and a legal answer).
 
     make bench BENCH=reliability
 """
@@ -16,16 +21,32 @@ Three trials, each as real processes, each counted:
 from __future__ import annotations
 
 import json
+import os
+import queue
 import random
+import resource
+import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import chess
 
 from benchmarks.common import markdown_table, write_results
+from tests.hostile_inputs import (
+    CASES,
+    UCI_CASES,
+    Case,
+    UciCase,
+    answered_well,
+    materialize,
+    played_well,
+)
 
 PY = sys.executable
 SELFPLAY = [PY, "-m", "minizero", "selfplay", "--workers", "1", "--generations", "1"]
@@ -217,7 +238,115 @@ def trial_uci() -> dict:
     return {"tried": len(UCI_EXCHANGES), "held": held, "failures": failures}
 
 
+PROGRAMS = {"minizero": [PY, "-m", "minizero"], "nnue": NNUE, "hexapawn": [PY, "-m", "hexapawn"],
+            "zero-uci": [PY, "-m", "minizero.chessgame.puct_engine"],
+            "nnue-uci": [PY, "-m", "nnue.engine"]}
+MEMORY_CAP = 4 << 30
+HOSTILE_TIMEOUT = 60.0
+
+
+def _capped(disk_limit: int | None) -> Callable[[], None]:
+    """preexec_fn: at most MEMORY_CAP bytes of memory, and ``disk_limit`` bytes a file (the
+    writes past it fail as on a full disk instead of killing the process)."""
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+        if disk_limit is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (disk_limit, disk_limit))
+    return limit
+
+
+def snapshot(folder: Path) -> dict[str, tuple]:
+    """Every entry below ``folder``: its kind, and for all but folders its size and
+    modification time (a folder's own time changes with any file made and removed in it)."""
+    entries = {}
+    for path in folder.rglob("*"):
+        status = path.lstat()
+        folder_only = stat.S_ISDIR(status.st_mode)
+        entries[str(path.relative_to(folder))] = (status.st_mode, *(() if folder_only else (
+            status.st_size, status.st_mtime_ns)))
+    return entries
+
+
+def hostile_command(case: Case) -> dict:
+    """Run one case as a process in a fresh scratch folder; what happened and whether it held."""
+    with tempfile.TemporaryDirectory() as directory:
+        scratch = Path(directory)
+        argv = [*PROGRAMS[case.argv[0]], *materialize(case.argv[1:], scratch)]
+        before = snapshot(scratch)
+        try:
+            result = subprocess.run(argv, capture_output=True, text=True, cwd=scratch,
+                                    stdin=subprocess.DEVNULL, timeout=HOSTILE_TIMEOUT,
+                                    preexec_fn=_capped(case.disk_limit),
+                                    env={**os.environ, "PATH": "/usr/games:" + os.environ["PATH"]})
+            code, error = result.returncode, result.stderr
+        except subprocess.TimeoutExpired as expired:
+            code, error = "timeout", (expired.stderr or b"").decode(errors="replace")
+        after = snapshot(scratch)
+        if case.accepted or case.disk_limit is None:
+            untouched = case.accepted or after == before
+        else:  # the work done before the disk filled may stay; no changed or stray file
+            untouched = all(after.get(name) == entry for name, entry in before.items()) and \
+                not any(name.endswith(".tmp") for name in after)
+        ok = answered_well(case, code, error) and untouched
+        return {"case": case.name, "ok": ok, "code": code, "stderr": error[-300:]}
+
+
+def _read_lines(stream, into: queue.Queue) -> None:
+    for line in stream:
+        into.put(line.rstrip("\n"))
+    into.put(None)
+
+
+def hostile_uci(case: UciCase) -> dict:
+    """Run one UCI exchange; the engine must explain a refusal and still answer legally."""
+    with tempfile.TemporaryDirectory() as directory:
+        scratch = Path(directory)
+        lines = [" ".join(materialize(line.split(" "), scratch)) for line in case.lines]
+        process = subprocess.Popen([*PROGRAMS[case.engine[0]], *case.engine[1:]],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, cwd=scratch,
+                                   preexec_fn=_capped(None))
+        output: queue.Queue = queue.Queue()
+        threading.Thread(target=_read_lines, args=(process.stdout, output), daemon=True).start()
+        seen: list[str] = []
+        assert process.stdin is not None
+        try:
+            process.stdin.write("uci\nisready\n" + "\n".join(lines) + "\n")
+            process.stdin.flush()
+            deadline = time.monotonic() + HOSTILE_TIMEOUT
+            while not any(line.startswith("bestmove") for line in seen):
+                line = output.get(timeout=max(0.01, deadline - time.monotonic()))
+                if line is None:
+                    break
+                seen.append(line)
+            process.stdin.write("isready\nquit\n")
+            process.stdin.flush()
+            process.wait(timeout=30)
+        except (queue.Empty, subprocess.TimeoutExpired, BrokenPipeError):
+            pass
+        finally:
+            if process.poll() is None:
+                process.kill()
+            error = process.communicate()[1]
+        answers = [line.split()[1] for line in seen if line.startswith("bestmove")]
+        complaints = [line for line in seen if line.startswith("info string")]
+        ok = (played_well(case, lines, seen) and process.returncode == 0
+              and "Traceback" not in error)
+        return {"case": case.name, "ok": ok, "bestmove": answers[-1:],
+                "info_strings": [line[:160] for line in complaints][-3:], "stderr": error[-300:]}
+
+
+def trial_hostile() -> dict:
+    """Every case of tests/hostile_inputs.py as a real process; the count that held."""
+    results = [hostile_command(case) for case in CASES] + [hostile_uci(case)
+                                                            for case in UCI_CASES]
+    return {"tried": len(results), "held": sum(result["ok"] for result in results),
+            "failures": [result for result in results if not result["ok"]]}
+
+
 def main() -> None:
+    hostile = trial_hostile()
     bad = trial_bad_invocations()
     selfplay = kill_cycles([PY, "-m", "minizero", "selfplay", "--game", "hexapawn:3x3",
                             "--workers", "1", "--games", "6", "--shard-games", "2",
@@ -240,10 +369,15 @@ def main() -> None:
          f"end identical to an unbroken run: {training['identical_end']}"],
         ["malformed UCI exchanges with minizero-uci", uci["tried"],
          f"{uci['held']} answered readyok and a legal bestmove"],
+        ["hostile input to the newer commands and engines (tests/hostile_inputs.py)",
+         hostile["tried"], f"{hostile['held']} handled: a refusal in one line naming the file "
+         "or option with nothing touched, success where the input is valid, over UCI a reason "
+         "and a legal answer"],
     ]
     table = markdown_table(["trial", "count", "held"], rows)
     write_results("reliability", {"bad_invocations": bad, "selfplay_kills": selfplay,
-                                  "train_kills": training, "uci": uci}, table)
+                                  "train_kills": training, "uci": uci, "hostile": hostile},
+                  table)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minizero.atomic import write_text
+from minizero.precision.report import markdown_table  # noqa: F401  (the benches import it from here)
 
 if TYPE_CHECKING:
     from minizero.chessgame.match import EngineSpec
@@ -49,13 +50,6 @@ def adjudication() -> dict[str, int]:
         return {}
     return {"resign_score": 600, "resign_moves": 4, "draw_score": 10, "draw_moves": 8,
             "draw_after": 40}
-
-
-def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
-    """A GitHub-flavoured markdown table."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def solve_epd(specs: dict[str, EngineSpec], path: Path, seconds: float,

@@ -1,53 +1,57 @@
-"""Build the documentation site: README, tutorials with their outputs, CLI, benchmarks, API.
+"""Build the documentation site: written pages, executed tutorials, CLI and API references.
 
-The pages are generated from the sources so they cannot drift from them: the home page is the
-README; each tutorial (jupytext percent file) is executed as a notebook in its quick mode and
-rendered with its printed output and the figures it saved; the CLI reference is the ``--help``
-of every command's argparse parser; the benchmark page gathers ``benchmarks/results/*.md``; the
-API pages are read from the docstrings by mkdocstrings. mkdocs (Material theme) then builds the
-static site in strict mode, so a broken link or a missing page fails the build.
+The written pages are the Markdown files under ``docs/`` (landing page, guides, one results page
+per area, the lab notebook); ``mkdocs.yml``'s ``nav`` lists them. Everything else is generated
+from the sources so it cannot drift from them: each tutorial (a jupytext percent file) is
+executed as a notebook in its quick mode and rendered with its printed output, tables, boards
+and figures, beside its notebook and its source for download; the CLI reference is the
+``--help`` of every console script plus the UCI options each engine declares; the API pages are
+read from the docstrings of every public module by mkdocstrings; the benchmark page gathers
+``benchmarks/results/*.md`` and the changelog page is ``CHANGELOG.md``. mkdocs (Material theme)
+then builds the static site in strict mode, so a broken link or a page left out of the nav
+fails the build. The site needs no outside host: no web fonts, no scripts from elsewhere.
 
     make docs                                 # or: python docs/build_site.py
     python docs/build_site.py --site /tmp/site --only 01 03
 
-Needs the optional ``docs`` extra: ``pip install -e '.[docs]'``.
+A new written page: put the Markdown file under ``docs/`` and add it to ``nav`` in mkdocs.yml.
+Needs the optional ``docs`` extra (``make docs`` installs it): ``pip install -e '.[docs]'``.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import copy
 import importlib
+import importlib.metadata
 import importlib.util
 import json
 import logging
 import os
+import pkgutil
 import re
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 # import name -> distribution to install; all of them come with the `docs` extra
 REQUIRED = {"mkdocs": "mkdocs", "material": "mkdocs-material", "mkdocstrings": "mkdocstrings",
             "mkdocstrings_handlers.python": "mkdocstrings-python", "jupytext": "jupytext",
             "nbclient": "nbclient", "nbconvert": "nbconvert", "ipykernel": "ipykernel",
-            "matplotlib": "matplotlib"}
-CLI_MODULES = {"hexapawn": "hexapawn.cli", "minizero": "minizero.cli", "nnue": "nnue.cli"}
-# the modules whose docstrings make the API pages: (page title, modules)
-API_PAGES = {
-    "Games and search": ["minizero.game", "minizero.search.minimax", "minizero.search.alphabeta",
-                         "minizero.search.mcts", "minizero.search.puct"],
-    "Networks and training": ["minizero.nn.blocks", "minizero.nn.network", "minizero.train",
-                              "minizero.selfplay", "minizero.replay", "minizero.checkpoint"],
-    "Hexapawn": ["hexapawn.game", "hexapawn.solve", "hexapawn.agents", "hexapawn.experiment"],
-    "Chess engine": ["minizero.chessgame.evaluator", "minizero.chessgame.classical",
-                     "minizero.chessgame.protocol", "minizero.chessgame.engine",
-                     "minizero.chessgame.search", "minizero.chessgame.uci",
-                     "minizero.chessgame.match", "minizero.elo"],
-    "NNUE": ["nnue.features", "nnue.model", "nnue.quantize", "nnue.evaluator", "nnue.train"],
-}
+            "matplotlib": "matplotlib", "yaml": "pyyaml"}
+PACKAGES = ("minizero", "hexapawn", "nnue")
+# The engine each UCI console script serves, built without loading a network, for its options.
+UCI_ENGINES = {"minizero-uci": "minizero.chessgame.engine:classical_engine",
+               "nnue-uci": "nnue.engine:NnueEngine",
+               "zero-uci": "minizero.chessgame.puct_engine:PuctEngine"}
+# nav entries that the build fills with generated pages
+TUTORIALS_INDEX, API_INDEX = "tutorials/index.md", "api/index.md"
 FIGURE_TAG = "minizero_figure"  # output metadata set by minizero.tutorial.show_file
 
 
@@ -69,17 +73,42 @@ def require_dependencies() -> None:
     if missing:
         raise SystemExit(
             f"the docs build needs {', '.join(missing)} (the optional 'docs' extra); install it "
-            f"with: .venv/bin/pip install -e '.[docs]'")
+            f"with: .venv/bin/pip install -e '.[docs]' (make docs does it)")
 
 
-def home_page() -> str:
-    """The README, with a pointer to the rest of the site after its first paragraph."""
-    text = (ROOT / "README.md").read_text()
-    note = ("\n!!! tip \"On this site\"\n    Every [tutorial](tutorials/index.md) with its output "
-            "and figures, the [command-line reference](cli.md), the latest "
-            "[benchmark tables](benchmarks.md) and the [API](api/index.md) from the docstrings.\n")
-    first_break = text.find("\n\n", text.find("\n\n") + 2)
-    return text[:first_break] + "\n" + note + text[first_break:]
+# --------------------------------------------------------------------------- the code's surface
+
+
+def console_scripts() -> dict[str, str]:
+    """Each console script of the installed distribution -> its ``module:function``."""
+    entries = importlib.metadata.distribution("minizero").entry_points
+    return {entry.name: entry.value for entry in entries if entry.group == "console_scripts"}
+
+
+def script_parser(script: str) -> argparse.ArgumentParser:
+    """The argparse parser of a console script: ``build_parser()`` beside its ``main``."""
+    module = console_scripts()[script].partition(":")[0]
+    return importlib.import_module(module).build_parser()
+
+
+def public_modules() -> list[str]:
+    """Every module and package of minizero, hexapawn and nnue whose name has no leading '_'."""
+    names = []
+    for package_name in PACKAGES:
+        package = importlib.import_module(package_name)
+        names.append(package_name)
+        for info in pkgutil.walk_packages(package.__path__, package_name + "."):
+            if not any(part.startswith("_") for part in info.name.split(".")):
+                names.append(info.name)
+    return names
+
+
+def relative_to_root(text: str) -> str:
+    """A path under the repository, written from its root (a default shown on the site)."""
+    return text.replace(str(ROOT) + os.sep, "")
+
+
+# --------------------------------------------------------------------------- tutorials
 
 
 def tutorial_title(path: Path) -> str:
@@ -89,55 +118,68 @@ def tutorial_title(path: Path) -> str:
     return path.stem
 
 
-def execute_tutorial(path: Path, pages: Path, work: Path) -> dict[str, Any]:
-    """Run one tutorial as a notebook (quick mode) and write its page and figures.
+def execute_tutorial(path: Path, pages: Path, work: Path, repo_url: str) -> dict[str, Any]:
+    """Run one tutorial as a notebook (quick mode), write its page, notebook and figures.
 
-    Every PNG the tutorial saves must appear on its page: the build fails otherwise.
+    The notebook runs in a folder of its own with no ``MINIZERO_TUTORIAL_OUT``, as a reader
+    would run it, so what it prints says ``runs/tutorials/...``, not a path of this machine.
+    Every PNG the tutorial saves must appear on its page. Returns the run's record, with
+    ``error`` set when the tutorial failed (the others still run).
     """
     import jupytext
     import nbformat
     from nbclient import NotebookClient
     from nbconvert import MarkdownExporter
 
-    figures_out = work / "figures" / path.stem
     run_dir = work / "run" / path.stem
-    for folder in (figures_out, run_dir):
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    figures_out = run_dir / "runs" / "tutorials"
     notebook = jupytext.read(path)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}
-    os.environ.update(MINIZERO_TUTORIAL_SMALL="1", MINIZERO_TUTORIAL_OUT=str(figures_out),
-                      MPLBACKEND="Agg", PYTHONPATH=os.pathsep.join(
-                          [str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    environment = {key: value for key, value in os.environ.items()
+                   if key != "MINIZERO_TUTORIAL_OUT"}
+    environment.update(MINIZERO_TUTORIAL_SMALL="1", MPLBACKEND="Agg", PYTHONPATH=os.pathsep.join(
+        [str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    record: dict[str, Any] = {"tutorial": path.stem, "title": tutorial_title(path),
+                              "figures": [], "error": None, "figures_in_cwd": []}
     began = time.perf_counter()
     client = NotebookClient(notebook, timeout=900, kernel_name="python3",
                             resources={"metadata": {"path": str(run_dir)}})
     try:
-        client.execute()
+        client.execute(env=environment)
     except Exception as error:  # nbclient raises CellExecutionError with the cell's traceback
-        raise SystemExit(f"{path.name} failed while building the docs:\n{error}") from None
-    seconds = time.perf_counter() - began
+        record["error"] = f"{path.name} failed while building the docs:\n{error}"
+    record["seconds"] = round(time.perf_counter() - began, 1)
+    record["figures_in_cwd"] = sorted(p.name for p in run_dir.glob("*.png"))
+    if record["error"]:
+        return record
 
     figure_dir = pages / "tutorials" / "figures" / path.stem
     figure_dir.mkdir(parents=True, exist_ok=True)
-    shown = []
     for cell in notebook.cells:
         for index, output in enumerate(cell.get("outputs", [])):
             metadata = output.get("metadata", {})
             name = metadata.get(FIGURE_TAG)
-            if not name:
-                continue
-            shutil.copyfile(metadata.get("minizero_path") or figures_out / name, figure_dir / name)
-            cell.outputs[index] = nbformat.v4.new_output(
-                "display_data",
-                data={"text/markdown": f"![{name}](figures/{path.stem}/{name})"})
-            shown.append(name)
-    saved = sorted(p.name for p in figures_out.glob("*.png"))
-    unshown = sorted(set(saved) - set(shown))
+            if name:
+                shutil.copyfile(metadata.get("minizero_path") or figures_out / name,
+                                figure_dir / name)
+                cell.outputs[index] = nbformat.v4.new_output(
+                    "display_data",
+                    data={"text/markdown": f"![{name}](figures/{path.stem}/{name})"})
+                record["figures"].append(name)
+            elif output.get("output_type") == "stream":
+                # a path under the notebook's folder is written as the reader would see it
+                output["text"] = output["text"].replace(str(run_dir) + os.sep, "")
+    saved = sorted(p.name for p in figures_out.rglob("*.png")) if figures_out.is_dir() else []
+    record["saved"] = saved
+    unshown = sorted(set(p.name for p in figures_out.glob("*.png")) - set(record["figures"])) \
+        if figures_out.is_dir() else []
     if unshown:
-        raise SystemExit(f"{path.name} saves {', '.join(unshown)} but does not show it on its "
-                         "page: save figures with minizero.tutorial.save_figure")
+        record["error"] = (f"{path.name} saves {', '.join(unshown)} but does not show it on its "
+                           "page: save figures with minizero.tutorial.save_figure")
+        return record
 
     body, resources = MarkdownExporter().from_notebook_node(
         notebook, resources={"output_files_dir": f"{path.stem}_files"})
@@ -145,106 +187,267 @@ def execute_tutorial(path: Path, pages: Path, work: Path) -> dict[str, Any]:
         target = pages / "tutorials" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    header = (f"!!! note \"Rendered from `tutorials/{path.name}`\"\n    Executed for this page "
-              f"in its quick mode (`MINIZERO_TUTORIAL_SMALL=1`) in {seconds:.0f} s; run "
-              f"`python tutorials/{path.name}` for the full version.\n\n")
+    # the reader's copies: the executed notebook and the script it was made from
+    shutil.copyfile(path, pages / "tutorials" / path.name)
+    nbformat.write(downloadable(notebook), pages / "tutorials" / f"{path.stem}.ipynb")
+    source = (f" ([in the repository]({repo_url}/blob/main/tutorials/{path.name}))"
+              if repo_url else "")
+    header = (f"!!! note \"Rendered from `tutorials/{path.name}`\"\n"
+              f"    Executed for this page in its quick mode (`MINIZERO_TUTORIAL_SMALL=1`) in "
+              f"{record['seconds']:.0f} s; run `python tutorials/{path.name}` for the full "
+              f"version. Download [the notebook]({path.stem}.ipynb) (with these outputs) or "
+              f"[the script]({path.name}){source}.\n\n")
     body = re.sub(r"^(# .*\n)", lambda match: match.group(1) + "\n" + header, body, count=1)
     (pages / "tutorials" / f"{path.stem}.md").write_text(body)
-    return {"tutorial": path.stem, "seconds": round(seconds, 1), "figures": shown}
+    return record
+
+
+def downloadable(notebook: Any) -> Any:
+    """The executed notebook without this machine's paths: figures as the plain images they
+    are, metadata that names files dropped."""
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            output.get("metadata", {}).pop("minizero_path", None)
+            if output.get("metadata", {}).get(FIGURE_TAG):
+                output["metadata"] = {}
+    notebook.metadata.pop("papermill", None)
+    return notebook
+
+
+def execute_tutorials(paths: list[Path], pages: Path, work: Path, repo_url: str,
+                      jobs: int) -> list[dict[str, Any]]:
+    """Every tutorial, ``jobs`` at a time (each in its own kernel), in the order given."""
+    def run(path: Path) -> dict[str, Any]:
+        print(f"executing {path.name} ...", file=sys.stderr, flush=True)
+        return execute_tutorial(path, pages, work, repo_url)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(run, paths))
+
+
+# --------------------------------------------------------------------------- generated pages
+
+
+def uci_options_table(script: str) -> list[str]:
+    """The UCI options ``script`` announces, from the engine object and the server."""
+    from minizero.chessgame.uci import SERVER_OPTIONS
+
+    module_name, _, factory = UCI_ENGINES[script].partition(":")
+    engine = getattr(importlib.import_module(module_name), factory)()
+    lines = ["| option | type | default | range or values | from |", "|---|---|---|---|---|"]
+    for source, options in (("server", SERVER_OPTIONS), ("engine", engine.options())):
+        for option in options:
+            default = option.default
+            if option.type == "check":
+                default = "true" if default else "false"
+            elif option.type == "string" and default in (None, ""):
+                default = "<empty>"
+            elif option.type == "button":
+                default = "-"
+            if option.type == "spin":
+                span = f"{option.minimum} to {option.maximum}"
+            elif option.type == "combo":
+                span = " / ".join(option.choices)
+            else:
+                span = "-"
+            shown = relative_to_root(str(default)).replace("|", "\\|")
+            lines.append(f"| `{option.name}` | {option.type} | `{shown}` | {span} | {source} |")
+    return lines
 
 
 def cli_page() -> str:
-    """Every command's and subcommand's --help, straight from the argparse parsers."""
+    """Every console script's --help (each subcommand's too), and the UCI engines' options."""
     lines = ["# Command-line reference", "",
-             "Generated from the argparse parsers (`build_parser()` of each CLI module), so it is "
-             "exactly what `--help` prints.", ""]
+             "Generated from the argparse parser of each console script (its module's "
+             "`build_parser()`) and from the UCI options each engine declares, so it is exactly "
+             "what `--help` and the `uci` command print. Each command is also `python -m "
+             "PACKAGE` (`python -m minizero`, `python -m hexapawn`, `python -m nnue`).", ""]
+    columns = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "100"
-    for command, module_name in CLI_MODULES.items():
-        parser = importlib.import_module(module_name).build_parser()
-        lines += [f"## `{command}`", "", "```text", parser.format_help().rstrip(), "```", ""]
-        for action in parser._actions:  # argparse keeps subparsers only here
-            if isinstance(action, argparse._SubParsersAction):
-                for name, subparser in action.choices.items():
-                    lines += [f"### `{command} {name}`", "", "```text",
-                              subparser.format_help().rstrip(), "```", ""]
-    lines += ["## UCI engines", "",
-              "`minizero-uci` takes no arguments: it speaks UCI on stdin/stdout (see the "
-              "[chess engine section](index.md#chess-engine) and tutorial 7).", ""]
+    try:
+        for script in sorted(console_scripts(), key=lambda name: (name in UCI_ENGINES, name)):
+            parser = script_parser(script)
+            lines += [f"## `{script}`", "", "```text", parser.format_help().rstrip(), "```", ""]
+            for action in parser._actions:  # argparse keeps subparsers only here
+                if isinstance(action, argparse._SubParsersAction):
+                    for name, subparser in action.choices.items():
+                        lines += [f"### `{script} {name}`", "", "```text",
+                                  relative_to_root(subparser.format_help().rstrip()), "```", ""]
+            if script in UCI_ENGINES:
+                lines += [f"### UCI options of `{script}`", "",
+                          "Set from a GUI, or by hand with `setoption name NAME value VALUE`; "
+                          "`server` options belong to the UCI server every engine shares. See "
+                          "[Play against the engines](play.md).", "",
+                          *uci_options_table(script), ""]
+    finally:
+        if columns is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = columns
     return "\n".join(lines)
 
 
 def benchmarks_page() -> str:
     lines = ["# Benchmark tables", "",
              "The latest figures written by `make bench` (`benchmarks/results/*.md`; the JSON "
-             "beside each file has every raw number). The README says on what machine and with "
-             "what load each was measured.", ""]
+             "beside each file has every raw number). The [results pages](results/index.md) "
+             "say what each measures, on what machine and under what load.", ""]
     for path in sorted((ROOT / "benchmarks" / "results").glob("*.md")):
         lines += [f"## {path.stem}", "", f"`make bench BENCH={path.stem}`", "",
                   path.read_text().strip(), ""]
     return "\n".join(lines)
 
 
+def changelog_page() -> str:
+    """CHANGELOG.md, its links into docs/ made relative to the site's root."""
+    return (ROOT / "CHANGELOG.md").read_text().replace("](docs/", "](")
+
+
 def api_pages(pages: Path) -> list[dict[str, str]]:
+    """One page per package: every public module in it, from its docstrings."""
     (pages / "api").mkdir(parents=True, exist_ok=True)
-    index = ["# API", "", "Read from the docstrings of the main modules.", ""]
-    nav = [{"Overview": "api/index.md"}]
-    for title, modules in API_PAGES.items():
-        slug = re.sub(r"[^a-z]+", "-", title.lower()).strip("-")
-        body = [f"# {title}", ""]
+    groups: dict[str, list[str]] = {}
+    for name in public_modules():
+        is_package = importlib.util.find_spec(name).submodule_search_locations is not None
+        groups.setdefault(name if is_package else name.rpartition(".")[0], []).append(name)
+    index = ["# API", "", "Every public module of the three packages, read from its docstrings "
+             "(one page per package). Each module opens with its idea, its reference and the "
+             "command that exercises it.", ""]
+    nav = [{"Overview": API_INDEX}]
+    for package, modules in groups.items():
+        slug = package.replace(".", "-")
+        body = [f"# `{package}`", ""]
         for module in modules:
             body += [f"::: {module}", "    options:", "      show_submodules: false", ""]
         (pages / "api" / f"{slug}.md").write_text("\n".join(body))
-        index.append(f"- [{title}]({slug}.md): " + ", ".join(f"`{m}`" for m in modules))
-        nav.append({title: f"api/{slug}.md"})
+        index.append(f"- [`{package}`]({slug}.md): " + ", ".join(
+            f"`{m.rpartition('.')[2]}`" for m in modules if m != package))
+        nav.append({package: f"api/{slug}.md"})
     (pages / "api" / "index.md").write_text("\n".join(index) + "\n")
     return nav
 
 
-def build(site: Path, work: Path, only: list[str] | None = None) -> dict[str, Any]:
-    """Generate the pages into ``work``/pages, build the site into ``site``; return timings."""
+def written_pages(pages: Path) -> None:
+    """docs/**/*.md as they are, and the benchmark plots the results pages show."""
+    for source in DOCS.rglob("*.md"):
+        target = pages / source.relative_to(DOCS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    figures = pages / "results" / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    for plot in (ROOT / "benchmarks" / "results").glob("*.png"):
+        shutil.copyfile(plot, figures / plot.name)
+
+
+def site_nav(tutorial_nav: list[dict[str, str]], api_nav: list[dict[str, str]]) -> list[Any]:
+    """mkdocs.yml's nav with the tutorials and API entries expanded into their pages."""
+    import yaml
+
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]
+
+    def expand(entries: list[Any]) -> list[Any]:
+        result = []
+        for entry in entries:
+            (title, target), = entry.items()
+            if target == TUTORIALS_INDEX:
+                target = tutorial_nav
+            elif target == API_INDEX:
+                target = api_nav
+            elif isinstance(target, list):
+                target = expand(target)
+            result.append({title: target})
+        return result
+
+    return expand(nav)
+
+
+def nav_pages(nav: list[Any]) -> list[str]:
+    """Every Markdown page a nav names, in order."""
+    found = []
+    for entry in nav:
+        for target in entry.values():
+            found += nav_pages(target) if isinstance(target, list) else [target]
+    return found
+
+
+def repository_url() -> str:
+    """mkdocs.yml's repo_url, else the https form of this clone's ``origin``, else ''."""
+    import yaml
+
+    configured = yaml.safe_load((ROOT / "mkdocs.yml").read_text()).get("repo_url") or ""
+    if configured:
+        return configured.rstrip("/")
+    try:
+        origin = subprocess.run(["git", "-C", str(ROOT), "remote", "get-url", "origin"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    origin = re.sub(r"^git@([^:]+):", r"https://\1/", origin)
+    return origin.removesuffix(".git") if origin.startswith("https://") else ""
+
+
+# --------------------------------------------------------------------------- the build
+
+
+def build(site: Path, work: Path, only: list[str] | None = None,
+          jobs: int = 2) -> dict[str, Any]:
+    """Generate the pages into ``work``/pages, build the site into ``site``; return timings.
+
+    The record (``work``/timings.json) lists every tutorial run, failed ones included, and the
+    nav's pages; SystemExit after writing it if a tutorial failed or mkdocs refused the site.
+    """
     require_dependencies()
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
 
     began = time.perf_counter()
     pages = work / "pages"
     shutil.rmtree(pages, ignore_errors=True)
     (pages / "tutorials").mkdir(parents=True)
-    (pages / "index.md").write_text(home_page())
+    written_pages(pages)
+    repo_url = repository_url()
     tutorials = sorted((ROOT / "tutorials").glob("[0-9]*.py"))
     if only:
         tutorials = [t for t in tutorials if any(t.stem.startswith(prefix) for prefix in only)]
-    runs, tutorial_nav = [], [{"Overview": "tutorials/index.md"}]
-    listing = ["# Tutorials", "", "Each chapter is a script in `tutorials/` that also opens as a "
-               "notebook (jupytext). The pages show them run in their quick mode.", ""]
-    for path in tutorials:
-        print(f"executing {path.name} ...", file=sys.stderr, flush=True)
-        runs.append(execute_tutorial(path, pages, work))
-        title = tutorial_title(path)
-        listing.append(f"- [{title}]({path.stem}.md)")
-        tutorial_nav.append({title: f"tutorials/{path.stem}.md"})
+    runs = execute_tutorials(tutorials, pages, work, repo_url, jobs)
+    tutorial_nav = [{"Overview": TUTORIALS_INDEX}]
+    listing = ["# Tutorials", "", "Eight chapters, each a script in `tutorials/` that also "
+               "opens as a notebook (jupytext). The pages show them run in their quick mode; "
+               "each offers its notebook and its script for download.", ""]
+    for run in runs:
+        if not run["error"]:
+            listing.append(f"- [{run['title']}]({run['tutorial']}.md)")
+            tutorial_nav.append({run["title"]: f"tutorials/{run['tutorial']}.md"})
     (pages / "tutorials" / "index.md").write_text("\n".join(listing) + "\n")
     (pages / "cli.md").write_text(cli_page())
     (pages / "benchmarks.md").write_text(benchmarks_page())
-    api_nav = api_pages(pages)
-    nav = [{"Home": "index.md"}, {"Tutorials": tutorial_nav}, {"Command line": "cli.md"},
-           {"Benchmarks": "benchmarks.md"}, {"API": api_nav}]
+    (pages / "changelog.md").write_text(changelog_page())
+    nav = site_nav(tutorial_nav, api_pages(pages))
     generated = time.perf_counter() - began
+    timings: dict[str, Any] = {"tutorials": runs, "nav_pages": nav_pages(nav),
+                               "generate_seconds": round(generated, 1)}
+    failed = [run["error"] for run in runs if run["error"]]
 
-    from mkdocs.exceptions import Abort
-
-    handler = logging.StreamHandler(sys.stderr)  # mkdocs' warnings are what strict mode counts
-    handler.setLevel(logging.WARNING)
-    logging.getLogger("mkdocs").addHandler(handler)
-    config = load_config(str(ROOT / "mkdocs.yml"), docs_dir=str(pages), site_dir=str(site),
-                         strict=True, nav=nav)
-    try:
-        mkdocs_build(config)
-    except Abort as error:
-        raise SystemExit(f"docs build failed: {error}") from None
-    timings = {"tutorials": runs, "generate_seconds": round(generated, 1),
-               "total_seconds": round(time.perf_counter() - began, 1)}
+    if not failed:
+        handler = logging.StreamHandler(sys.stderr)  # mkdocs' warnings: what strict mode counts
+        handler.setLevel(logging.WARNING)
+        logging.getLogger("mkdocs").addHandler(handler)
+        config = load_config(str(ROOT / "mkdocs.yml"), docs_dir=str(pages), site_dir=str(site),
+                             strict=True, nav=nav, repo_url=repo_url or None)
+        try:
+            mkdocs_build(config)
+        except Abort as error:
+            failed.append(f"docs build failed: {error}")
+        finally:
+            logging.getLogger("mkdocs").removeHandler(handler)
+    timings["total_seconds"] = round(time.perf_counter() - began, 1)
+    timings["errors"] = failed
+    work.mkdir(parents=True, exist_ok=True)
     (work / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+    if failed:
+        raise SystemExit("\n\n".join(failed))
     return timings
 
 
@@ -255,10 +458,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "docs",
                         help="folder for the generated pages and tutorial runs")
     parser.add_argument("--only", nargs="*", help="tutorial number prefixes to include")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="tutorials executed at once (default: 2, or 1 on one core)")
     args = parser.parse_args(argv)
-    timings = build(args.site.resolve(), args.work.resolve(), args.only)
+    timings = build(args.site.resolve(), args.work.resolve(), args.only, args.jobs)
     runs = ", ".join(f"{run['tutorial']} {run['seconds']:.0f} s" for run in timings["tutorials"])
-    print(f"site built in {args.site} in {timings['total_seconds']:.0f} s (tutorials: {runs})")
+    print(f"site built in {args.site} in {timings['total_seconds']:.0f} s (tutorials: {runs}); "
+          f"open {args.site / 'index.html'}")
     return 0
 
 

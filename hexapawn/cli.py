@@ -3,7 +3,7 @@
     hexapawn solve --size 4x4 [--out solution.npz]
     hexapawn play --size 3x3 --opponent solver|alphabeta|mcts|random|net:PATH [--color black]
     hexapawn compare --size 3x3 [--out runs/compare-3x3]
-    hexapawn dataset --size 3x3 --out solver-3x3.npz
+    hexapawn dataset --size 3x3 [--out runs/datasets/hexapawn-3x3.npz]
     hexapawn precision --size 3x3 [--out runs/hexapawn-precision-3x3]
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from hexapawn.game import WHITE, Hexapawn, parse_size
 from hexapawn.solve import MAX_SQUARES, solve
 from minizero.cli import run_command
 from minizero.options import non_negative_int, positive_int
+from minizero.outputs import RUNS, add_force_argument, default_run_dir, refuse_overwrite
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -48,11 +48,9 @@ LARGEST_QUICK_SQUARES = 25
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     width, height = args.size
-    if args.out and Path(args.out).exists() and not args.force:
-        raise ValueError(f"{args.out} exists; pass --force to overwrite it")
+    if args.out:
+        refuse_overwrite(args.out, args.force)
     if LARGEST_QUICK_SQUARES < width * height <= MAX_SQUARES and not args.force:
         raise ValueError(
             f"{width}x{height} has {width * height} squares: 5x5 (25) already has 3.2 million "
@@ -115,7 +113,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from hexapawn.experiment import CompareConfig, compare, results_table
 
     width, height = args.size
-    out = args.out or f"runs/compare-{width}x{height}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = args.out or default_run_dir("compare", f"{width}x{height}")
     config = CompareConfig(supervised_seconds=args.supervised_seconds,
                            selfplay_seconds=args.selfplay_seconds, games=args.games)
     log = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
@@ -134,9 +132,11 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     from minizero.replay import save_samples
 
     width, height = args.size
+    out = args.out or RUNS / "datasets" / f"hexapawn-{width}x{height}.npz"
+    refuse_overwrite(out, args.force)
     samples = supervised_samples(solve(width, height))
-    save_samples(args.out, samples)
-    print(f"{len(samples):,} positions of {width}x{height} labelled by the solver -> {args.out}")
+    save_samples(out, samples)
+    print(f"{len(samples):,} positions of {width}x{height} labelled by the solver -> {out}")
     return 0
 
 
@@ -183,14 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     play_parser.add_argument("--simulations", type=non_negative_int, default=0,
                              help="PUCT simulations per move for a net: opponent (0: the raw "
                                   "policy, no search)")
-    play_parser.add_argument("--seed", type=int, default=0)
+    play_parser.add_argument("--seed", type=non_negative_int, default=0)
     play_parser.set_defaults(run=cmd_play)
 
     compare_parser = commands.add_parser(
         "compare", help="supervised vs self-play learning, graded by the solver")
     compare_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
     compare_parser.add_argument("--out", help="output directory (default runs/compare-SIZE-TIME)")
-    compare_parser.add_argument("--seed", type=int, default=0)
+    compare_parser.add_argument("--seed", type=non_negative_int, default=0)
     compare_parser.add_argument("--workers", type=positive_int, default=None,
                                 help="self-play processes (default: the number of cores)")
     compare_parser.add_argument("--supervised-seconds", type=float, default=60.0)
@@ -203,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     dataset_parser = commands.add_parser(
         "dataset", help="every position labelled by the solver, as an npz sample shard")
     dataset_parser.add_argument("--size", type=_size, default=(3, 3), help="WxH, e.g. 3x3")
-    dataset_parser.add_argument("--out", required=True, help="npz file to write")
+    dataset_parser.add_argument("--out", help="npz file to write (default "
+                                "runs/datasets/hexapawn-SIZE.npz)")
+    add_force_argument(dataset_parser)
     dataset_parser.set_defaults(run=cmd_dataset)
 
     precision_parser = commands.add_parser(
@@ -223,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     precision_parser.add_argument("--fixed-steps", type=positive_int, default=1500)
     precision_parser.add_argument("--draws", type=positive_int, default=5,
                                   help="stochastic-rounding draws averaged")
-    precision_parser.add_argument("--seed", type=int, default=0)
+    precision_parser.add_argument("--seed", type=non_negative_int, default=0)
     precision_parser.add_argument("--resume", action="store_true")
     precision_parser.add_argument("--quiet", action="store_true")
     precision_parser.set_defaults(run=cmd_precision)

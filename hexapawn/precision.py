@@ -93,6 +93,8 @@ class HexapawnPrecisionConfig:
             raise ValueError("step counts, draws and samples must be positive")
         if not 0 < self.mixed_budget <= 1:
             raise ValueError(f"mixed budget {self.mixed_budget} must be a fraction in (0, 1]")
+        if self.seed < 0:
+            raise ValueError(f"seed must be at least 0, got {self.seed}")
 
 
 def format_bits(name: str) -> float:

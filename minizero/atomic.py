@@ -41,19 +41,29 @@ def _fsync_directory(directory: Path) -> None:
             os.close(descriptor)
 
 
+def check_replaceable(path: str | Path) -> Path:
+    """``path``, unless something other than a regular file is there (a directory, a device
+    such as /dev/full, a FIFO): ValueError naming it, since the final rename would replace it.
+    Commands call it before their work, so that a bad ``--out`` costs nothing."""
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{path} is {'a directory' if path.is_dir() else 'not a regular file'}"
+                         "; refusing to replace it with a file")
+    return path
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "wb", **open_arguments: Any) -> Iterator[IO]:
     """Open a temporary file for writing; on a clean exit it replaces ``path``.
 
     ``mode`` is "wb" or "w" (text; ``encoding`` etc. pass through). On an exception the
-    temporary file is removed and ``path`` is untouched. A directory at ``path`` is refused with
-    a ValueError naming it.
+    temporary file is removed and ``path`` is untouched; an OSError of the writing (a full disk)
+    names ``path``. Anything at ``path`` but a regular file (a directory, a device such as
+    /dev/full, a FIFO) is refused with a ValueError naming it: the rename would replace it.
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_write writes whole files (mode 'w' or 'wb'), not {mode!r}")
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory, not a file to write")
+    path = check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode == "w":
         open_arguments.setdefault("encoding", "utf-8")
@@ -70,9 +80,11 @@ def atomic_write(path: str | Path, mode: str = "wb", **open_arguments: Any) -> I
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        if isinstance(error, OSError) and error.errno and error.filename is None:  # disk full
+            raise OSError(error.errno, error.strerror, str(path)) from None
         raise
     _fsync_directory(path.parent)
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from minizero import __version__
 from minizero.chessgame import commands as chess_commands
 from minizero.chessgame import zero_commands
+from minizero.chessgame.tablebase import commands as tablebase_commands
 from minizero.games import available_games, make_game
 from minizero.options import (
     fraction,
@@ -30,6 +30,7 @@ from minizero.options import (
     positive_float,
     positive_int,
 )
+from minizero.outputs import default_run_dir
 
 
 def _game_argument(parser: argparse.ArgumentParser) -> None:
@@ -99,11 +100,6 @@ def _train_config(args: argparse.Namespace, total_steps: int) -> Any:
                        total_steps=total_steps if args.schedule == "cosine" else 0)
 
 
-def _default_out(kind: str, game_spec: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{kind}-{game_spec.replace(':', '-')}-{stamp}"
-
-
 def cmd_selfplay(args: argparse.Namespace) -> int:
     import torch
 
@@ -113,7 +109,7 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     game = make_game(args.game)
-    out = Path(args.out) if args.out else _default_out("selfplay", args.game)
+    out = Path(args.out) if args.out else default_run_dir("selfplay", args.game)
     puct = PUCTConfig(simulations=args.simulations, c_puct=args.c_puct,
                       dirichlet_alpha=args.dirichlet_alpha,
                       dirichlet_epsilon=args.dirichlet_epsilon, add_noise=True,
@@ -182,7 +178,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError(f"data has planes {samples.planes.shape[1:]} and "
                              f"{samples.policy.shape[1]} actions; {args.game} needs "
                              f"{tuple(game.input_shape)} and {game.action_size}")
-    out = Path(args.out) if args.out else _default_out("train", args.game)
+    out = Path(args.out) if args.out else default_run_dir("train", args.game)
     steps = args.epochs * max(1, -(-len(samples) // args.batch_size))
     network_config, initial = _network_config(args, game)
     run = SupervisedRun(out, args.game, network_config, _train_config(args, steps),
@@ -293,9 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", nargs="+", required=True, help="npz shards of samples")
     train.add_argument("--out", help="run directory (default runs/train-GAME-TIME)")
     train.add_argument("--epochs", type=positive_int, default=50)
-    train.add_argument("--holdout", type=float, default=0.05,
+    train.add_argument("--holdout", type=fraction, default=0.05,
                        help="chess data: fraction of games held out for grading")
-    train.add_argument("--eval-weight", type=float, default=0.5,
+    train.add_argument("--eval-weight", type=fraction, default=0.5,
                        help="chess data: weight of Stockfish's score in the value target "
                             "(the rest is the game result)")
     train.add_argument("--limit", type=positive_int, help="chess data: use the first N positions")
@@ -318,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     chess_commands.add_match_parser(commands)
     chess_commands.add_openings_parser(commands)
     zero_commands.add_parsers(commands)
+    tablebase_commands.add_parsers(commands)
     return parser
 
 

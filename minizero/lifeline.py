@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -84,14 +85,35 @@ def engine_preexec() -> None:
 def _worker_main(target: Callable[..., None], worker: int, arguments: tuple[Any, ...],
                  progress: multiprocessing.Queue, parent: int) -> None:
     start_worker(parent)
-    target(worker, *arguments, progress)
+    try:
+        target(worker, *arguments, progress)
+    except (ValueError, OSError) as error:  # bad data, a full disk: the parent says it once
+        progress.put(WorkerFailure(worker, isinstance(error, OSError), str(error)))
+        progress.close()
+        progress.join_thread()
+        os._exit(1)
+
+
+@dataclass(frozen=True)
+class WorkerFailure:
+    """What a worker puts on the progress queue instead of a count when it fails."""
+
+    worker: int
+    disk: bool  # an OSError (the parent raises one too), else a ValueError
+    message: str
+
+    def error(self) -> Exception:
+        text = f"data worker {self.worker} failed: {self.message}"
+        return OSError(text) if self.disk else ValueError(text)
 
 
 def run_workers(target: Callable[..., None], arguments: tuple[Any, ...], workers: int,
                 total: int, quiet: bool = False) -> None:
     """Run ``target(worker, *arguments, progress)`` in ``workers`` processes that die with this
     one, and show what they put on ``progress`` (counts of finished items) as one tqdm bar of
-    ``total`` on stderr. RuntimeError when a worker fails; Ctrl-C terminates them all.
+    ``total`` on stderr. A worker's ValueError or OSError (bad data, a full disk) stops them all
+    and is raised here as one line naming the worker; ChildProcessError when a worker dies
+    otherwise; Ctrl-C terminates them all.
 
     Workers fork where the platform can: "spawn" re-imports the caller's ``__main__``, which
     breaks scripts and notebooks without an ``if __name__ == "__main__"`` guard.
@@ -107,16 +129,27 @@ def run_workers(target: Callable[..., None], arguments: tuple[Any, ...], workers
     for process in processes:
         process.start()
     bar = tqdm(total=total, unit="pos", disable=True if quiet else None, smoothing=0.05)
+    failure = None
     try:
-        while any(process.is_alive() for process in processes):
+        while failure is None and any(process.is_alive() for process in processes):
             with contextlib.suppress(queue.Empty):
-                bar.update(progress.get(timeout=0.5))
+                item = progress.get(timeout=0.5)
+                if isinstance(item, WorkerFailure):
+                    failure = item
+                else:
+                    bar.update(item)
+        with contextlib.suppress(queue.Empty):  # a failure put just before the worker ended
+            while failure is None:
+                item = progress.get(timeout=0.1)
+                failure = item if isinstance(item, WorkerFailure) else None
     finally:
         bar.close()
         for process in processes:
             process.join(timeout=1)
             if process.is_alive():
                 process.terminate()
+    if failure is not None:
+        raise failure.error()
     failed = [process.exitcode for process in processes if process.exitcode != 0]
     if failed:
-        raise RuntimeError(f"{len(failed)} data worker(s) failed (exit codes {failed})")
+        raise ChildProcessError(f"{len(failed)} data worker(s) died (exit codes {failed})")

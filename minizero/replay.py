@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from minizero.atomic import atomic_write
+from minizero.inputs import npz_file
 
 SHARD_PATTERN = re.compile(r"gen-(\d+)-part-(\d+)\.npz")
 
@@ -61,12 +62,10 @@ def save_samples(path: str | Path, samples: Samples) -> None:
 
 def load_samples(path: str | Path) -> Samples:
     """Read a shard; ValueError naming the file if it is missing, corrupt or foreign."""
-    path = Path(path)
+    path = npz_file(path, "replay shard")
     try:
         with np.load(path, allow_pickle=False) as data:
             samples = Samples(data["planes"], data["policy"], data["value"])
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such replay shard") from None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
         raise ValueError(f"{path}: not a replay shard ({str(error)[:100]})") from None
     count = len(samples.value)

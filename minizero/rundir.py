@@ -65,13 +65,25 @@ def open_run(directory: str | Path, config: dict[str, Any], resume: bool, kind: 
         return True
     if resume:
         raise ValueError(f"{directory}: nothing to resume (no {CONFIG_NAME})")
-    if directory.exists() and not _holds_only_temporaries(directory):
-        raise ValueError(f"{directory} is not empty and holds no run; choose a new or empty "
-                         "folder for --out")
+    check_empty(directory, "run")
+    try:  # before the directory is made: a config that is not JSON leaves nothing behind
+        text = json.dumps({KIND_KEY: kind, **config}, indent=2, allow_nan=False) + "\n"
+    except ValueError as error:
+        raise ValueError(f"{directory}: the run's settings cannot be recorded ({error})") from None
     directory.mkdir(parents=True, exist_ok=True)
-    write_text(config_path, json.dumps({KIND_KEY: kind, **config}, indent=2, allow_nan=False)
-               + "\n")
+    write_text(config_path, text)
     return False
+
+
+def check_empty(directory: str | Path, holds: str) -> None:
+    """ValueError unless ``directory`` is absent or empty (a killed writer's temporaries aside):
+    a new run or dataset (``holds`` names it) never mixes its files with someone else's."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"{directory} is a file, not a directory for --out")
+    if directory.exists() and not _holds_only_temporaries(directory):
+        raise ValueError(f"{directory} is not empty and holds no {holds}; choose a new or "
+                         "empty folder for --out")
 
 
 def check_same_config(path: Path, expected: dict[str, Any], kind: str) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from minizero.atomic import atomic_write
+from minizero.inputs import npz_file
 
 # name -> (dtype, trailing shape); None in the shape accepts any size along that axis
 Schema = dict[str, tuple[type, tuple[int | None, ...]]]
@@ -35,7 +36,7 @@ def read_shard(path: str | Path, tag: bytes, version: int, schema: Schema,
     """Read and validate one shard; ValueError naming the file for anything wrong with it.
 
     ``kind`` names the data in messages ("not a KIND shard"); the tag by default."""
-    path = Path(path)
+    path = npz_file(path, f"{kind or tag.decode()} shard")
     try:
         with np.load(path, allow_pickle=False) as archive:
             if "format" not in archive.files or bytes(archive["format"]) != tag:

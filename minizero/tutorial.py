@@ -4,7 +4,9 @@ The tutorials in ``tutorials/`` run as scripts, as notebooks (jupytext) and in t
 ``MINIZERO_TUTORIAL_SMALL=1`` selects the quick mode the tests and the documentation build use;
 ``MINIZERO_TUTORIAL_OUT`` moves the figures from ``runs/tutorials/`` (under the current
 directory) elsewhere. A folder that cannot be written ends the run at once with one line saying
-which folder and what to do, before any work is spent.
+which folder and what to do, before any work is spent. In a notebook (and on the documentation
+site, which executes the tutorials as notebooks) figures, tables and boards are shown as such;
+a script prints them as text.
 
     MINIZERO_TUTORIAL_SMALL=1 python tutorials/01_neural_networks.py
 """
@@ -54,17 +56,46 @@ def save_figure(figure: Any, name: str) -> None:
     cell ending with it shows the figure and no path.
     """
     path = output_dir() / name
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, bbox_inches="tight")  # no clipped labels or titles
     show_file(path)
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
+
+
+def show_table(markdown: str) -> None:
+    """A Markdown table: rendered as a table in a notebook (and on the documentation site),
+    printed as text by a script."""
+    if _in_notebook():
+        from IPython.display import Markdown, display
+
+        display(Markdown(markdown))
+    else:
+        print(markdown)
+
+
+def show_board(board: Any, size: int = 320) -> None:
+    """A chess position: drawn as SVG (python-chess's ``chess.svg``) in a notebook, printed as
+    text with its FEN by a script."""
+    if _in_notebook():
+        import chess.svg
+        from IPython.display import SVG, display
+
+        display(SVG(chess.svg.board(board, size=size)))
+    else:
+        print(board)
+    print(board.fen())
 
 
 def show_file(path: str | Path) -> None:
     """Display a PNG already on disk when running inside a notebook; nothing in a script."""
-    try:
-        from IPython import get_ipython
+    if _in_notebook():
         from IPython.display import Image, display
-    except ImportError:
-        return
-    if get_ipython() is not None:
+
         display(Image(filename=str(path)), metadata={"minizero_figure": Path(path).name,
                                                      "minizero_path": str(Path(path).resolve())})

@@ -2,7 +2,7 @@
 
 Idea: one sub-command per stage of the pipeline; each reads and writes files a user can keep,
 and bad input (a malformed FEN, a corrupt shard or net, a missing Stockfish, an unknown feature
-set) ends with one line on stderr and a non-zero exit, never a traceback.
+set) ends with one line on stderr and exit code 2, never a traceback.
 
 Commands (each has ``--help``)::
 
@@ -10,10 +10,10 @@ Commands (each has ``--help``)::
     nnue data --import mine.txt --out data/mine --on-bad-line skip
     nnue relabel --data data/sf --out data/sf-d12 --depth 12  # same positions, new labels
     nnue train --data data/sf --out runs/nnue --epochs 10 [--resume]
-    nnue quantize runs/nnue/checkpoint.pt --out nets/piece-square-256.nnue
-    nnue check nets/piece-square-256.nnue --data data/sf
-    nnue bench nets/piece-square-256.nnue
-    nnue precision nets/piece-square-256.nnue --out runs/nnue-precision
+    nnue quantize runs/nnue/checkpoint.pt               # -> runs/nets/nnue.nnue
+    nnue check runs/nets/nnue.nnue --data data/sf
+    nnue bench nnue/nets/piece-square-256.nnue
+    nnue precision nnue/nets/piece-square-256.nnue --out runs/nnue-precision
     nnue eval stockfish --fen FEN          # Stockfish 15.1's net: its `eval` text, NNUE part
 """
 
@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 from minizero.options import fraction, non_negative_int, positive_float, positive_int
+from minizero.outputs import add_force_argument, default_net_path, default_run_dir, refuse_overwrite
 from nnue.features import FEATURE_SETS
 
 
@@ -68,7 +69,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     model, train = NnueConfig(), TrainConfig()
     parser = sub.add_parser("train", help="train a network on datasets")
     parser.add_argument("--data", type=Path, nargs="+", required=True)
-    parser.add_argument("--out", type=Path, required=True, help="run directory")
+    parser.add_argument("--out", type=Path, help="run directory (default "
+                        "runs/nnue-FEATURE_SET-TIME)")
     parser.add_argument("--feature-set", default=model.feature_set,
                         help=f"one of {sorted(FEATURE_SETS)}")
     parser.add_argument("--l1", type=positive_int, default=model.l1)
@@ -93,7 +95,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 def _add_net_commands(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("quantize", help="checkpoint.pt -> integer .nnue file")
     parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="the .nnue file to write (default "
+                        "runs/nets/RUN.nnue, RUN the checkpoint's run directory)")
+    add_force_argument(parser)
 
     parser = sub.add_parser("check", help="integer vs float vs teacher on held-out positions")
     parser.add_argument("net", type=Path, help=".nnue file or training checkpoint .pt")
@@ -121,16 +125,16 @@ def _add_precision(sub: argparse._SubParsersAction) -> None:
                         help=f"studies to run (default all): {' '.join(STUDIES)}")
     parser.add_argument("--formats", nargs="+", default=list(defaults.formats))
     parser.add_argument("--multipliers", nargs="+", default=list(defaults.multipliers))
-    parser.add_argument("--positions", type=int, default=defaults.positions)
-    parser.add_argument("--move-positions", type=int, default=defaults.move_positions)
-    parser.add_argument("--budget", type=int, default=defaults.budget,
+    parser.add_argument("--positions", type=positive_int, default=defaults.positions)
+    parser.add_argument("--move-positions", type=positive_int, default=defaults.move_positions)
+    parser.add_argument("--budget", type=positive_int, default=defaults.budget,
                         help="positions evaluated by each divergence-search method")
     parser.add_argument("--divergence-multiplier", default=defaults.divergence_multiplier,
                         help="integer-path multiplier whose gap to the float net is searched")
-    parser.add_argument("--mca-positions", type=int, default=defaults.mca_positions)
-    parser.add_argument("--mca-samples", type=int, default=defaults.mca_samples)
+    parser.add_argument("--mca-positions", type=positive_int, default=defaults.mca_positions)
+    parser.add_argument("--mca-samples", type=positive_int, default=defaults.mca_samples)
     parser.add_argument("--openings", type=Path, help="FEN file to start random positions from")
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--seed", type=non_negative_int, default=defaults.seed)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--quiet", action="store_true")
 
@@ -198,7 +202,11 @@ def run_train(args: argparse.Namespace) -> None:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                          lambda_=args.lambda_, validation_fraction=args.validation_fraction,
                          seed=args.seed, init_net=str(args.init) if args.init else "")
-    metrics = train(args.data, args.out, model, config, resume=args.resume, quiet=args.quiet)
+    out = args.out
+    if out is None:  # say where a run without --out lands
+        out = default_run_dir("nnue", args.feature_set)
+        print(f"run directory: {out}", file=sys.stderr)
+    metrics = train(args.data, out, model, config, resume=args.resume, quiet=args.quiet)
     print(json.dumps(metrics))
 
 
@@ -207,11 +215,11 @@ def run_quantize(args: argparse.Namespace) -> None:
     from nnue.quantize import save_net
     from nnue.train import load_checkpoint
 
-    if args.out.is_dir():
-        raise ValueError(f"--out {args.out} is a directory; give the .nnue file to write")
+    out = args.out or default_net_path(args.checkpoint, ".nnue")
+    refuse_overwrite(out, args.force)
     model, _ = load_checkpoint(args.checkpoint)
-    save_net(quantize(model), args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
+    save_net(quantize(model), out)
+    print(f"wrote {out} ({out.stat().st_size} bytes)")
 
 
 def run_check(args: argparse.Namespace) -> None:
@@ -248,6 +256,7 @@ def run_bench(args: argparse.Namespace) -> None:
 
 
 def run_precision(args: argparse.Namespace) -> None:
+    from minizero.chessgame.openings import read_openings
     from nnue.precision_study import NnuePrecisionConfig, run, tables
 
     config = NnuePrecisionConfig(
@@ -256,13 +265,7 @@ def run_precision(args: argparse.Namespace) -> None:
         mca_positions=args.mca_positions, mca_samples=args.mca_samples, budget=args.budget,
         divergence_multiplier=args.divergence_multiplier,
         studies=tuple(args.study), seed=args.seed)
-    openings = None
-    if args.openings is not None:
-        try:
-            openings = [line.split(";")[0].strip() for line in args.openings.read_text()
-                        .splitlines() if line.strip()]
-        except OSError as error:
-            raise ValueError(f"{args.openings}: cannot read ({error.strerror})") from None
+    openings = read_openings(args.openings) if args.openings is not None else None
     results = run(args.net, args.out, config, openings, args.resume, args.quiet)
     print(tables(results))
     print(f"\nresults: {args.out}/results.md, JSON and PNG plots in {args.out}")
@@ -271,16 +274,17 @@ def run_precision(args: argparse.Namespace) -> None:
 def _read_positions(path: Path) -> list:
     import chess
 
+    from minizero.inputs import text_lines
+
     boards = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
+    for number, line in text_lines(path):
         try:
             boards.append(chess.Board(line) if len(line.split()) == 6 and line.split()[4]
                           .isdigit() else chess.Board.from_epd(line)[0])
         except ValueError as error:
             raise ValueError(f"{path}:{number}: not a FEN or EPD position ({error})") from None
+    if not boards:
+        raise ValueError(f"{path}: no positions in the file (only blank lines or comments)")
     return boards
 
 
@@ -313,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         handlers[args.command](args)
     except (ValueError, OSError, RuntimeError) as error:
         print(f"nnue {args.command}: error: {error}", file=sys.stderr)
-        return 1
+        return 2
     except KeyboardInterrupt:
         print(f"nnue {args.command}: interrupted (rerun to resume)", file=sys.stderr)
         return 130

@@ -41,6 +41,7 @@ import chess
 import numpy as np
 
 from minizero.chessgame.stockfish import MATE_SCORE, UciEngine  # mates are never kept
+from minizero.inputs import text_lines
 from minizero.lifeline import run_workers
 from minizero.shards import read_shard as read_arrays
 from minizero.shards import write_shard as write_arrays
@@ -201,19 +202,16 @@ def import_text(path: Path, out: Path, skip_bad: bool,
 
     rows: list[tuple[np.ndarray, int, int, int, int]] = []
     skipped = 0
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            try:
-                board, score, result = parse_text_line(line)
-            except ValueError as error:
-                if not skip_bad:
-                    raise ValueError(f"{path}:{number}: {error}") from None
-                print(f"{path}:{number}: skipped: {error}", file=sys.stderr)
-                skipped += 1
-                continue
-            rows.append((encode_board(board), int(board.turn), score, result, number))
+    for number, line in text_lines(path, errors="replace"):
+        try:
+            board, score, result = parse_text_line(line)
+        except ValueError as error:
+            if not skip_bad:
+                raise ValueError(f"{path}:{number}: {error}") from None
+            print(f"{path}:{number}: skipped: {error}", file=sys.stderr)
+            skipped += 1
+            continue
+        rows.append((encode_board(board), int(board.turn), score, result, number))
     for index, start in enumerate(range(0, len(rows), shard_size)):
         chunk = rows[start:start + shard_size]
         write_shard(Path(out) / f"import-{index:05d}.npz", Positions(

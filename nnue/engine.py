@@ -27,7 +27,7 @@ from minizero import __version__
 from minizero.chessgame.engine import AlphaBetaEngine
 from minizero.chessgame.protocol import UciOption
 from minizero.chessgame.search import SearchConfig
-from minizero.chessgame.uci import serve
+from minizero.chessgame.uci import engine_parser, serve
 from nnue.evaluator import NnueEvaluator
 from nnue.kernel import KernelNet, load_kernel_net
 from nnue.sf15.evaluator import StockfishNnueEvaluator, warm_up
@@ -91,16 +91,20 @@ class NnueEngine(AlphaBetaEngine):
         return NnueEvaluator(self.net, check=self.check)
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """``nnue-uci``'s flags; with none it starts a UCI session with the shipped net."""
+    parser = engine_parser("nnue-uci", "alpha-beta engine with the NNUE evaluator")
+    parser.add_argument("--net", help="the net to start with (the EvalFile option's default): "
+                        "our own .nnue, a Stockfish 15.1 .nnue or binary, or 'stockfish' "
+                        "(default: the shipped king-buckets-256.nnue)")
+    parser.add_argument("--stockfish", help="the Stockfish binary that 'stockfish' means")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """``nnue-uci``: the NNUE engine on stdin/stdout, for any UCI GUI."""
-    parser = argparse.ArgumentParser(prog="nnue-uci", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--net", default=str(SHIPPED_NET),
-                        help="the net to start with (the EvalFile option's default): our own "
-                        ".nnue, a Stockfish 15.1 .nnue or binary, or 'stockfish'")
-    parser.add_argument("--stockfish", help="the Stockfish binary that 'stockfish' means")
-    args = parser.parse_args(argv)
-    return serve(NnueEngine(args.net, stockfish=args.stockfish))
+    args = build_parser().parse_args(argv)
+    return serve(NnueEngine(args.net or SHIPPED_NET, stockfish=args.stockfish))
 
 
 if __name__ == "__main__":

@@ -77,9 +77,16 @@ MULTIPLIER_NAMES = "exact, truncatedK (K = 1..13), mitchell"
 def random_positions(count: int, rng: np.random.Generator, openings: Sequence[str] = (),
                      plies: tuple[int, int] = (4, 60)) -> list[chess.Board]:
     """``count`` positions after random legal moves from the start (or a random opening FEN):
-    not finished, side to move not in check (as ``nnue check`` measures), ``plies`` random."""
+    not finished, side to move not in check (as ``nnue check`` measures), ``plies`` random.
+    ValueError when the openings lead to no such position in a hundred tries a position (every
+    walk from them ends in mate, stalemate or check)."""
     boards: list[chess.Board] = []
+    walks = 0
     while len(boards) < count:
+        if walks == 100 * count + 1000:
+            raise ValueError(f"the openings led to {len(boards)} usable positions (not "
+                             f"finished, not in check) in {walks} random walks, {count} wanted")
+        walks += 1
         board = chess.Board(openings[rng.integers(len(openings))]) if openings else chess.Board()
         for _ in range(int(rng.integers(plies[0], plies[1] + 1))):
             moves = list(board.legal_moves)

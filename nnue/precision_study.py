@@ -93,18 +93,21 @@ class NnuePrecisionConfig:
             raise ValueError("positions, move positions, MCA sizes and budget must be positive")
         if not 0 < self.mixed_budget <= 1:
             raise ValueError(f"mixed budget {self.mixed_budget} must be a fraction in (0, 1]")
+        if self.seed < 0:
+            raise ValueError(f"seed must be at least 0, got {self.seed}")
 
 
 def run(net_path: Path, out: Path, config: NnuePrecisionConfig, openings: list[str] | None = None,
         resume: bool = False, quiet: bool = False) -> dict[str, Any]:
-    """Run the chosen studies; write JSON, results.md and plots into ``out``."""
+    """Run the chosen studies; write JSON, results.md and plots into ``out`` (made only once
+    the config, the net and the openings have proved usable)."""
     config.validate()
     model, net, what = load_float_and_integer(net_path)
     openings = openings or []
-    open_study(out, {"net": str(net_path), "float_model": what, "openings": len(openings),
-                     **dataclasses.asdict(config)}, resume, "nnue precision")
     rng = np.random.default_rng(config.seed)
     boards = random_positions(config.positions, rng, openings)
+    open_study(out, {"net": str(net_path), "float_model": what, "openings": len(openings),
+                     **dataclasses.asdict(config)}, resume, "nnue precision")
     pieces, side_to_move = encode(boards)
     move_boards = boards[:config.move_positions]
     child_boards, offsets = children(move_boards)

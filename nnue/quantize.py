@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from minizero.atomic import write_bytes
+from minizero.inputs import read_bytes
 from nnue.features import FEATURE_SETS
 
 INT8_MAX = 127
@@ -70,6 +71,8 @@ OUTPUT_SHIFT = OUTPUT_SCALE.bit_length() - 1  # 4: dividing by OUTPUT_SCALE = 16
 OUTPUT_ROUNDING = OUTPUT_SCALE // 2  # 8: half of 16, so the output shift rounds to nearest
 
 MAGIC = b"MINIZERO-NNUE\n"
+MAX_LAYER = 4096  # l1, l2, l3 at most
+MAX_HEADER = 1 << 16  # bytes of the JSON header at most
 FORMAT_VERSION = 1
 ARRAY_ORDER = (  # name, dtype, shape as a function of (num_features, l1, l2, l3)
     ("ft_weight", np.int16, lambda f, a, b, c: (f, a)),
@@ -148,6 +151,8 @@ def parse_net(data: bytes, name: str = "<bytes>") -> QuantizedNet:
     if len(data) < len(MAGIC) + 4:
         raise fail("truncated inside the header")
     (header_length,) = struct.unpack_from("<I", data, len(MAGIC))
+    if header_length > MAX_HEADER:
+        raise fail(f"corrupted header (said to be {header_length:,} bytes long)")
     start = len(MAGIC) + 4 + header_length
     if len(data) < start:
         raise fail("truncated inside the header")
@@ -165,7 +170,7 @@ def parse_net(data: bytes, name: str = "<bytes>") -> QuantizedNet:
         raise fail(f"quantization constants {file_constants} differ from this code's")
     if feature_set not in FEATURE_SETS:
         raise fail(f"unknown feature set {feature_set!r}")
-    sizes_ok = all(isinstance(size, int) and 1 <= size <= 4096 for size in (l1, l2, l3))
+    sizes_ok = all(isinstance(size, int) and 1 <= size <= MAX_LAYER for size in (l1, l2, l3))
     if not sizes_ok:
         raise fail(f"impossible layer sizes {l1}-{l2}-{l3}")
     payload = data[start:]
@@ -195,10 +200,16 @@ def parse_net(data: bytes, name: str = "<bytes>") -> QuantizedNet:
     return QuantizedNet(feature_set=feature_set, l1=l1, l2=l2, l3=l3, **arrays)
 
 
+def _largest_file() -> int:
+    """Bytes of the largest file `parse_net` could accept: the format's bound on a read."""
+    widest = max(feature_set.num_features for feature_set in FEATURE_SETS.values())
+    payload = sum(int(np.prod(shape(widest, MAX_LAYER, MAX_LAYER, MAX_LAYER)))
+                  * np.dtype(dtype).itemsize for _, dtype, shape in ARRAY_ORDER)
+    return len(MAGIC) + 4 + MAX_HEADER + payload
+
+
 def load_net(path: Path) -> QuantizedNet:
-    """Read a ``.nnue`` file; a missing, truncated, corrupted or foreign file -> ValueError."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise ValueError(f"{path}: cannot read ({error.strerror})") from None
-    return parse_net(data, str(path))
+    """Read a ``.nnue`` file; a missing, truncated, corrupted or foreign file -> ValueError,
+    and so is anything but a regular file (/dev/zero would be read without end) or a file
+    larger than the format allows (read no further than that)."""
+    return parse_net(read_bytes(path, "minizero .nnue net", _largest_file()), str(path))

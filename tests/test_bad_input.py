@@ -1,8 +1,9 @@
 """Bad input gets one line of error and a non-zero exit, and leaves nothing half-written.
 
 Each case is a command line a careless or hostile user could type (the list grew from issue 13's
-trial of about 200 bad invocations). They run in-process through each command's ``main``; the
-same list runs as real processes in ``benchmarks/bench_reliability.py``.
+trial of about 200 bad invocations, then from the catalogue of hostile input for the newer
+commands in ``tests/hostile_inputs.py``). They run in-process through each command's ``main``;
+the same lists run as real processes in ``benchmarks/bench_reliability.py``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,21 @@ import numpy as np
 import pytest
 import torch
 
+from benchmarks.bench_reliability import hostile_command, snapshot
 from hexapawn.cli import main as hexapawn_main
+from minizero.chessgame.puct_engine import PuctEngine
+from minizero.chessgame.puct_engine import main as zero_uci_main
+from minizero.chessgame.uci import UciServer
 from minizero.cli import main as minizero_main
+from minizero.peers import find_stockfish
 from minizero.replay import Samples, save_samples
 from nnue.cli import main as nnue_main
+from tests import hostile_inputs as hostile
+from tests.helpers import UciLines
 
 MAINS: dict[str, Callable[[list[str] | None], int]] = {
-    "minizero": minizero_main, "nnue": nnue_main, "hexapawn": hexapawn_main}
+    "minizero": minizero_main, "nnue": nnue_main, "hexapawn": hexapawn_main,
+    "zero-uci": zero_uci_main}
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
@@ -256,3 +265,66 @@ def test_openings_refuse_a_stockfish_that_is_not_a_uci_engine(tmp_path: Path, ca
     assert_refused(["minizero", "openings", "--out", str(out), "--count", "2", "--stockfish",
                     "/bin/cat"], capsys, "not a UCI engine")
     assert not out.exists()
+
+
+# ----------------------------------------------------------------------------- hostile input
+
+
+def _needs_stockfish(case: hostile.Case) -> None:
+    if case.uses_stockfish:
+        try:
+            find_stockfish()
+        except FileNotFoundError:
+            pytest.skip("Stockfish is not installed")
+
+
+# Loading Stockfish's own net takes many seconds: those cases run in the benchmark only.
+IN_PROCESS = [case for case in hostile.CASES if case.disk_limit is None
+              and not (case.accepted and case.uses_stockfish)]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("case", IN_PROCESS, ids=lambda case: case.name)
+def test_hostile_input_gets_one_line_and_touches_nothing(case: hostile.Case, tmp_path: Path, capsys,
+                                                         monkeypatch) -> None:
+    _needs_stockfish(case)
+    monkeypatch.setattr("minizero.chessgame.uci.serve", lambda engine: 0)  # zero-uci: no loop
+    monkeypatch.chdir(tmp_path)
+    argv = hostile.materialize(case.argv, tmp_path)
+    before = snapshot(tmp_path)
+    code, error = run(argv, capsys)
+    assert hostile.answered_well(case, code, error), (code, error)
+    assert "Traceback" not in error
+    if not case.accepted:
+        assert snapshot(tmp_path) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [case for case in hostile.CASES if case.disk_limit is not None],
+                         ids=lambda case: case.name)
+def test_a_full_disk_gets_one_line_naming_the_file(case: hostile.Case) -> None:
+    """As a process whose file size is capped (RLIMIT_FSIZE): writes fail as on a full disk."""
+    _needs_stockfish(case)
+    result = hostile_command(case)
+    assert result["ok"], result
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("case", hostile.UCI_CASES, ids=lambda case: case.name)
+def test_hostile_uci_input_is_explained_and_the_engine_plays_on(case: hostile.UciCase,
+                                                                 tmp_path: Path) -> None:
+    if case.engine[0] == "zero-uci":
+        engine = PuctEngine()
+    else:
+        from nnue.engine import NnueEngine
+
+        engine = NnueEngine()
+    sink = UciLines(timeout=120)
+    server = UciServer(engine, output=sink)
+    sent = [" ".join(hostile.materialize(line.split(" "), tmp_path)) for line in case.lines]
+    for line in ["uci", "isready", *sent]:
+        server.handle(line)
+    sink.wait_for("bestmove")
+    if server.thread is not None:
+        server.thread.join()
+    assert hostile.played_well(case, sent, sink.history), sink.history[-12:]

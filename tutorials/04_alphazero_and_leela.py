@@ -38,7 +38,7 @@ from minizero.chessgame import encoding
 from minizero.chessgame.puct_engine import SHIPPED_NET
 from minizero.nn import PolicyValueNet
 from minizero.nn.network import load_network
-from minizero.tutorial import output_dir, save_figure, small_mode
+from minizero.tutorial import output_dir, save_figure, show_board, small_mode
 
 SMALL = small_mode()
 OUT = output_dir()
@@ -101,29 +101,46 @@ assert encoding.plane_count(8) == 119  # our all-ones plane stands where its mov
 board = chess.Board()
 for san in ("e4", "e5", "Nf3", "Nc6", "Bb5"):
     board.push_san(san)
-print(board, "\n", board.fen())
+show_board(board)
 planes = encoding.encode_board(board)
 history = encoding.DEFAULT_HISTORY
+PLANES_PER_STEP = 14  # own P N B R Q K, opponent's P N B R Q K, repeated once, repeated twice
 names = []
-for step in range(history):
-    when = "now" if step == 0 else f"{step} ply ago"
-    for side in ("own", "opp"):
-        names += [f"{side} {p} ({when})" for p in ("P", "N", "B", "R", "Q", "K")]
-    names += [f"repeated 1x ({when})", f"repeated 2x ({when})"]
+for _ in range(history):
+    names += [f"{side} {piece}" for side in ("own", "opp") for piece in "PNBRQK"]
+    names += ["repeated 1x", "repeated 2x"]
 names += ["colour (1 = White)", "own O-O", "own O-O-O", "opp O-O", "opp O-O-O",
           "fifty-move / 100", "ones"]
-assert len(names) == planes.shape[0] == 35
+assert len(names) == planes.shape[0] == history * PLANES_PER_STEP + 7 == 35
 
-figure, axes = plt.subplots(5, 7, figsize=(14, 10.5))
-for index, ax in enumerate(axes.flat):
-    ax.imshow(planes[index][::-1], cmap="Greys", vmin=0, vmax=1)  # rank 0 at the bottom
-    ax.set_title(names[index], fontsize=7)
-    ax.set_xticks([])
-    ax.set_yticks([])
-figure.suptitle("Input planes after 1.e4 e5 2.Nf3 Nc6 3.Bb5, Black to move (Black's view)")
-figure.tight_layout()
-save_figure(figure, "04_input_planes.png")
-plt.close(figure)
+
+def draw_planes(indices: list[int], title: str, name: str) -> None:
+    """One figure of planes, 7 a row, each an 8x8 board (rank 1 of the mover's view at the
+    bottom), large enough to read at page width."""
+    rows = -(-len(indices) // 7)
+    figure, axes = plt.subplots(rows, 7, figsize=(10, 1.75 * rows + 0.5), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, index in zip(axes.flat, indices):
+        ax.axis("on")
+        ax.imshow(planes[index][::-1], cmap="Greys", vmin=0, vmax=1)
+        ax.set_title(names[index], fontsize=11)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    figure.suptitle(title, fontsize=12)
+    figure.tight_layout()
+    save_figure(figure, name)
+    plt.close(figure)
+
+
+for step, when, name in ((0, "now", "04_planes_now.png"),
+                         (1, "one ply ago (before 3.Bb5)", "04_planes_one_ply_ago.png")):
+    first = step * PLANES_PER_STEP
+    # row 1: own pieces and "repeated 1x"; row 2: the opponent's pieces and "repeated 2x"
+    order = [*range(first, first + 6), first + 12, *range(first + 6, first + 12), first + 13]
+    draw_planes(order, f"Planes of the position {when}, from Black's side", name)
+draw_planes(list(range(history * PLANES_PER_STEP, planes.shape[0])),
+            "Planes that describe the game, not the pieces", "04_planes_constant.png")
 
 # %% [markdown]
 # Black's view, in numbers: Black's own pawns fill the network's second rank, White's bishop on

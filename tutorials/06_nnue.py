@@ -8,7 +8,7 @@
 # ---
 
 # %% [markdown]
-# # 06 — NNUE: an efficiently updatable network, from features to int8
+# # Tutorial 6: NNUE, an efficiently updatable network, from features to int8
 #
 # A classical engine evaluates millions of positions, each differing from the previous one by a
 # single move. NNUE (Nasu, 2018; Stockfish 12 in 2020) makes a neural evaluation cheap enough for

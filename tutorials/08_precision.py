@@ -31,7 +31,7 @@ import torch
 from hexapawn import precision as hexapawn_precision
 from hexapawn.precision_report import tables as hexapawn_tables
 from minizero.precision.formats import parse_format, quantize
-from minizero.tutorial import output_dir, show_file, small_mode
+from minizero.tutorial import output_dir, show_board, show_file, show_table, small_mode
 from nnue import precision_study
 from nnue.model import dequantize
 from nnue.precision import encode, format_scores, integer_scores, random_positions
@@ -93,7 +93,7 @@ small_settings = hexapawn_precision.HexapawnPrecisionConfig(
 settings = small_settings if SMALL else hexapawn_precision.HexapawnPrecisionConfig()
 results = hexapawn_precision.run((3, 3), OUT / f"08_hexapawn_3x3{SUFFIX}", settings,
                                  resume=True, quiet=True)
-print(hexapawn_tables(results, "3x3"))
+show_table(hexapawn_tables(results, "3x3"))
 
 
 # %%
@@ -151,7 +151,7 @@ nnue_settings = precision_study.NnuePrecisionConfig(
         24, 20, 16, 14, 13, 12, 11, 10, 8))
 nnue_results = precision_study.run(net_path, OUT / f"08_nnue{SUFFIX}", nnue_settings,
                                    resume=True, quiet=True)
-print(precision_study.tables(nnue_results))
+show_table(precision_study.tables(nnue_results))
 
 # %%
 multipliers = {row["multiplier"]: row for row in nnue_results["multipliers"]["rows"]}
@@ -190,8 +190,8 @@ print("fewest virtual bits with the p99 output spread within 1 cp:",
 divergence = nnue_results["divergence"]
 for method, result in divergence.items():
     worst = result["worst"][0]
-    print(f"{method:16s} largest gap {result['largest_gap_cp']:.1f} cp at {worst['fen']}")
-    print(chess.Board(worst["fen"]))
+    print(f"{method:16s} largest gap {result['largest_gap_cp']:.1f} cp at")
+    show_board(chess.Board(worst["fen"]), size=240)
     for row in result["worst"]:
         assert row["colour_flip_integer_equal"] and row["colour_flip_float_equal"]
         assert row["incremental_equals_refresh"]

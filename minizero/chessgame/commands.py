@@ -19,6 +19,7 @@ from minizero.atomic import write_text
 from minizero.chessgame.match import EngineSpec, MatchConfig, format_summary, run_match
 from minizero.chessgame.openings import generate_openings, read_openings
 from minizero.options import non_negative_float, non_negative_int, positive_int
+from minizero.outputs import add_force_argument, refuse_overwrite
 from minizero.peers import check_uci_engine, find_stockfish
 
 
@@ -127,6 +128,7 @@ def add_openings_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Random short lines from the start position, kept when Stockfish scores "
                     "them within a window; one FEN a line.")
     parser.add_argument("--out", required=True, help="file to write")
+    add_force_argument(parser)
     parser.add_argument("--count", type=positive_int, default=100)
     parser.add_argument("--plies", type=non_negative_int, default=8,
                         help="random half-moves per line")
@@ -141,8 +143,7 @@ def add_openings_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_openings_command(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    if out.is_dir():
-        raise ValueError(f"--out {out} is a directory; give the file to write")
+    refuse_overwrite(out, args.force)
     try:
         stockfish = check_uci_engine(find_stockfish(args.stockfish))
     except FileNotFoundError as error:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import re
 import time
@@ -58,6 +59,7 @@ from minizero.chessgame import compare_report as report
 from minizero.chessgame.data import ChessDataConfig, generate
 from minizero.chessgame.game import ChessGame
 from minizero.chessgame.training import PackedSamples, is_chess_data, load_chess_data
+from minizero.inputs import shown
 from minizero.nn.network import NetworkConfig, PolicyValueNet, resolve_device
 from minizero.rundir import append_metrics, open_run, read_metrics, write_json
 from minizero.search.puct import PUCTConfig
@@ -75,8 +77,8 @@ def parse_budget(text: str) -> float:
     if match is None:
         raise ValueError(f"budget {text!r}: give a number and a unit, e.g. 90s, 20m or 2h")
     seconds = float(match.group(1)) * UNITS[match.group(2)]
-    if seconds <= 0:
-        raise ValueError(f"budget {text!r} must be positive")
+    if not 0 < seconds < math.inf:
+        raise ValueError(f"budget {shown(text)!r} must be positive and finite")
     return seconds
 
 
@@ -122,14 +124,18 @@ class CompareConfig:
     match_plies: int = 200
 
     def __post_init__(self) -> None:
-        if not self.budget > 0:
-            raise ValueError(f"budget must be positive, got {self.budget}")
+        """Every setting checked here, before any directory is made (the arms' own configs
+        check the rest: network shape, self-play, PUCT, training)."""
+        if not 0 < self.budget < math.inf:
+            raise ValueError(f"budget must be positive and finite, got {self.budget}")
         for name in ("checkpoints", "channels", "workers", "batch_size", "label_depth",
                      "held_out_positions", "held_out_depth", "simulations",
                      "games_per_generation", "train_steps", "max_plies", "match_nodes",
                      "match_plies"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be at least 0, got {self.seed}")
         if self.match_games < 0 or self.match_games % 2:
             raise ValueError(f"match_games must be even (colour-swapped pairs), "
                              f"got {self.match_games}")

@@ -1,18 +1,18 @@
 """Supervised data for the chess network: positions of Stockfish games, labelled by Stockfish.
 
 Each game opens with a few uniformly random moves (varied openings), then Stockfish plays both
-sides at a fixed depth, with an occasional random move. With ``weak_side_random`` above 0, one
-side of each game (White in even games, Black in odd ones) plays a uniformly random move that
-often instead: lopsided games, won positions that must be converted (mates, and stalemates and
+sides at a fixed depth, with an occasional random move. With ``weak_side_random`` above 0, one side
+of each game (White in even games, Black in odd ones) plays a uniformly random move that often
+instead: lopsided games, won positions that must be converted (mates, and stalemates and
 repetitions to avoid), which balanced games between equals rarely reach. With a
-``strong_side_net`` as well, the other side plays that network's raw policy (its favourite legal
-move) while Stockfish still labels every position: the positions the network itself reaches
-against a weak opponent, with the teacher's move as the target (DAgger: Ross, Gordon and Bagnell,
-AISTATS 2011, "dataset aggregation"). Stockfish sees each game's moves, so its labels avoid
-repetitions and stalemates that the network's own play walks into. With ``only_unwon_games``
-as well, games are played out and only the network's own positions of the games it did not win
-are kept: the few positions where its policy goes wrong, not diluted by the many games it wins
-(the random side is not searched, so a kept position costs about one search).
+``strong_side_net``, the other side plays that network's raw policy (its favourite legal move;
+against Stockfish's moves when ``weak_side_random`` is 0) while Stockfish still labels every
+position: the positions the network itself reaches, with the teacher's move as the target (DAgger:
+Ross, Gordon and Bagnell, AISTATS 2011, "dataset aggregation"). Stockfish sees each game's moves,
+so its labels avoid repetitions and stalemates that the network's own play walks into. With
+``only_unwon_games`` as well, games are played out and only the network's own positions of the
+games it did not win are kept: the few positions where its policy goes wrong, not diluted by the
+many games it wins (the random side is not searched, so a kept position costs about one search).
 
 Every position after the opening is kept with the input planes (history included), Stockfish's best
 move there (the policy target), its score in centipawns and the game's result, both from the side
@@ -57,6 +57,7 @@ from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.stockfish import MATE_SCORE, UciEngine
 from minizero.lifeline import run_workers
 from minizero.nn.network import load_network
+from minizero.rundir import check_empty
 
 SHARD_FORMAT = b"minizero-chess-az-positions"
 SHARD_VERSION = 1
@@ -90,6 +91,13 @@ class ChessDataConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        """Checked in the parent, so that no worker fails on a setting."""
+        for name in ("positions", "depth", "workers", "shard_size", "max_plies"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be at least 0, got {self.seed}")
+        ChessGame(self.history, self.max_plies)  # history=T within the encoding's range
         if self.only_unwon_games and (self.strong_side_net is None or self.weak_side_random < 1
                                       or self.adjudicate_plies):
             raise ValueError("only_unwon_games needs strong_side_net, weak_side_random = 1 and "
@@ -186,7 +194,9 @@ def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
             rows: list[tuple] = []
             game_number = 0
             while len(rows) < min(config.shard_size, share - done) and running(done + len(rows)):
-                game_id = (config.seed << 48) | (worker << 40) | (shard_index << 20) | game_number
+                # 15 bits of the seed: an id fits in int64 whatever the seed.
+                game_id = ((config.seed & 0x7FFF) << 48 | (worker << 40) | (shard_index << 20)
+                           | game_number)
                 weak_side = chess.WHITE if game_number % 2 == 0 else chess.BLACK
                 game_rows = play_labelled_game(engine, config, rng, weak_side, strong_policy)
                 rows.extend((*row, game_id) for row in game_rows)
@@ -239,6 +249,12 @@ def read_shard(path: Path, history: int) -> dict[str, np.ndarray]:
     if len(arrays["move"]) and (arrays["move"].min() < 0
                                 or arrays["move"].max() >= encoding.ACTION_SIZE):
         raise ValueError(f"{path}: move indices outside the policy map")
+    for name, limit in (("result", 1), ("score", SCORE_LIMIT)):
+        outside = np.abs(arrays[name].astype(np.int64)) > limit
+        if outside.any():
+            row = int(np.flatnonzero(outside)[0])
+            raise ValueError(f"{path}: row {row}: {name} {arrays[name][row]} is outside "
+                             f"[-{limit}, {limit}]")
     return arrays
 
 
@@ -251,6 +267,7 @@ def generate(config: ChessDataConfig, stockfish: str, out: Path, quiet: bool = F
     """
     strong_side_policy(config)  # a bad network file is named here, not in a worker
     out = Path(out)
+    check_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(out.glob("az-w*.npz")):  # a damaged shard stops us here, named
         read_shard(path, config.history)
@@ -258,6 +275,12 @@ def generate(config: ChessDataConfig, stockfish: str, out: Path, quiet: bool = F
                 quiet)
     return sum(len(read_shard(path, config.history)["move"])
                for path in sorted(out.glob("az-w*.npz")))
+
+
+def check_folder(out: Path) -> None:
+    """ValueError unless ``out`` is new, empty or holds chess data already (to go on with)."""
+    if not any(Path(out).glob("az-w*.npz")):
+        check_empty(out, "chess data")
 
 
 def mate_free(score: np.ndarray) -> np.ndarray:

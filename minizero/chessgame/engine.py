@@ -4,7 +4,8 @@ An ``AlphaBetaEngine`` picks its parts: the alpha-beta ``Searcher`` (``search.py
 factory for its evaluator. The classical engine behind ``minizero-uci`` is the searcher with
 ``ClassicalEvaluator``; the NNUE engine (``nnue/engine.py``) is the same class with an NNUE
 evaluator and an ``EvalFile`` option. The engine's own UCI options are the searcher's knobs:
-Hash (the transposition table's MiB), Clear Hash, NullMove and LateMoveReductions.
+Hash (the transposition table's MiB), Clear Hash, NullMove and LateMoveReductions, and the
+endgame tables' Tablebases, TablebasePath and SyzygyPath (``tablebase/oracle.py``).
 
 Try it: ``minizero-uci`` (or ``python -m minizero.chessgame.engine``), then ``uci``,
 ``position startpos``, ``go depth 6``, ``quit``.
@@ -12,6 +13,7 @@ Try it: ``minizero-uci`` (or ``python -m minizero.chessgame.engine``), then ``uc
 
 from __future__ import annotations
 
+import argparse
 import sys
 import threading
 from collections.abc import Callable
@@ -24,7 +26,8 @@ from minizero.chessgame.classical import ClassicalEvaluator
 from minizero.chessgame.evaluator import Evaluator
 from minizero.chessgame.protocol import Engine, InfoCallback, Limits, SearchResult, UciOption
 from minizero.chessgame.search import SearchConfig, Searcher
-from minizero.chessgame.uci import serve
+from minizero.chessgame.tablebase.oracle import EndgameOracle, tablebase_options
+from minizero.chessgame.uci import engine_parser, serve
 
 ALPHA_BETA_OPTIONS = (
     UciOption("Hash", "spin", SearchConfig.hash_mb, 1, 4096),
@@ -49,11 +52,14 @@ class AlphaBetaEngine(Engine):
         self.name = name
         self.config = config if config is not None else SearchConfig()
         self.searcher: Searcher | None = None
+        self.endgame = EndgameOracle()
 
     def options(self) -> list[UciOption]:
-        return list(ALPHA_BETA_OPTIONS)
+        return list(ALPHA_BETA_OPTIONS) + tablebase_options()
 
     def set_option(self, name: str, value: object) -> None:
+        if self.endgame.set_option(name, value):
+            return
         if name == "Clear Hash":
             if self.searcher is not None:
                 self.searcher.new_game()
@@ -69,6 +75,7 @@ class AlphaBetaEngine(Engine):
     def prepare(self) -> None:
         if self.searcher is None:
             self.searcher = Searcher(self.make_evaluator(), self.config)
+            self.searcher.endgame = self.endgame
 
     def evaluator_changed(self) -> None:
         """Use a fresh evaluator from ``make_evaluator`` from the next search on."""
@@ -77,6 +84,7 @@ class AlphaBetaEngine(Engine):
             self.searcher.new_game()
 
     def new_game(self) -> None:
+        self.endgame.new_game()
         if self.searcher is not None:
             self.searcher.new_game()
 
@@ -103,8 +111,14 @@ def classical_engine() -> AlphaBetaEngine:
     return AlphaBetaEngine(ClassicalEvaluator, f"minizero {__version__}")
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """``minizero-uci`` takes no flags but ``--help`` and ``--version``."""
+    return engine_parser("minizero-uci", "classical alpha-beta engine")
+
+
 def main(argv: list[str] | None = None) -> int:
     """``minizero-uci``: the classical engine on stdin/stdout, for any UCI GUI."""
+    build_parser().parse_args(argv)
     return serve(classical_engine())
 
 

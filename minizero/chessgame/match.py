@@ -7,7 +7,7 @@ insufficient material) or, optionally, by score adjudication; an illegal move, a
 flag loses the game and is recorded as such. The score s of engine 1 becomes an Elo difference
 with a 95% interval, and an optional SPRT says when the evidence is enough (``minizero/elo.py``).
 
-Try it: ``minizero match minizero sunfish-uci --games 20 --tc 10+0.1 --pgn /tmp/m.pgn``.
+Try it: ``minizero match minizero sunfish-uci --games 20 --tc 10+0.1 --pgn runs/m.pgn``.
 """
 
 from __future__ import annotations
@@ -199,8 +199,14 @@ async def stop_engine(engine: chess.engine.UciProtocol) -> None:
             transport.kill() if hasattr(transport, "kill") else transport.close()
 
 
+# Called with the board before the move, the move, and the mover's score in centipawns (None
+# when the engine gave none): lets a caller show the game as it is played.
+MoveCallback = Callable[[chess.Board, chess.Move, "int | None"], None]
+
+
 async def play_game(
     index: int, white: EngineSpec, black: EngineSpec, opening: str, config: MatchConfig,
+    on_move: MoveCallback | None = None,
 ) -> GameRecord:
     """One game between freshly started engines; forfeits end it, nothing raises."""
     board = chess.Board(opening)
@@ -249,11 +255,14 @@ async def play_game(
             if played.move is None:
                 result, termination = _loss(mover), f"{name} illegal move (none)"
                 break
+            score = played.info.get("score")
+            centipawns = None if score is None else score.pov(mover).score(mate_score=100_000)
+            if on_move is not None:
+                on_move(board, played.move, centipawns)
             board.push(played.move)
             clock_left.append(clocks[mover])
-            score = played.info.get("score")
-            if score is not None:
-                scores[mover].append(score.pov(mover).score(mate_score=100_000))
+            if centipawns is not None:
+                scores[mover].append(centipawns)
             adjudicated = _adjudicate(board, scores, config)
             if adjudicated is not None:
                 result, termination = adjudicated

@@ -6,7 +6,7 @@ rather than opening luck. ``generate_openings`` plays random short lines from th
 keeps those Stockfish scores within a window; ``read_openings`` reads such a file (FEN or EPD,
 one a line) and refuses a position that is not a legal one.
 
-Try it: ``minizero openings --count 50 --out /tmp/openings.fen``.
+Try it: ``minizero openings --count 50 --out runs/openings.fen``.
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ import chess
 import chess.engine
 from tqdm import tqdm
 
+from minizero.inputs import shown, text_lines
 from minizero.lifeline import engine_preexec
 
 
 def read_openings(path: str | Path) -> list[str]:
-    """FENs (or EPD lines) of a file, one a line; '#' starts a comment line."""
+    """FENs (or EPD lines) of a file, one a line; '#' starts a comment line. ValueError naming
+    the file and line for a line that is not a legal position whose game goes on (a random walk
+    or an engine must have a move to play), and for a file without any."""
     fens = []
-    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
+    for number, line in text_lines(path):
         try:
             board = chess.Board(line)
         except ValueError:
@@ -49,7 +49,8 @@ def read_openings(path: str | Path) -> list[str]:
             raise ValueError(f"{path}:{number}: the game is already over in this position")
         fens.append(board.fen())
     if not fens:
-        raise ValueError(f"{path}: no openings in the file")
+        raise ValueError(f"{shown(path)}: no openings in the file (only blank lines or "
+                         "comments)")
     return fens
 
 

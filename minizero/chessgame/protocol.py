@@ -47,6 +47,8 @@ class SearchInfo:
 
     With ``currmove`` set it is a progress report instead (``info depth d currmove m
     currmovenumber n``): the root move now being searched, counted from 1; score and pv unused.
+    ``tbhits``: positions answered by endgame tables in this search. With ``text`` set it is
+    a message for the user instead (``info string TEXT``, ``message()``); the rest unused.
     """
 
     depth: int
@@ -60,6 +62,13 @@ class SearchInfo:
     bound: int = EXACT
     currmove: chess.Move | None = None
     currmovenumber: int = 0
+    tbhits: int = 0
+    text: str = ""
+
+    @classmethod
+    def message(cls, text: str) -> SearchInfo:
+        """A report that is only a message (UCI ``info string``)."""
+        return cls(depth=0, seldepth=0, score=0, nodes=0, time=0.0, hashfull=0, pv=[], text=text)
 
     @property
     def mate_in(self) -> int | None:

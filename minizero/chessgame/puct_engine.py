@@ -12,10 +12,15 @@ chunks of one network batch so that the clock and ``stop`` are checked between n
   given a time bound by the UCI server.)
 * **Tree reuse.** When the new position continues the previous one by a few moves, the subtree
   below those moves is kept.
+* **searchmoves.** ``go searchmoves m1 m2 ...`` searches a fresh tree whose root has only those
+  children, the network's priors renormalised over them (the tree is not reused afterwards).
 * **Score.** ``score cp`` is the root's mean value Q of the most visited move mapped with
   ``cp = 400 atanh(Q)`` (chessgame/training.py, the same mapping as the value targets); a move
   that mates at once is reported as ``mate 1``.
 * **PV** along the most visited children. ``nodes`` counts simulations of this search.
+* **Endgame tables.** With four men or fewer (or what ``SyzygyPath`` holds) the engine plays a
+  best move by the tables instead of searching, the network's prior breaking ties
+  (``tablebase/oracle.py``; options Tablebases, TablebasePath, SyzygyPath).
 
 The network is loaded lazily (``isready`` or the first ``go``): the shipped one
 (``minizero/chessgame/nets/zero-small.pt``) unless the ``WeightsFile`` option or ``--weights``
@@ -44,6 +49,7 @@ import torch
 from minizero.chessgame import encoding
 from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.protocol import MATE, Engine, Limits, SearchInfo, SearchResult, UciOption
+from minizero.chessgame.tablebase.oracle import EndgameOracle, tablebase_options
 from minizero.chessgame.training import value_to_cp
 from minizero.nn.network import (
     PRECISIONS,
@@ -98,11 +104,13 @@ class PuctEngine(Engine):
         self._soft_time: float | None = None
         self._hard_time: float | None = None
         self._start = time.perf_counter()
+        self.endgame = EndgameOracle()
 
     def options(self) -> list[UciOption]:
         return [UciOption("WeightsFile", "string", self.weights),
                 UciOption("LeafBatch", "spin", self.config.batch_size, 1, 256),
-                UciOption("Precision", "combo", self.precision, choices=PRECISIONS)]
+                UciOption("Precision", "combo", self.precision, choices=PRECISIONS)
+                ] + tablebase_options()
 
     # ---------------------------------------------------------------- network
 
@@ -129,6 +137,8 @@ class PuctEngine(Engine):
             self.load(self.weights)
 
     def set_option(self, name: str, value: object) -> None:
+        if self.endgame.set_option(name, value):
+            return
         if name.lower() == "weightsfile":
             self.load(str(value or ""))
         elif name.lower() == "precision":
@@ -146,6 +156,7 @@ class PuctEngine(Engine):
     def new_game(self) -> None:
         self.tree = None
         self._tree_line = None
+        self.endgame.new_game()
 
     def extend_time(self, soft_time: float | None, hard_time: float | None) -> None:
         """Ponderhit: replace the time limits of the running search, counted from now."""
@@ -183,6 +194,23 @@ class PuctEngine(Engine):
         self._tree_line = (start_fen, moves)
         return self.tree
 
+    def _root_among(self, board: chess.Board, moves: tuple[chess.Move, ...]) -> PUCT:
+        """A fresh tree for ``board`` whose root may play only ``moves`` (UCI searchmoves)."""
+        self.tree = None
+        tree = self._root(board)
+        self._tree_line = None  # a root cut down to some moves is no tree to go on with
+        root = tree.root
+        assert root is not None and self.network is not None
+        legal = self.game.legal_actions(root.state)
+        priors = network_evaluator(self.game, self.network)([root.state])[0][0]
+        wanted = {encoding.move_to_index(move, board.turn) for move in moves}
+        keep = [index for index, action in enumerate(legal) if action in wanted]
+        if keep and root.terminal is None:
+            kept = priors[keep]
+            root.expand([legal[index] for index in keep],
+                        kept / kept.sum() if kept.sum() > 0 else np.full(len(keep), 1 / len(keep)))
+        return tree
+
     def search(self, board: chess.Board, limits: Limits,
                on_info: Callable[[SearchInfo], None] | None = None, multipv: int = 1,
                start_time: float | None = None, stop_event: threading.Event | None = None
@@ -193,7 +221,11 @@ class PuctEngine(Engine):
         self.prepare()
         if board.is_game_over(claim_draw=False) or not any(board.generate_legal_moves()):
             return SearchResult(None, 0, 0, 0, time.perf_counter() - start)
-        tree = self._root(board)
+        tabled = self._table_root(board, limits, on_info, start)
+        if tabled is not None:
+            return tabled
+        tree = self._root_among(board, limits.searchmoves) if limits.searchmoves else (
+            self._root(board))
         root = tree.root
         assert root is not None
         with self._deadline_lock:
@@ -223,6 +255,35 @@ class PuctEngine(Engine):
         if on_info is not None:
             on_info(info)
         return SearchResult(info.pv[0], info.score, info.depth, done, elapsed, info.pv)
+
+    def _table_root(self, board: chess.Board, limits: Limits,
+                    on_info: Callable[[SearchInfo], None] | None, start: float
+                    ) -> SearchResult | None:
+        """Endgame tables at the root: a best move by them, the network's prior breaking ties."""
+        hits = self.endgame.hits
+        choice = self.endgame.root_choice(board, limits.searchmoves,
+                                          lambda moves: self._favourite(board, moves))
+        report = self.endgame.missing_report()
+        if report is not None and on_info is not None:
+            on_info(SearchInfo.message(report))
+        if choice is None:
+            return None
+        move, score, pv = choice
+        elapsed = time.perf_counter() - start
+        if on_info is not None:
+            on_info(SearchInfo(depth=1, seldepth=1, score=score, nodes=0, time=elapsed,
+                               hashfull=0, pv=pv, tbhits=self.endgame.hits - hits))
+        return SearchResult(move, score, 1, 0, elapsed, pv)
+
+    def _favourite(self, board: chess.Board, moves: list[chess.Move]) -> chess.Move:
+        """The move among ``moves`` that the network's policy likes best."""
+        assert self.network is not None
+        state = ChessState.from_board(board)
+        legal = list(self.game.legal_actions(state))
+        with torch.inference_mode():
+            priors = network_evaluator(self.game, self.network)([state])[0][0]
+        return max(moves, key=lambda move: priors[legal.index(
+            encoding.move_to_index(move, board.turn))])
 
     def _should_stop(self, tree: PUCT, limits: Limits, nodes_limit: int | None, done: int,
                      elapsed: float, stop_event: threading.Event | None) -> bool:
@@ -286,10 +347,12 @@ class PuctEngine(Engine):
 # --------------------------------------------------------------------------- command line
 
 
-def build_engine(argv: list[str] | None = None) -> PuctEngine:
-    """``zero-uci [--weights FILE] [--device auto|cpu|cuda] [--batch N]``; ValueError for a
-    file that is not a chess network."""
-    parser = argparse.ArgumentParser(prog="zero-uci", description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    """``zero-uci``'s flags; with none it starts a UCI session with the shipped net."""
+    from minizero.chessgame.uci import engine_parser
+
+    parser = engine_parser("zero-uci", "AlphaZero-style engine (network-guided MCTS with a "
+                           "policy-value net)", go="go nodes 200")
     parser.add_argument("--weights", help="network checkpoint (default: the shipped net)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     parser.add_argument("--batch", type=int, default=PuctEngineConfig.batch_size,
@@ -297,6 +360,13 @@ def build_engine(argv: list[str] | None = None) -> PuctEngine:
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="number format of the network (auto: bfloat16 where the CPU or "
                              "GPU computes it natively, else float32)")
+    return parser
+
+
+def build_engine(argv: list[str] | None = None) -> PuctEngine:
+    """``zero-uci [--weights FILE] [--device auto|cpu|cuda] [--batch N]``; ValueError for a
+    file that is not a chess network."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error("--batch must be positive")
@@ -314,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         engine = build_engine(argv)
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         print(f"zero-uci: error: {error}", file=sys.stderr)
         return 2
     return serve(engine)

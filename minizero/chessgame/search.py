@@ -113,6 +113,12 @@ class Searcher(TreeSearch):
         self.path_keys = self._game_keys(board)
         self.pv_table: list[list[chess.Move]] = [[] for _ in range(MAX_PLY + 2)]
         self.on_info = on_info
+        self.table_men = self.endgame.max_men if self.endgame is not None else 0
+        self.table_hits = self.endgame.hits if self.endgame is not None else 0
+        if self.table_men and multipv == 1:
+            result = self._table_root(limits)
+            if result is not None:
+                return result
 
         root_entry = self.table.get(position_key(self.board))
         root_moves = [move for move, _ in self.ordering.ordered_moves(
@@ -154,6 +160,35 @@ class Searcher(TreeSearch):
             return SearchResult(root_moves[0], 0, 0, self.nodes, self._elapsed(), [root_moves[0]])
         score, pv = lines[0]
         return SearchResult(pv[0], score, completed_depth, self.nodes, self._elapsed(), pv)
+
+    def _table_root(self, limits: Limits) -> SearchResult | None:
+        """Endgame tables at the root: a best move by them, ties broken by the evaluator."""
+        assert self.endgame is not None
+        board = self.board
+        choice = self.endgame.root_choice(board, limits.searchmoves, self._best_evaluated)
+        report = self.endgame.missing_report()
+        if report is not None and self.on_info is not None:
+            self.on_info(SearchInfo.message(report))
+        if choice is None:
+            return None
+        move, score, pv = choice
+        if self.on_info is not None:
+            info = self._info(1, score, pv, 1)
+            self.on_info(info)
+        return SearchResult(move, score, 1, self.nodes, self._elapsed(), pv)
+
+    def _best_evaluated(self, moves: list[chess.Move]) -> chess.Move:
+        """The move after which the evaluator likes the position best (for the mover)."""
+        board, evaluator = self.board, self.evaluator
+        scores = []
+        for move in moves:
+            evaluator.push(board, move)
+            board.push(move)
+            scores.append(-evaluator.evaluate(board))
+            board.pop()
+            evaluator.pop()
+            self.nodes += 1
+        return moves[scores.index(max(scores))]
 
     def _iteration_ends_search(self, depth: int, score: int, limits: Limits) -> bool:
         if limits.mate is not None and score >= MATE - (2 * limits.mate - 1):
@@ -274,4 +309,5 @@ class Searcher(TreeSearch):
         return SearchInfo(
             depth=depth, seldepth=max(self.seldepth, depth), score=score, nodes=self.nodes,
             time=self._elapsed(), hashfull=self.table.hashfull(), pv=list(pv), multipv=multipv,
+            tbhits=self.endgame.hits - self.table_hits if self.endgame is not None else 0,
         )

@@ -51,6 +51,8 @@ def value_to_cp(value: float) -> int:
 
 def validation_mask(game_id: np.ndarray, fraction: float) -> np.ndarray:
     """True for held-out positions: a fixed hash of the game id, so whole games are held out."""
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"the held-out fraction must be in [0, 1], got {fraction}")
     mixed = (game_id.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
     return (mixed % np.uint64(10_000)).astype(np.int64) < int(round(fraction * 10_000))
 

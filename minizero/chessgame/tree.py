@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import chess
 
@@ -26,6 +27,9 @@ from minizero.chessgame.table import (
     position_key,
     to_table,
 )
+
+if TYPE_CHECKING:
+    from minizero.chessgame.tablebase.oracle import EndgameOracle
 
 INFINITY = 32767
 MAX_PLY = 100
@@ -80,6 +84,10 @@ class TreeSearch:
         self.start_time = time.perf_counter()
         self.soft_deadline: float | None = None
         self.hard_deadline: float | None = None
+        # Endgame tables (tablebase/oracle.py): positions of at most ``table_men`` men score
+        # exactly, without a search below them; set by the engine, 0 when it has none.
+        self.endgame: EndgameOracle | None = None
+        self.table_men = 0
 
     def _negamax(self, depth: int, alpha: int, beta: int, ply: int, allow_null: bool) -> int:
         """Score of the current position from the side to move, searched ``depth`` plies."""
@@ -101,6 +109,12 @@ class TreeSearch:
             return alpha
         if ply >= MAX_PLY:
             return self.evaluator.evaluate(board)
+        # Endgame tables: a position they hold has an exact score, mate in n or a draw.
+        if self.table_men and chess.popcount(board.occupied) <= self.table_men:
+            assert self.endgame is not None
+            score = self.endgame.score(board, ply)
+            if score is not None:
+                return score
 
         in_check = board.is_check()
         # Check extension: a side in check is searched one ply deeper, so mates are not missed
@@ -242,6 +256,11 @@ class TreeSearch:
         board, evaluator = self.board, self.evaluator
         if ply >= MAX_PLY:
             return evaluator.evaluate(board)
+        if self.table_men and chess.popcount(board.occupied) <= self.table_men:
+            assert self.endgame is not None
+            score = self.endgame.score(board, ply)  # a capture into the tables: exact
+            if score is not None:
+                return score
 
         if board.is_check():
             # In check there is no standing pat: every evasion is searched (mates are seen).

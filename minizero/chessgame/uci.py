@@ -17,6 +17,7 @@ e2e4``, ``go movetime 1000``, ``d``, ``quit``.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
@@ -28,6 +29,7 @@ from typing import TextIO
 import chess
 import chess.polyglot
 
+from minizero import __version__
 from minizero.chessgame.protocol import (
     EXACT,
     LOWER,
@@ -386,6 +388,9 @@ class UciServer:
         self.send(line)
 
     def send_info(self, info: SearchInfo) -> None:
+        if info.text:
+            self.send(f"info string {info.text}")
+            return
         if info.currmove is not None:
             self.send(f"info depth {info.depth} currmove {info.currmove.uci()} "
                       f"currmovenumber {info.currmovenumber}")
@@ -397,10 +402,11 @@ class UciServer:
         milliseconds = max(int(info.time * 1000), 1)
         nps = int(info.nodes * 1000 / milliseconds)
         pv = " ".join(move.uci() for move in info.pv)
+        tbhits = f" tbhits {info.tbhits}" if info.tbhits else ""
         self.send(
             f"info depth {info.depth} seldepth {info.seldepth} multipv {info.multipv} "
             f"score {score} nodes {info.nodes} nps {nps} time {milliseconds} "
-            f"hashfull {info.hashfull} pv {pv}"
+            f"hashfull {info.hashfull}{tbhits} pv {pv}"
         )
 
 
@@ -427,3 +433,15 @@ def serve(engine: Engine) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
     return 0
+
+
+def engine_parser(prog: str, what: str, go: str = "go depth 6") -> argparse.ArgumentParser:
+    """The command line of a UCI engine: its flags, ``--help`` and ``--version``; with no
+    arguments the engine serves UCI (``serve``), as GUIs expect."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=f"minizero's {what}, for any UCI GUI (Cute Chess, Arena, "
+        "lichess-bot, ...).",
+        epilog="With no arguments it speaks UCI on stdin/stdout, as a GUI expects: type 'uci', "
+        f"'isready', 'position startpos', '{go}', 'quit'.")
+    parser.add_argument("--version", action="version", version=f"{prog} {__version__}")
+    return parser

@@ -1,7 +1,7 @@
 """The AlphaZero chess subcommands of ``minizero``: labelled data from Stockfish games.
 
-    minizero chessdata --out /work/data/az --positions 100000 --depth 8 [--workers 2]
-    minizero export-net RUN/checkpoints/latest.pt --out zero-small.pt
+    minizero chessdata --out data/az --positions 100000 --depth 8 [--workers 2]
+    minizero export-net RUN/checkpoints/latest.pt [--out runs/nets/RUN.pt] [--force]
     minizero compare --game chess --budget 2h --out runs/compare-chess [--resume]
 
 (``minizero train --game chess --data DIR`` trains on it; see chessgame/training.py.)
@@ -14,7 +14,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from minizero.options import fraction, non_negative_int
+from minizero.options import fraction, non_negative_int, positive_int
+from minizero.outputs import add_force_argument, default_net_path, refuse_overwrite
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -22,12 +23,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
     data = commands.add_parser("chessdata", help="chess positions labelled by Stockfish games")
     data.add_argument("--out", required=True, help="directory of shards (resumed if it exists)")
-    data.add_argument("--positions", type=int, default=100_000)
-    data.add_argument("--depth", type=int, default=8, help="Stockfish depth per move")
-    data.add_argument("--workers", type=int, default=2)
-    data.add_argument("--history", type=int, default=encoding.DEFAULT_HISTORY)
-    data.add_argument("--shard-size", type=int, default=2_000)
-    data.add_argument("--seed", type=int, default=0)
+    data.add_argument("--positions", type=positive_int, default=100_000)
+    data.add_argument("--depth", type=positive_int, default=8, help="Stockfish depth per move")
+    data.add_argument("--workers", type=positive_int, default=2)
+    data.add_argument("--history", type=positive_int, default=encoding.DEFAULT_HISTORY,
+                      help="positions in the input planes, 1..8")
+    data.add_argument("--shard-size", type=positive_int, default=2_000)
+    data.add_argument("--seed", type=non_negative_int, default=0)
     data.add_argument("--adjudicate-plies", type=non_negative_int, default=6,
                       help="score a game as won after this many plies beyond 1000 cp "
                       "(0: play every game to its end, mates included)")
@@ -35,8 +37,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                       help="one side of each game plays a random move this often, in [0, 1] "
                       "(lopsided games whose wins must be converted; default 0)")
     data.add_argument("--strong-side-net", metavar="NET",
-                      help="with --weak-side-random: the other side plays this network's raw "
-                      "policy, Stockfish still labels every position (DAgger)")
+                      help="the side that is not the weak one plays this network's raw policy "
+                      "(against Stockfish, or with --weak-side-random against a side that "
+                      "often moves at random); Stockfish still labels every position (DAgger)")
     data.add_argument("--only-unwon-games", action="store_true",
                       help="with --strong-side-net and --weak-side-random 1: play every game out "
                       "and keep only the network's own positions of games it did not win")
@@ -48,18 +51,16 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_chessdata(args: argparse.Namespace) -> int:
-    from minizero.chessgame.data import ChessDataConfig, generate
+    from minizero.chessgame.data import ChessDataConfig, check_folder, generate
     from minizero.peers import find_stockfish
 
-    for name in ("positions", "depth", "workers", "history", "shard_size"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be positive")
     config = ChessDataConfig(positions=args.positions, depth=args.depth, workers=args.workers,
                              history=args.history, shard_size=args.shard_size, seed=args.seed,
                              adjudicate_plies=0 if args.only_unwon_games else args.adjudicate_plies,
                              weak_side_random=args.weak_side_random,
                              strong_side_net=args.strong_side_net,
                              only_unwon_games=args.only_unwon_games)
+    check_folder(Path(args.out))  # everything checked before Stockfish is even looked for
     total = generate(config, find_stockfish(args.stockfish), Path(args.out),
                      quiet=args.quiet or not sys.stderr.isatty())
     print(f"{total} positions in {args.out}")
@@ -69,7 +70,9 @@ def cmd_chessdata(args: argparse.Namespace) -> int:
 def add_export_parser(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser("export-net", help="a checkpoint's network alone (no optimizer)")
     export.add_argument("checkpoint", help="a training checkpoint, e.g. RUN/checkpoints/latest.pt")
-    export.add_argument("--out", required=True, help="the network file to write")
+    export.add_argument("--out", help="the network file to write (default runs/nets/RUN.pt, "
+                        "RUN the checkpoint's run directory)")
+    add_force_argument(export)
     export.set_defaults(run=cmd_export)
 
 
@@ -78,12 +81,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     from minizero.checkpoint import load_checkpoint, save_checkpoint
     from minizero.nn.network import load_network
 
+    out = Path(args.out) if args.out else default_net_path(args.checkpoint, ".pt")
+    refuse_overwrite(out, args.force)
     config, _ = load_checkpoint(args.checkpoint)
     network = load_network(args.checkpoint)  # refuses what is not a network checkpoint
-    save_checkpoint(args.out, config={"network": config["network"], "game": config.get("game"),
+    save_checkpoint(out, config={"network": config["network"], "game": config.get("game"),
                                       "source": str(args.checkpoint)},
                     model=network.state_dict())
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
     return 0
 
 

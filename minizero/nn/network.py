@@ -31,6 +31,13 @@ from minizero.nn.blocks import ResidualBlock
 
 VALUE_HEADS = ("scalar", "wdl")
 POLICY_HEADS = ("fc", "conv")
+# Sizes a config may ask for: a checkpoint from a stranger that asks for 200,000 channels is
+# refused here, not by an allocation of 1.4 TB. AlphaZero's 20 x 256 chess net has about
+# 24 million parameters (float32: 100 MB); the limit is eight times that.
+MAX_BLOCKS = 256
+MAX_WIDTH = 65_536  # channels, head sizes, input planes, board sides, actions per square
+MAX_ACTIONS = 10_000_000
+MAX_PARAMETERS = 200_000_000
 
 
 @dataclass(frozen=True)
@@ -60,13 +67,20 @@ class NetworkConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_shape", tuple(self.input_shape))
-        if len(self.input_shape) != 3 or min(self.input_shape) <= 0:
+        if len(self.input_shape) != 3 or not all(_whole(size) and 0 < size <= MAX_WIDTH
+                                                 for size in self.input_shape):
             raise ValueError(f"input_shape must be (C, H, W) of positive sizes: "
                              f"{self.input_shape}")
         for name in ("action_size", "blocks", "channels", "se_reduction", "policy_channels",
                      "value_channels", "value_hidden"):
-            if getattr(self, name) <= 0 and not (name == "blocks" and self.blocks == 0):
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if not _whole(value):
+                raise ValueError(f"{name} must be a whole number, got {value!r}")
+            if value <= 0 and not (name == "blocks" and self.blocks == 0):
+                raise ValueError(f"{name} must be positive, got {value}")
+            limit = {"blocks": MAX_BLOCKS, "action_size": MAX_ACTIONS}.get(name, MAX_WIDTH)
+            if value > limit:
+                raise ValueError(f"{name} {value} is beyond this package's limit of {limit:,}")
         if self.value_head not in VALUE_HEADS:
             raise ValueError(f"value_head must be one of {VALUE_HEADS}, got {self.value_head!r}")
         if self.policy_head not in POLICY_HEADS:
@@ -76,6 +90,16 @@ class NetworkConfig:
         if self.policy_head == "conv" and self.action_size % squares:
             raise ValueError(f"a conv policy head needs action_size to be a multiple of the "
                              f"{squares} squares, got {self.action_size}")
+        with torch.device("meta"):  # shapes only: counts the parameters, allocates nothing
+            parameters = sum(weights.numel() for weights in PolicyValueNet(self).parameters())
+        if parameters > MAX_PARAMETERS:
+            raise ValueError(f"a network of {parameters:,} parameters (blocks {self.blocks}, "
+                             f"channels {self.channels}) is beyond this package's limit of "
+                             f"{MAX_PARAMETERS:,}")
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _squeeze_planes(channels: int, planes: int) -> list[nn.Module]:
@@ -251,6 +275,8 @@ def load_network(path: str, input_shape: tuple[int, int, int] | None = None,
         network_config = NetworkConfig(**config["network"])
     except (KeyError, TypeError) as error:
         raise ValueError(f"{path}: checkpoint holds no network config ({error})") from None
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     if input_shape is not None and network_config.input_shape != tuple(input_shape):
         raise ValueError(f"{path}: network takes input {network_config.input_shape}, "
                          f"the game gives {tuple(input_shape)}")
@@ -260,9 +286,12 @@ def load_network(path: str, input_shape: tuple[int, int, int] | None = None,
     network = PolicyValueNet(network_config)
     try:
         network.load_state_dict(parts["model"])
-    except (KeyError, RuntimeError) as error:
+    except (KeyError, RuntimeError, TypeError, AttributeError) as error:
         first = str(error).splitlines()[0][:120]
         raise ValueError(f"{path}: weights do not fit the network ({first})") from None
+    for name, tensor in network.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{path}: weights are not finite (NaN or infinity in {name})")
     network.eval()
     flush_denormal_weights(network)
     return network

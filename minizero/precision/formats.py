@@ -183,7 +183,7 @@ def quantize(values: np.ndarray, fmt: NumberFormat | str, rounding: str = "neare
     """``values`` rounded into ``fmt``. Scaled formats fit their scale to the data unless
     ``scale`` is given (one scale per channel along ``channel_axis`` for -channel formats).
 
-    >>> quantize(np.array([0.3, 2.6, -9.0]), "fixed2.1").values.tolist()  # step 0.5, [-4, 3.5]
+    >>> quantize(np.array([0.3, 2.6, -9.0]), "fixed2.1").values.tolist()  # step 0.5, -4 to 3.5
     [0.5, 2.5, -4.0]
     """
     fmt = parse_format(fmt) if isinstance(fmt, str) else fmt

@@ -61,8 +61,13 @@ def error_statistics(values: np.ndarray, reference: np.ndarray) -> dict[str, flo
 
 
 def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    """A GitHub-flavoured Markdown table; a '|' inside a cell (``mean |error|``) is escaped so
+    that it stays in its cell."""
+    def cells(values: list[Any]) -> str:
+        return "| " + " | ".join(str(value).replace("|", "\\|") for value in values) + " |"
+
+    lines = [cells(headers), "|" + "---|" * len(headers)]
+    lines += [cells(row) for row in rows]
     return "\n".join(lines)
 
 

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from minizero.inputs import read_bytes
+
 VERSION = 0x7AF32F20  # Stockfish's NNUE file version since 14 (the hash tells architectures apart)
 
 # Sizes of the HalfKAv2_hm architecture of Stockfish 15.1.
@@ -202,6 +204,9 @@ def header_bytes() -> bytes:
 
 
 EXECUTABLE_MAGICS = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
+# The most bytes read from a file: a binary that embeds the net (Debian's Stockfish 15.1 is
+# 47 MB, most of it the net); a net file must be exactly its header's size anyway.
+MAX_FILE_BYTES = 256 << 20
 
 
 def names_stockfish_net(source: str | Path) -> bool:
@@ -210,6 +215,8 @@ def names_stockfish_net(source: str | Path) -> bool:
     if str(source) == "stockfish":
         return True
     try:
+        if not Path(source).is_file():  # a FIFO would block the open, /dev/zero never end
+            return False
         with Path(source).open("rb") as handle:
             head = handle.read(4)
     except OSError:
@@ -229,10 +236,8 @@ def load_stockfish_net(source: str | Path, stockfish: str | None = None) -> Stoc
         except FileNotFoundError as error:
             raise ValueError(f"stockfish: {error}") from None
     path = Path(source)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file (expected a Stockfish 15.1 .nnue net, a Stockfish "
-                         "binary, or 'stockfish' for the installed one)")
-    data = path.read_bytes()
+    data = read_bytes(path, "Stockfish 15.1 .nnue net, a Stockfish binary, or 'stockfish' for "
+                      "the installed one", MAX_FILE_BYTES)
     if data.startswith(b"MINIZERO-NNUE"):
         raise ValueError(f"{path}: a minizero .nnue net, not a Stockfish 15.1 net (expected "
                          f"version 0x{VERSION:08X} and hash 0x{ARCHITECTURE_HASH:08X} first)")

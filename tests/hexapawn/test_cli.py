@@ -119,7 +119,7 @@ def test_net_opponent_with_a_bad_file_is_a_one_line_error(tmp_path, capsys) -> N
     foreign = tmp_path / "four.pt"
     _trained_checkpoint(foreign, 4, 4, steps=0)  # a 4x4 network offered for a 3x3 game
     cases = [(f"net:{garbage}", "not a readable checkpoint"),
-             (f"net:{tmp_path / 'missing.pt'}", "no such checkpoint"),
+             (f"net:{tmp_path / 'missing.pt'}", "no such file"),
              (f"net:{foreign}", "network takes input"),
              ("net:", "needs a checkpoint path")]
     for opponent, reason in cases:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import threading
 from pathlib import Path
 
@@ -58,6 +60,41 @@ def test_two_writers_of_one_file_do_not_collide(tmp_path: Path) -> None:
 def test_a_directory_is_not_overwritten(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="is a directory"):
         write_text(tmp_path, "x")
+
+
+def _device(path: Path) -> None:
+    """A character device like /dev/full, made where we may (root); else the test skips."""
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    except (PermissionError, OSError) as error:
+        pytest.skip(f"cannot make a device here ({error.strerror})")
+
+
+@pytest.mark.parametrize("make", [os.mkfifo, _device], ids=["fifo", "device"])
+def test_a_device_or_fifo_is_never_replaced_by_a_file(make, tmp_path: Path) -> None:
+    target = tmp_path / "special"
+    make(target)
+    mode = target.lstat().st_mode
+    with pytest.raises(ValueError, match="special is not a regular file"):
+        write_text(target, "x")
+    assert target.lstat().st_mode == mode  # still the FIFO or the device
+    assert [path.name for path in tmp_path.iterdir()] == ["special"]
+
+
+def test_a_failed_write_names_the_file(tmp_path: Path) -> None:
+    """A full disk: the OSError of the write names the file it was for."""
+    target = tmp_path / "data.bin"
+    with pytest.raises(OSError, match="data.bin") as error, atomic_write(target) as handle:
+        handle.write(b"x")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert error.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_config_that_is_not_json_leaves_no_run_directory(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="cannot be recorded"):
+        open_run(tmp_path / "run", {"budget": float("inf")}, resume=False, kind="compare")
+    assert not (tmp_path / "run").exists()
 
 
 def test_stale_temporaries_are_cleared(tmp_path: Path) -> None:

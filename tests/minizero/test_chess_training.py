@@ -103,10 +103,12 @@ def test_the_weak_side_plays_random_moves_and_the_other_stockfishs(stockfish_pat
     assert followed[chess.BLACK] and not all(followed[chess.BLACK])
 
 
-def test_a_strong_side_net_plays_its_policy_and_stockfish_labels(stockfish_path: str,
-                                                                  tmp_path: Path) -> None:
+@pytest.mark.parametrize("weak_side_random", [1.0, 0.0])
+def test_a_strong_side_net_plays_its_policy_and_stockfish_labels(
+        weak_side_random: float, stockfish_path: str, tmp_path: Path) -> None:
     """DAgger data: the network's favourite move is played on its side, the label stays
-    Stockfish's (they differ somewhere for an untrained net); the weak side plays at random."""
+    Stockfish's (they differ somewhere for an untrained net); the weak side plays at random,
+    or without ``weak_side_random`` Stockfish's moves: the net plays either way."""
     from minizero.agents import network_agent
     from minizero.checkpoint import save_checkpoint
     from minizero.chessgame.data import play_labelled_game
@@ -124,7 +126,7 @@ def test_a_strong_side_net_plays_its_policy_and_stockfish_labels(stockfish_path:
     engine = UciEngine(stockfish_path)
     try:
         config = ChessDataConfig(depth=1, random_plies_min=2, random_plies_max=2, max_plies=40,
-                                 random_move_probability=0.0, weak_side_random=1.0,
+                                 random_move_probability=0.0, weak_side_random=weak_side_random,
                                  adjudicate_plies=0, strong_side_net=str(tmp_path / "net.pt"))
         rows = play_labelled_game(engine, config, random.Random(5), chess.BLACK, policy)
     finally:

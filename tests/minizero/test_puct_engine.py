@@ -104,6 +104,21 @@ def test_nodes_are_deterministic_and_the_tree_is_reused(tiny_net: str) -> None:
     assert again.nodes == 50 and again.best_move in board.legal_moves
 
 
+@pytest.mark.parametrize("moves", [("d7d5",), ("a7a6", "h7h6"), ("g8h6", "b8a6", "f7f6")])
+def test_searchmoves_restrict_the_root_and_are_forgotten_after(moves: tuple[str, ...],
+                                                               tiny_net: str) -> None:
+    board = chess.Board()
+    board.push_uci("e2e4")
+    allowed = tuple(chess.Move.from_uci(move) for move in moves)
+    engine = PuctEngine(tiny_net)
+    result = engine.search(board, Limits(nodes=48, searchmoves=allowed))
+    assert result.best_move in allowed and result.nodes == 48
+    assert engine.tree is not None and len(engine.tree.root.actions) == len(allowed)
+    assert engine.tree.root.child_visits.sum() == 48  # every simulation among them
+    engine.search(board, Limits(nodes=16))  # the same position without searchmoves
+    assert len(engine.tree.root.actions) == board.legal_moves.count()
+
+
 def test_bad_weights_keep_the_previous_net(tiny_net: str, tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"not a checkpoint at all")

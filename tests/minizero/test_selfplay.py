@@ -119,7 +119,7 @@ def test_resume_with_a_different_configuration_is_refused(tmp_path: Path) -> Non
     (["selfplay", "--game", "hexapawn:2x9"], "out of range"),
     (["selfplay", "--games", "0"], "must be positive"),
     (["selfplay", "--generations", "-3"], "must be positive"),
-    (["train", "--data", "missing.npz"], "no such replay shard"),
+    (["train", "--data", "missing.npz"], "no such file (expected a replay shard)"),
     (["arena", "--a", "random", "--b", "nothere.pt"], "neither random"),
 ])
 def test_bad_input_gets_one_line_and_nonzero_exit(arguments, message, tmp_path: Path) -> None:

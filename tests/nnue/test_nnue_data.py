@@ -117,7 +117,7 @@ def test_missing_stockfish_message(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "nnue.cli", "data", "--out", str(tmp_path / "d"),
          "--stockfish", str(tmp_path / "nowhere")], capture_output=True, text=True)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "Stockfish not found" in result.stderr and "--stockfish PATH" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -127,7 +127,7 @@ def test_cli_import(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
 
     source = tmp_path / "mine.txt"
     source.write_text(TEXT)
-    assert main(["data", "--import", str(source), "--out", str(tmp_path / "a")]) == 1
+    assert main(["data", "--import", str(source), "--out", str(tmp_path / "a")]) == 2
     error = capsys.readouterr().err
     assert "mine.txt:4: malformed FEN" in error and len(error.strip().splitlines()) == 1
     assert main(["data", "--import", str(source), "--out", str(tmp_path / "b"),

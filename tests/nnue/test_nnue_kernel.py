@@ -135,5 +135,5 @@ def test_nets_the_kernel_cannot_compute_are_refused(tmp_path: Path) -> None:
     overflowing_accumulator = dataclasses.replace(good, ft_bias=np.full(16, 20000, np.int16))
     with pytest.raises(ValueError, match="past int16"):
         KernelNet(overflowing_accumulator, "odd.nnue")
-    with pytest.raises(ValueError, match=r"missing\.nnue: cannot read"):
+    with pytest.raises(ValueError, match=r"missing\.nnue: no such file"):
         load_kernel_net(tmp_path / "missing.nnue")

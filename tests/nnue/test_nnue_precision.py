@@ -161,7 +161,7 @@ def test_precision_command_writes_a_run_directory(tmp_path: Path, capsys) -> Non
         assert (out / picture).stat().st_size > 1000
     exact = json.loads((out / "multipliers.json").read_text())["rows"][0]
     assert exact["multiplier"] == "exact" and exact["mean_abs"] < 3
-    assert nnue_main(argv) == 1  # the directory holds a run: --resume or another --out
+    assert nnue_main(argv) == 2  # the directory holds a run: --resume or another --out
     assert nnue_main([*argv, "--resume"]) == 0  # every study on disk: nothing recomputed
 
 
@@ -173,7 +173,7 @@ def test_precision_command_writes_a_run_directory(tmp_path: Path, capsys) -> Non
 def test_bad_net_files_are_one_line_errors(tmp_path, capsys, content, suffix, message) -> None:
     path = tmp_path / f"net{suffix}"
     path.write_bytes(content)
-    assert nnue_main(["precision", str(path), "--out", str(tmp_path / "run")]) == 1
+    assert nnue_main(["precision", str(path), "--out", str(tmp_path / "run")]) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
     assert not (tmp_path / "run").exists()
@@ -184,7 +184,7 @@ def test_bad_formats_and_multipliers_are_refused(tmp_path, capsys) -> None:
                                    ("--formats", "int0", "bit width 0"),
                                    ("--multipliers", "booth", "unknown multiplier")):
         assert nnue_main(["precision", str(SHIPPED), "--out", str(tmp_path / "r"), option,
-                          value]) == 1
+                          value]) == 2
         assert message in capsys.readouterr().err
 
 
@@ -192,3 +192,19 @@ def test_the_best_move_is_the_child_worst_for_the_opponent() -> None:
     # Child scores are from the opponent's side: the mover picks the lowest, first of equals.
     child_scores = np.array([30, -50, 10, 5, 5, 7])
     assert best_moves(child_scores, np.array([0, 3, 6])).tolist() == [1, 0]
+
+
+def test_the_project_opening_book_is_read_with_its_comment_line(tmp_path, capsys) -> None:
+    """The README's recipe: --openings benchmarks/openings.fen (a '#' header, then FENs)."""
+    book = Path(__file__).resolve().parents[2] / "benchmarks" / "openings.fen"
+    assert book.read_text().startswith("#")
+    out = tmp_path / "run"
+    assert nnue_main(["precision", str(SHIPPED), "--out", str(out), "--study", "formats",
+                      "--positions", "8", "--move-positions", "2", "--formats", "float32",
+                      "--openings", str(book), "--quiet"]) == 0
+    assert json.loads((out / "formats.json").read_text())["rows"]
+    bad = tmp_path / "bad.fen"
+    bad.write_text("# a header\nnot a position\n")
+    assert nnue_main(["precision", str(SHIPPED), "--out", str(tmp_path / "r2"), "--openings",
+                      str(bad)]) == 2
+    assert f"{bad}:2" in capsys.readouterr().err and not (tmp_path / "r2").exists()

@@ -46,7 +46,7 @@ def test_bad_data_leaves_no_run_behind(tmp_path: Path, capsys) -> None:
     bad.write_bytes(b"not a shard")
     args = ["train", "--out", str(out), "--epochs", "1", "--l1", "8", "--l2", "4", "--l3", "4",
             "--feature-set", "piece-square", "--batch-size", "64", "--quiet"]
-    assert main([*args, "--data", str(bad)]) == 1
+    assert main([*args, "--data", str(bad)]) == 2
     assert "bad.npz" in capsys.readouterr().err
     assert not out.exists()
     good = tmp_path / "good.npz"

@@ -80,16 +80,16 @@ def test_cli_pipeline(tiny_run: Path, labelled_dir: Path, tmp_path: Path,
 def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bad = tmp_path / "bad.nnue"
     bad.write_bytes(b"nonsense")
-    assert main(["bench", str(bad)]) == 1
-    assert main(["quantize", str(tmp_path / "none.pt"), "--out", str(tmp_path / "x.nnue")]) == 1
+    assert main(["bench", str(bad)]) == 2
+    assert main(["quantize", str(tmp_path / "none.pt"), "--out", str(tmp_path / "x.nnue")]) == 2
     (tmp_path / "foreign.pt").write_bytes(b"PK\x03\x04junk")
-    assert main(["check", str(tmp_path / "foreign.pt"), "--data", str(tmp_path)]) == 1
+    assert main(["check", str(tmp_path / "foreign.pt"), "--data", str(tmp_path)]) == 2
     assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "r"),
-                 "--feature-set", "halfka"]) == 1
+                 "--feature-set", "halfka"]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 4, errors
     assert "bad.nnue: not a minizero .nnue file" in errors[0]
-    assert "no such checkpoint" in errors[1]
+    assert "none.pt: no such file" in errors[1]
     assert "foreign.pt: not a readable checkpoint" in errors[2]
     assert "unknown feature set 'halfka'" in errors[3]
     assert not (tmp_path / "x.nnue").exists() and not (tmp_path / "r").exists()

@@ -76,7 +76,7 @@ def test_eval_file_bad_files_keep_the_previous_net(halfkp_file: Path, tmp_path: 
     overflowing = random_net("piece-square", seed=1)[1].net
     overflowing.hidden2_bias[0] = 2**31 - 100  # a valid file whose int32 sums could overflow
     bad_files = {
-        "missing.nnue": (None, "cannot read"),
+        "missing.nnue": (None, "no such file"),
         "truncated.nnue": (good[: len(good) // 2], "truncated"),
         "corrupt.nnue": (good[:-10] + b"0123456789", "checksum mismatch"),
         "foreign.nnue": (b"\x89PNG\r\n\x1a\n" + good[8:], "not a minizero .nnue file"),
@@ -137,7 +137,7 @@ def test_python_m_entry_point_and_lazy_loading() -> None:
         capture_output=True, text=True, timeout=120)
     lines = process.stdout.splitlines()
     assert "uciok" in lines and "readyok" in lines, process.stdout
-    assert any(line.startswith("info string /nonexistent/x.nnue: cannot read") for line in lines)
+    assert any(line.startswith("info string /nonexistent/x.nnue: no such file") for line in lines)
     assert any(line.startswith("bestmove") for line in lines), process.stdout
     assert process.returncode == 0
 

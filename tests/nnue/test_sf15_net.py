@@ -107,7 +107,7 @@ def test_mirror_and_colour_flip_give_the_same_score(synthetic: sf.StockfishNet, 
 def test_cli_refuses_a_bad_net_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     from nnue.cli import main
 
-    assert main(["eval", str(SHIPPED_NET), "--fen", chess.STARTING_FEN]) == 1
+    assert main(["eval", str(SHIPPED_NET), "--fen", chess.STARTING_FEN]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1
     assert "not a Stockfish 15.1 net" in captured.err
