@@ -53,7 +53,8 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.run $(BENCH)
 
 # Plant realistic bugs one at a time in every package and check that the tests that can see each
-# catch it (benchmarks/mutants.py; not part of make test: it takes most of an hour).
+# catch it (benchmarks/mutants.py; not part of make test: a quarter of an hour when the tests
+# kill the bugs, an hour and more when many survive).
 mutation: $(STAMP)
 	$(PY) -m benchmarks.mutation
 
