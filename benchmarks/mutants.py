@@ -34,7 +34,8 @@ PUCT_TESTS = ("tests/minizero/test_mutations.py", "tests/minizero/test_puct.py")
 NET_TESTS = ("tests/minizero/test_mutations.py", "tests/minizero/test_nn.py")
 TRAIN_TESTS = ("tests/minizero/test_mutations.py", "tests/hexapawn/test_experiment.py")
 SELFPLAY_TESTS = ("tests/minizero/test_selfplay.py",)
-CHESS_TESTS = ("tests/minizero/test_uci_reliability.py", "tests/minizero/test_chess_search.py")
+CHESS_TESTS = ("tests/minizero/test_uci_reliability.py", "tests/minizero/test_chess_search.py",
+               "tests/minizero/test_table.py")
 
 EARLIER = [
     # -- the six that issue 13 found surviving

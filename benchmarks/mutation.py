@@ -12,7 +12,7 @@ benchmarks/results/mutation.json and .md; ``--resume`` skips the mutants a run o
 already judged at this commit (a killed run picks up where it stopped).
 
 Run it: ``make mutation`` (``python -m benchmarks.mutation [--set realistic|earlier|all]
-[--label after] [--resume] [--tests FILE ...] [NAME ...]``), each mutant's tests with ``nice``.
+[--label after] [--resume] [--tests FILE] [NAME ...]``), each mutant's tests with ``nice``.
 """
 
 from __future__ import annotations
@@ -166,8 +166,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("names", nargs="*", help="run only mutants whose name contains one")
     parser.add_argument("--set", choices=tuple(SETS), default="realistic")
     parser.add_argument("--label", default="latest", help="the run's column in the results")
-    parser.add_argument("--tests", nargs="+", default=(),
-                        help="run these test files against every mutant instead")
+    parser.add_argument("--tests", action="append", default=[], metavar="FILE",
+                        help="run this test file (repeat for more) against the mutants instead")
     parser.add_argument("--resume", action="store_true",
                         help="skip mutants this label already judged at this commit")
     args = parser.parse_args(argv)
