@@ -52,8 +52,9 @@ peers-if-possible: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.run $(BENCH)
 
-# Plant small bugs one at a time in the search, network, training and chess-search cores and
-# check that the tests catch each (not part of make test: 45 minutes on a loaded 2-core machine).
+# Plant realistic bugs one at a time in every package and check that the tests that can see each
+# catch it (benchmarks/mutants.py; not part of make test: a quarter of an hour when the tests
+# kill the bugs, an hour and more when many survive).
 mutation: $(STAMP)
 	$(PY) -m benchmarks.mutation
 

@@ -1,178 +1,199 @@
 """Mutation testing: plant one small, realistic bug at a time and see whether the tests notice.
 
-mutmut and friends generate thousands of operator swaps and need hours on two cores; this list
-holds the bugs a person writing these cores could plausibly make (a sign, a missing term, a
-guard dropped, the skip connection forgotten), over the PUCT search, the network, the trainer,
-self-play and the alpha-beta chess search. Each mutant is made in a scratch copy of the source
-(the working tree is never touched), and only the tests that cover the mutated file run against
-it: a mutant is *killed* when they fail, *survives* when they pass. The score is the share of
-mutants killed. The first six are the bugs that issue 13 found surviving the whole suite.
+mutmut and friends generate thousands of operator swaps and need hours on two cores; the lists
+in ``benchmarks/mutants.py`` hold the bugs a person writing this code could plausibly make.
+Each mutant is made in a scratch copy of the source (the working tree is never touched), and
+only the tests that can see the mutated file run against it (``tests_that_see``): a mutant is
+*killed* when they fail, *survives* when they pass, and a *timeout* (the bug made the tests
+hang) counts as killed. The score is the share of mutants killed.
 
-Run it: ``make mutation`` (``python -m benchmarks.mutation [NAME ...]``; 45 minutes on the loaded
-2-core machine of 2026-12-01).
-Writes benchmarks/results/mutation.json and .md.
+Every run is recorded under a label, so a run before new tests and one after sit side by side in
+benchmarks/results/mutation.json and .md; ``--resume`` skips the mutants a run of that label
+already judged at this commit (a killed run picks up where it stopped).
+
+Run it: ``make mutation`` (``python -m benchmarks.mutation [--set realistic|earlier|all]
+[--label after] [--resume] [--tests FILE] [NAME ...]``), each mutant's tests with ``nice``.
 """
 
 from __future__ import annotations
 
+import argparse
+import ast
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from benchmarks.common import markdown_table, write_results
+from benchmarks.common import RESULTS, markdown_table, write_results
+from benchmarks.mutants import EARLIER, REALISTIC, Mutant
+from minizero.atomic import write_text
 
 ROOT = Path(__file__).resolve().parent.parent
-# The quick, targeted tests first: pytest -x stops at the first failure.
-PUCT_TESTS = ("tests/minizero/test_mutations.py", "tests/minizero/test_puct.py")
-NET_TESTS = ("tests/minizero/test_mutations.py", "tests/minizero/test_nn.py")
-TRAIN_TESTS = ("tests/minizero/test_mutations.py", "tests/hexapawn/test_experiment.py")
-SELFPLAY_TESTS = ("tests/minizero/test_selfplay.py",)
-CHESS_TESTS = ("tests/minizero/test_uci_reliability.py", "tests/minizero/test_chess_search.py")
+SOURCES = ("minizero", "hexapawn", "nnue", "tests")
+SETS = {"realistic": REALISTIC, "earlier": EARLIER, "all": EARLIER + REALISTIC}
+TIMEOUT_SECONDS = 900  # all of a mutant's tests
+TEST_TIMEOUT_SECONDS = 240  # one test: a hang is the bug showing (pytest-timeout)
 
 
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    path: str
-    old: str
-    new: str
-    tests: tuple[str, ...]
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MUTANTS = [
-    # -- the six that issue 13 found surviving
-    Mutant("puct: Dirichlet noise at every expanded node", "minizero/search/puct.py",
-           "            leaf.expand(self.game.legal_actions(leaf.state), prior)",
-           "            if self.config.add_noise:\n"
-           "                eps = self.config.dirichlet_epsilon\n"
-           "                prior = (1 - eps) * np.asarray(prior) + eps * self.rng.dirichlet(\n"
-           "                    [self.config.dirichlet_alpha] * len(prior))\n"
-           "            leaf.expand(self.game.legal_actions(leaf.state), prior)", PUCT_TESTS),
-    Mutant("puct: virtual loss never removed", "minizero/search/puct.py",
-           "self._add_virtual_loss(path, -1)", "self._add_virtual_loss(path, 0)", PUCT_TESTS),
-    Mutant("puct: first-play-urgency reduction sign flipped", "minizero/search/puct.py",
-           "fpu = parent_value - config.fpu_reduction",
-           "fpu = parent_value + config.fpu_reduction", PUCT_TESTS),
-    Mutant("network: residual block without skip", "minizero/nn/blocks.py",
-           "return torch.relu(out + x)", "return torch.relu(out)", NET_TESTS),
-    Mutant("training: value loss toward the negated target", "minizero/train.py",
-           "value_loss = functional.mse_loss(value_output, value)",
-           "value_loss = functional.mse_loss(value_output, -value)", TRAIN_TESTS),
-    Mutant("chess: null move and futility allowed in check", "minizero/chessgame/tree.py",
-           "if not in_check and not pv_node and abs(beta) < MATE_BOUND:",
-           "if not pv_node and abs(beta) < MATE_BOUND:", CHESS_TESTS),
-    # -- more of the same kind
-    Mutant("puct: backed-up value not negated for the opponent", "minizero/search/puct.py",
-           "                node_value = -value\n", "                node_value = value\n",
-           PUCT_TESTS),
-    Mutant("puct: exploration grows with N instead of sqrt(N)", "minizero/search/puct.py",
-           "math.sqrt(max(total, 1.0))", "max(total, 1.0)", PUCT_TESTS),
-    Mutant("puct: temperature applied upside down", "minizero/search/puct.py",
-           "scaled = counts ** (1.0 / temperature)", "scaled = counts ** temperature",
-           PUCT_TESTS),
-    Mutant("puct: noise weight inverted", "minizero/search/puct.py",
-           "(1 - eps) * root.priors + eps * noise", "eps * root.priors + (1 - eps) * noise",
-           PUCT_TESTS),
-    Mutant("network: squeeze-excitation without its sigmoid", "minizero/nn/blocks.py",
-           "torch.sigmoid(gamma)[:, :, None, None] * x", "gamma[:, :, None, None] * x",
-           NET_TESTS),
-    Mutant("network: illegal moves not masked", "minizero/nn/network.py",
-           "logits = logits.masked_fill(~legal, -math.inf)", "logits = logits", NET_TESTS),
-    Mutant("training: WDL target with win and loss swapped", "minizero/train.py",
-           "[value.clamp(min=0), 1 - value.abs(), (-value).clamp(min=0)]",
-           "[(-value).clamp(min=0), 1 - value.abs(), value.clamp(min=0)]", TRAIN_TESTS),
-    Mutant("training: policy loss sign flipped", "minizero/train.py",
-           "policy_loss = -(policy * functional.log_softmax",
-           "policy_loss = (policy * functional.log_softmax", TRAIN_TESTS),
-    Mutant("training: minibatches not seeded by step (resume differs)", "minizero/train.py",
-           "rng = np.random.default_rng([self.seed, self.step])",
-           "rng = np.random.default_rng()", ("tests/minizero/test_chaos.py",)),
-    Mutant("self-play: outcomes stored from the wrong side", "minizero/selfplay.py",
-           "final if player == last_player else -final",
-           "-final if player == last_player else final", SELFPLAY_TESTS),
-    Mutant("chess: mate not scored by distance", "minizero/chessgame/tree.py",
-           "return -MATE + ply if in_check else 0", "return -MATE if in_check else 0",
-           CHESS_TESTS),
-    Mutant("chess: no check extension", "minizero/chessgame/tree.py",
-           "            depth += 1\n", "            depth += 0\n", CHESS_TESTS),
-    Mutant("chess: quiescence never stands pat", "minizero/chessgame/tree.py",
-           "            if stand_pat >= beta:\n                return stand_pat\n",
-           "", CHESS_TESTS),
-    Mutant("chess: PVS without re-search", "minizero/chessgame/tree.py",
-           "        if alpha < score < beta:\n            score = -self._negamax(depth - 1, -beta,",
-           "        if False:\n            score = -self._negamax(depth - 1, -beta,", CHESS_TESTS),
-    Mutant("chess: repetition looks at the wrong side's positions", "minizero/chessgame/tree.py",
-           "for index in range(last - 4, max(last - halfmove_clock, 0) - 1, -2):",
-           "for index in range(last - 3, max(last - halfmove_clock, 0) - 1, -2):", CHESS_TESTS),
-    Mutant("chess: reverse futility margin sign flipped", "minizero/chessgame/tree.py",
-           "static_eval - self.config.futility_margin * depth >= beta",
-           "static_eval + self.config.futility_margin * depth >= beta", CHESS_TESTS),
-]
+@cache
+def _modules() -> dict[str, Path]:
+    return {_module_name(path): path for package in SOURCES
+            for path in sorted((ROOT / package).rglob("*.py"))}
+
+
+def _imports(path: Path) -> set[str]:
+    """The package modules ``path`` imports, wherever in the file (lazy imports included)."""
+    modules = _modules()
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in names if name in modules}
+
+
+@cache
+def _importers() -> dict[str, set[str]]:
+    importers: dict[str, set[str]] = {}
+    for name, path in _modules().items():
+        for imported in _imports(path):
+            importers.setdefault(imported, set()).add(name)
+    return importers
+
+
+def tests_that_see(path: str) -> tuple[str, ...]:
+    """The test files that import the module at ``path``, directly or through other modules
+    (tests that start a program in a subprocess import what it runs, or do not see it). The
+    nearest first, and among equals those with fewer slow tests first: pytest -x stops at the
+    first failure."""
+    distance = {_module_name(ROOT / path): 0}
+    frontier = list(distance)
+    step = 0
+    while frontier:
+        step += 1
+        frontier = sorted({importer for module in frontier
+                           for importer in _importers().get(module, ())
+                           if importer not in distance})
+        distance.update((module, step) for module in frontier)
+    chosen = [(distance[name], file.read_text().count("mark.slow"), str(file.relative_to(ROOT)))
+              for name, file in _modules().items()
+              if name in distance and file.name.startswith("test_")]
+    return tuple(name for *_, name in sorted(chosen))
 
 
 def scratch_copy(destination: Path) -> None:
-    for name in ("minizero", "hexapawn", "nnue", "tests", "benchmarks"):
+    # Compiled caches travel too: numba's cache of the NNUE kernels is keyed by the source's
+    # time stamp, which copytree keeps, so untouched kernels are not compiled again.
+    for name in (*SOURCES, "benchmarks", "tutorials"):
         shutil.copytree(ROOT / name, destination / name,
-                        ignore=shutil.ignore_patterns("__pycache__", "results"))
+                        ignore=shutil.ignore_patterns("results", ".pytest_cache"))
     shutil.copy(ROOT / "pyproject.toml", destination / "pyproject.toml")
 
 
-def run_mutant(mutant: Mutant, scratch: Path, timeout: float = 600) -> tuple[str, float]:
-    """'killed' / 'survived' / 'timeout' and the seconds the tests took."""
+def run_mutant(mutant: Mutant, scratch: Path, tests: tuple[str, ...] = ()
+               ) -> tuple[str, float, tuple[str, ...]]:
+    """('killed' / 'survived' / 'timeout', seconds the tests took, the test files run):
+    ``tests``, else the mutant's own, else those that can see its file."""
     target = scratch / mutant.path
     original = target.read_text()
     if original.count(mutant.old) != 1:
         raise ValueError(f"{mutant.name}: the text to mutate is not found once in {mutant.path}")
+    tests = tests or mutant.tests or tests_that_see(mutant.path)
     target.write_text(original.replace(mutant.old, mutant.new))
     started = time.perf_counter()
+    # Its own process group, so that engines the tests started go too when they hang;
+    # -p no:cacheprovider: nothing written into the scratch copy's tests between mutants.
+    process = subprocess.Popen(
+        ["nice", "-n", "15", sys.executable, "-m", "pytest", "-x", "-q", "-p",
+         "no:cacheprovider", f"--timeout={TEST_TIMEOUT_SECONDS}", *tests], cwd=scratch,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(scratch)})
     try:
-        # -p no:cacheprovider: nothing written into the scratch copy's tests between mutants
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-             *mutant.tests], cwd=scratch, capture_output=True, text=True, timeout=timeout,
-            env={**os.environ, "PYTHONPATH": str(scratch)})
-        verdict = "survived" if result.returncode == 0 else "killed"
+        stdout, stderr = process.communicate(timeout=TIMEOUT_SECONDS)
+        verdict = {0: "survived", 1: "killed"}.get(process.returncode, "error")
+        if verdict == "error":  # the tests could not run at all: say why
+            print(stdout[-2000:], stderr[-2000:], file=sys.stderr)
     except subprocess.TimeoutExpired:
-        verdict = "timeout"  # counted as killed: the bug made the tests hang
+        verdict = "timeout"
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
         target.write_text(original)
-    return verdict, time.perf_counter() - started
+    return verdict, time.perf_counter() - started, tests
 
 
-def main(names: list[str]) -> None:
-    """Run the chosen mutants (default all); their records replace earlier ones of the same
-    name in benchmarks/results/mutation.json, each stamped with the commit it ran against."""
-    chosen = [m for m in MUTANTS if not names or any(n in m.name for n in names)]
+def _score(records: list[dict]) -> str:
+    killed = sum(record["verdict"] in ("killed", "timeout") for record in records)
+    return f"{killed}/{len(records)} killed ({killed / max(1, len(records)):.0%})"
+
+
+def report(runs: dict[str, dict]) -> tuple[str, dict[str, str]]:
+    """The markdown table (one verdict column per run) and each run's score."""
+    labels = list(runs)
+    rows = []
+    for mutant in EARLIER + REALISTIC:
+        verdicts = [runs[label]["records"].get(mutant.name, {}).get("verdict", "")
+                    for label in labels]
+        if any(verdicts):
+            rows.append([mutant.name, mutant.path, *verdicts, mutant.equivalent])
+    scores = {label: _score(list(run["records"].values())) for label, run in runs.items()}
+    table = markdown_table(["mutant", "file", *labels, "why it survives"], rows)
+    lines = []
+    for label in labels:
+        records = runs[label]["records"].values()
+        commits = sorted({record["commit"] for record in records})
+        lines.append(f"- {label} (commit {', '.join(commits)}): {scores[label]}")
+    return table + "\n\n" + "\n".join(lines) + "\n", scores
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.mutation")
+    parser.add_argument("names", nargs="*", help="run only mutants whose name contains one")
+    parser.add_argument("--set", choices=tuple(SETS), default="realistic")
+    parser.add_argument("--label", default="latest", help="the run's column in the results")
+    parser.add_argument("--tests", action="append", default=[], metavar="FILE",
+                        help="run this test file (repeat for more) against the mutants instead")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip mutants this label already judged at this commit")
+    args = parser.parse_args(argv)
+    chosen = [m for m in SETS[args.set] if not args.names or any(n in m.name for n in args.names)]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
-    results = ROOT / "benchmarks" / "results" / "mutation.json"
-    earlier = ({record["mutant"]: record for record in json.loads(results.read_text())["mutants"]}
-               if names and results.exists() else {})
+    path = RESULTS / "mutation.json"
+    runs = json.loads(path.read_text()).get("runs", {}) if path.exists() else {}
+    run = runs.setdefault(args.label, {"records": {}})
+    if not (args.resume or args.names):  # a fresh run of the label; NAMEs replace their records
+        run["records"] = {}
     with tempfile.TemporaryDirectory(prefix="minizero-mutants-") as directory:
         scratch = Path(directory)
         scratch_copy(scratch)
         for mutant in chosen:
-            verdict, seconds = run_mutant(mutant, scratch)
+            if args.resume and run["records"].get(mutant.name, {}).get("commit") == commit:
+                continue
+            verdict, seconds, tests = run_mutant(mutant, scratch, tuple(args.tests))
             print(f"{verdict:8s} {seconds:6.1f} s  {mutant.name}", flush=True)
-            earlier[mutant.name] = {"mutant": mutant.name, "file": mutant.path,
-                                    "verdict": verdict, "seconds": round(seconds, 1),
-                                    "tests": list(mutant.tests), "commit": commit}
-    records = [earlier[m.name] for m in MUTANTS if m.name in earlier]
-    rows = [[r["mutant"], r["file"], r["verdict"], f"{r['seconds']:.0f}", r.get("commit", "")]
-            for r in records]
-    killed = sum(record["verdict"] != "survived" for record in records)
-    score = f"{killed}/{len(records)} mutants killed ({killed / max(1, len(records)):.0%})"
-    table = markdown_table(["mutant", "file", "verdict", "test s", "commit"], rows)
-    table += f"\n\n{score}\n"
-    write_results("mutation", {"score": score, "killed": killed, "total": len(records),
-                               "mutants": records}, table)
+            run["records"][mutant.name] = {"mutant": mutant.name, "file": mutant.path,
+                                           "verdict": verdict, "seconds": round(seconds, 1),
+                                           "tests": list(tests), "commit": commit}
+            write_text(path, json.dumps({"runs": runs}, indent=2) + "\n")  # resumable
+    table, scores = report(runs)
+    write_results("mutation", {"scores": scores, "runs": runs}, table)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

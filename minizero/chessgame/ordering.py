@@ -5,8 +5,9 @@ first. The order used here, from most to least promising: the transposition tabl
 best move of an earlier search of this position), captures by MVV-LVA (most valuable victim,
 least valuable attacker), promotions, the two killer moves of this ply (quiet moves that caused
 a cut-off in a sibling), then the other quiet moves by their history score (how often and how
-deep they caused cut-offs anywhere). Quiescence searches only captures and queen promotions,
-minus those that delta pruning proves useless.
+deep they caused cut-offs anywhere; the table is halved when a score grows past a limit, which
+ages it). Quiescence searches only captures and queen promotions, minus those that delta pruning
+proves useless.
 
 Reference: Chess Programming Wiki, "Move Ordering", "MVV-LVA", "Killer Heuristic",
 "History Heuristic", "Delta Pruning".
@@ -21,7 +22,7 @@ import chess
 # Piece values for move ordering (MVV-LVA) and delta pruning, indexed by piece type 1..6.
 ORDER_VALUES = (0, 100, 320, 330, 500, 900, 2000)
 PROMOTION_RANKS = chess.BB_RANK_1 | chess.BB_RANK_8
-HISTORY_LIMIT = 50_000  # history scores stay below the killers' order keys
+HISTORY_LIMIT = 50_000  # history is halved past this, so it stays below the killers' order keys
 
 
 def _first(item: tuple) -> int:
@@ -55,7 +56,12 @@ class MoveOrdering:
             killers[1], killers[0] = killers[0], move
         colour_history = self.history[board.turn]
         pair = move.from_square * 64 + move.to_square
-        colour_history[pair] = min(colour_history[pair] + depth * depth, HISTORY_LIMIT)
+        colour_history[pair] += depth * depth
+        if colour_history[pair] > HISTORY_LIMIT:
+            # History ageing: halve the whole table of this colour. Scores keep their order
+            # (a cap would tie every busy move at the limit) and stay below the killers' keys,
+            # and old cut-offs fade before recent ones.
+            colour_history[:] = [score // 2 for score in colour_history]
 
     def staged_moves(
         self, board: chess.Board, table_move: chess.Move | None, ply: int

@@ -43,6 +43,25 @@ def test_grader_counts_a_perfect_policy_as_perfect() -> None:
     assert untrained["accuracy"] < 1.0
 
 
+def test_a_move_is_correct_when_it_keeps_a_win_and_any_move_is_in_a_lost_position() -> None:
+    solution = solve(3, 3)
+    grader = Grader(solution, games=2)
+    game = solution.game
+    lost = won = 0
+    for row, index in enumerate(np.flatnonzero(~solution.terminal)):  # the grader's rows
+        legal = np.flatnonzero(grader.legal[row])
+        correct = set(np.flatnonzero(grader.correct[row]).tolist())
+        if grader.values[row] < 0:
+            assert correct == set(legal.tolist())  # nothing to keep: every move is fine
+            lost += 1
+        else:
+            position = solution.position(int(index))
+            keeping = {a for a in legal.tolist() if solution.value(game.apply(position, a)) < 0}
+            assert correct == keeping and keeping
+            won += 1
+    assert lost > 10 and won > 10
+
+
 @pytest.mark.slow
 def test_compare_reaches_perfect_play_with_both_methods(tmp_path: Path) -> None:
     summary = compare(3, 3, tmp_path / "run", seed=0, workers=2, progress=False,

@@ -48,6 +48,16 @@ def test_capture_is_diagonal_forward_only() -> None:
     assert moves == ["a2a1"]  # no sideways capture, no backwards move
 
 
+def test_a_capture_never_wraps_around_the_edge_of_the_board() -> None:
+    # White's a2 pawn "left" of its target a3 would be d2 in the bit layout: not a capture.
+    game, position = parse_position("p3/4/P2p/4 w")
+    moves = sorted(game.action_to_string(position, a) for a in game.legal_actions(position))
+    assert moves == ["a2a3"]
+    game, position = parse_position("4/P2p/4/3P b")  # and Black's d3 pawn does not take a3
+    moves = sorted(game.action_to_string(position, a) for a in game.legal_actions(position))
+    assert moves == ["d3d2"]
+
+
 def test_capturing_move_applies() -> None:
     game, position = parse_position("p1p/1P1/3 w")
     after = game.apply(position, game.parse_move(position, "b2xa3"))
@@ -103,6 +113,18 @@ def test_encoding_is_from_the_side_to_move() -> None:
     # The mover's pawns are on row 0 whoever moves.
     assert white_view[0, 0].tolist() == [1, 1, 1] and black_view[0, 0].tolist() == [1, 1, 1]
     assert white_view[1, 2].tolist() == [1, 1, 1] and black_view[1, 2].tolist() == [1, 1, 1]
+
+
+def test_black_sees_the_ranks_flipped_and_the_files_kept() -> None:
+    # Black's pawns on a3 and c3, White's on b2 and c1: from Black's side a3 is row 0, file a.
+    game, position = parse_position("p1p/1P1/2P b")
+    planes = game.encode(position)
+    assert planes[0].tolist() == [[1, 0, 1], [0, 0, 0], [0, 0, 0]]  # Black's own pawns
+    assert planes[1].tolist() == [[0, 0, 0], [0, 1, 0], [0, 0, 1]]  # White's, from Black's side
+    # action = (relative square) x 3 + direction (0 towards file a, 1 straight, 2 towards the
+    # last file): a3xb2 is square 0, direction 2; c3xb2 is square 2, direction 0.
+    actions = {game.action_to_string(position, a): a for a in game.legal_actions(position)}
+    assert actions == {"a3a2": 1, "a3xb2": 2, "c3xb2": 6, "c3c2": 7}
 
 
 def test_action_map_round_trips_on_every_reachable_3x3_position() -> None:

@@ -54,6 +54,29 @@ def test_table_has_4672_actions_and_known_indices() -> None:
     assert on_board == len(encoding.MOVE_TO_INDEX)
 
 
+def test_queen_knight_and_underpromotion_planes_are_where_the_docstring_puts_them() -> None:
+    def index(uci: str, turn: chess.Color = chess.WHITE) -> int:
+        return encoding.move_to_index(chess.Move.from_uci(uci), turn)
+
+    d4 = chess.D4
+    # Queen-like: plane 7 x direction + distance - 1, directions N, NE, E, SE, S, SW, W, NW.
+    assert index("d4d7") == d4 * 73 + 2
+    assert index("a1h8") == chess.A1 * 73 + 7 * 1 + 6
+    assert index("d4a4") == d4 * 73 + 7 * 6 + 2
+    assert index("d4a7") == d4 * 73 + 7 * 7 + 2
+    # Knights: planes 56.. in the order (+1,+2) (+2,+1) (+2,-1) (+1,-2) (-1,-2) (-2,-1) (-2,+1)
+    # (-1,+2) of (file, rank) steps.
+    for plane, target in enumerate(("e6", "f5", "f3", "e2", "c2", "b3", "b5", "c6")):
+        assert index("d4" + target) == d4 * 73 + 56 + plane, target
+    # Underpromotions: 64 + 3 x piece (knight, bishop, rook) + way (left, straight, right).
+    for piece_slot, piece in enumerate("nbr"):
+        for way, target in enumerate(("d8", "e8", "f8")):
+            assert index("e7" + target + piece) == chess.E7 * 73 + 64 + 3 * piece_slot + way
+            # Black's pawn on e2 is on e7 in its own view; files are not mirrored.
+            black = "e2" + target[0] + "1" + piece
+            assert index(black, chess.BLACK) == chess.E7 * 73 + 64 + 3 * piece_slot + way
+
+
 def test_every_legal_move_maps_to_one_index_and_back() -> None:
     seen_kinds = set()
     for board in positions():

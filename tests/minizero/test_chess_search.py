@@ -8,7 +8,13 @@ import sys
 import chess
 import pytest
 
-from minizero.chessgame.classical import ClassicalEvaluator
+from minizero.chessgame.classical import (
+    FULL_PHASE,
+    PACKED_TABLES,
+    TEMPO,
+    ClassicalEvaluator,
+    unpack,
+)
 from minizero.chessgame.evaluator import Evaluator
 from minizero.chessgame.protocol import MATE, Limits
 from minizero.chessgame.search import SearchConfig, Searcher
@@ -208,6 +214,29 @@ def test_material_counts() -> None:
     up_a_queen = chess.Board("rnb1kbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1")
     assert evaluator.evaluate(up_a_queen) > 800
     assert evaluator.evaluate(chess.Board(up_a_queen.fen().replace(" w ", " b "))) < -800
+
+
+def test_the_game_phase_counts_minors_1_rooks_2_queens_4() -> None:
+    """The tapered score of a White-to-move position with a given phase, from the tables."""
+    def tapered(fen: str, phase: int) -> int:
+        board = chess.Board(fen)
+        packed = sum(PACKED_TABLES[piece.color][piece.piece_type][square]
+                     for square, piece in board.piece_map().items())
+        middlegame, endgame = unpack(packed)
+        return (middlegame * phase + endgame * (FULL_PHASE - phase)) // FULL_PHASE + TEMPO
+
+    evaluator = ClassicalEvaluator()
+    for fen, phase in (("4k3/8/8/8/8/8/8/3QK3 w - - 0 1", 4), ("4k3/8/8/8/8/8/8/R3K3 w - - 0 1", 2),
+                       ("1n2k3/8/8/8/8/8/8/2B1K3 w - - 0 1", 2),
+                       ("r3k3/8/8/8/8/8/8/1N1QK3 w - - 0 1", 7)):
+        assert evaluator.evaluate(chess.Board(fen)) == tapered(fen, phase), fen
+
+
+def test_null_move_needs_a_piece_besides_pawns() -> None:
+    """Zugzwang is common in pawn endings, where passing would be the best move: no null move."""
+    assert not Searcher._has_pieces(chess.Board("4k3/4p3/8/8/8/8/4P3/4K3 w - - 0 1"))
+    assert Searcher._has_pieces(chess.Board("4k3/4p3/8/8/8/8/4P3/4KN2 w - - 0 1"))
+    assert not Searcher._has_pieces(chess.Board("4k3/4p3/8/8/8/8/4P3/4KN2 b - - 0 1"))
 
 
 def test_transposition_table_has_a_fixed_budget() -> None:

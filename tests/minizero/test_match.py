@@ -1,9 +1,8 @@
-"""The match runner: statistics against closed forms, forfeits by misbehaving fake engines,
-and short real matches (ours against itself, sunfish and Stockfish when installed)."""
+"""The match runner: forfeits by misbehaving fake engines, and short real matches (ours against
+itself, sunfish and Stockfish when installed). The statistics are held in test_elo.py."""
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 
@@ -13,9 +12,15 @@ import pytest
 
 from minizero import cli
 from minizero.chessgame.commands import parse_time_control
-from minizero.chessgame.match import EngineSpec, EngineStartError, MatchConfig, run_match
+from minizero.chessgame.match import (
+    EngineSpec,
+    EngineStartError,
+    GameRecord,
+    MatchConfig,
+    MatchResult,
+    run_match,
+)
 from minizero.chessgame.openings import read_openings
-from minizero.elo import elo_from_score, elo_interval, sprt_llr, wilson_interval
 
 OPENINGS = [
     chess.STARTING_FEN,
@@ -25,27 +30,17 @@ FAST = dict(nodes=150, base_time=None, resign_score=600, resign_moves=2, draw_sc
             draw_moves=4, draw_after=20)
 
 
-def test_elo_closed_forms() -> None:
-    assert elo_from_score(0.5) == 0
-    assert elo_from_score(0.75) == pytest.approx(400 * math.log10(3))
-    assert elo_from_score(0.0) == -math.inf and elo_from_score(1.0) == math.inf
-    elo, low, high = elo_interval(30, 40, 30)
-    assert elo == 0 and low < 0 < high and low == pytest.approx(-high)
-    # More games, narrower interval.
-    assert elo_interval(300, 400, 300)[2] < high
+def test_results_are_tallied_for_engine_one_whatever_its_colour() -> None:
+    def game(white: str, result: str) -> GameRecord:
+        black = "b" if white == "a" else "a"
+        return GameRecord(0, white, black, result, "checkmate", "", 40)
 
-
-def test_wilson_interval_closed_forms() -> None:
-    assert wilson_interval(50, 100) == pytest.approx((0.4038, 0.5962), abs=1e-4)
-    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)  # not [0, 0]
-    low, high = wilson_interval(2418, 6247)  # a top-1 agreement of 38.7% on the bench's set
-    assert high - low == pytest.approx(2 * 1.96 * math.sqrt(0.387 * 0.613 / 6247), rel=0.01)
-
-
-def test_sprt_llr_sign() -> None:
-    assert sprt_llr(60, 20, 20, 0, 10) > 0
-    assert sprt_llr(20, 20, 60, 0, 10) < 0
-    assert sprt_llr(0, 0, 0, 0, 10) == 0
+    games = [game("a", "1-0"), game("b", "1-0"), game("a", "1/2-1/2"), game("b", "0-1"),
+             game("b", "1/2-1/2")]
+    match = MatchResult("a", "b", games)
+    assert (match.wins, match.draws, match.losses) == (2, 2, 1)
+    summary = match.summary()
+    assert summary["score"] == 0.6 and summary["games"] == 5
 
 
 def test_time_control_and_engine_spec_parsing() -> None:

@@ -216,3 +216,10 @@ def test_checkpoint_round_trip_and_bad_files(tmp_path) -> None:
         with pytest.raises(ValueError) as error:
             load_network(str(bad))
         assert bad.name in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_wdl_head_expects_p_win_minus_p_loss() -> None:
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]]))  # win, draw, loss
+    assert PolicyValueNet.expected_value(logits).tolist() == pytest.approx([0.3, -0.7])
+    tanh_values = torch.tensor([0.25, -1.0])
+    assert torch.equal(PolicyValueNet.expected_value(tanh_values), tanh_values)

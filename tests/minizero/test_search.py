@@ -62,6 +62,43 @@ def test_depth_limited_searches_agree_with_a_heuristic() -> None:
                     expected)
 
 
+class Graph:
+    """A tiny game given as a graph: a state is a node's name ("ply.index"), and nodes reached
+    by several paths are transpositions, which is what a transposition table is for. Leaves are
+    scored from their side to move. Found by a random search for a graph on which a table that
+    keeps a fail-low bound as an exact value gets the root wrong."""
+
+    action_size = 3
+    edges = {"r": ["1.1", "1.0"], "1.0": ["2.2", "2.0"], "1.1": ["2.1", "2.0", "2.2"],
+             "2.0": ["3.1", "3.0"], "2.1": ["3.2", "3.0"], "2.2": ["3.1", "3.0"],
+             "3.0": ["4.1", "4.2"], "3.1": ["4.0", "4.2"], "3.2": ["4.2", "4.1", "4.0"],
+             "4.0": ["5.2", "5.1", "5.0"], "4.1": ["5.1", "5.2"], "4.2": ["5.2", "5.0"],
+             "5.0": ["6.2", "6.1"], "5.1": ["6.0", "6.3"], "5.2": ["6.3", "6.2", "6.1"]}
+    leaves = {"6.0": 1.0, "6.1": 0.0, "6.2": 0.5, "6.3": -1.0}
+
+    def to_play(self, state: str) -> int:
+        return 0 if state == "r" else int(state[0]) % 2
+
+    def legal_actions(self, state: str) -> list[int]:
+        return list(range(len(self.edges.get(state, []))))
+
+    def apply(self, state: str, action: int) -> str:
+        return self.edges[state][action]
+
+    def terminal_value(self, state: str) -> float | None:
+        return self.leaves.get(state)
+
+    def key(self, state: str) -> str:
+        return state
+
+
+def test_the_table_keeps_bounds_apart_from_values_across_transpositions() -> None:
+    game = Graph()
+    assert minimax(game, "r").value == 0.0
+    for config in (AlphaBetaConfig(), AlphaBetaConfig(iterative=False), NO_TABLE):
+        assert alphabeta(game, "r", config).value == 0.0, config
+
+
 def test_alphabeta_prunes_and_reports_a_legal_pv() -> None:
     game = Hexapawn(4, 4)
     start = game.initial_state()

@@ -51,6 +51,23 @@ def test_replay_buffer_window_and_corrupt_shards(tmp_path: Path) -> None:
         ReplayBuffer(tmp_path, window=0)
 
 
+def test_only_the_first_temperature_moves_plies_are_drawn_by_visit_counts() -> None:
+    game = Hexapawn(3, 3)
+
+    def games(temperature_moves: int) -> list[bytes]:
+        config = PUCTConfig(simulations=16, temperature_moves=temperature_moves)
+        return [play_game(game, uniform_evaluator(game), config, np.random.default_rng(seed),
+                          symmetries=False).planes.tobytes() for seed in range(8)]
+
+    assert len(set(games(0))) == 1  # the most visited move at every ply: one game
+    drawn = games(1)
+    opening = 2 * 2 * 3 * 3 * 4  # bytes of the first two positions: the start, after move 1
+    first_moves = {planes[:opening]: planes for planes in drawn}
+    assert len(first_moves) > 1  # the first move was drawn...
+    for planes in drawn:  # ...and everything after it was not
+        assert first_moves[planes[:opening]] == planes
+
+
 def read_metrics(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 

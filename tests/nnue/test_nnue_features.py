@@ -12,10 +12,12 @@ from nnue.data import encode_board
 from nnue.features import (
     FEATURE_SETS,
     HALF_KP,
+    HALF_KP_BLOCK,
     KING_BUCKETS_SET,
     PIECE_SQUARE,
     active_features,
     batch_features,
+    feature_index,
     feature_set_named,
     king_class,
     move_deltas,
@@ -150,3 +152,45 @@ def test_king_buckets() -> None:
         bucket = king_class(KING_BUCKETS_SET, side, board.king(side))
         assert sorted(active_features(board, side, KING_BUCKETS_SET)) == sorted(
             bucket * 768 + feature for feature in active_features(board, side, PIECE_SQUARE))
+
+
+def documented_bucket(square: int) -> int:
+    """The king bucket of an own-king square (its side's view), from the module docstring's
+    words: a1-c1, d1-e1, f1, g1-h1, a2-d2, e2-h2, then the a-d and e-h halves of the rest."""
+    file, rank = chess.square_file(square), chess.square_rank(square)
+    if rank == 0:
+        return 0 if file <= 2 else 1 if file <= 4 else 2 if file == 5 else 3
+    if rank == 1:
+        return 4 if file <= 3 else 5
+    return 6 if file <= 3 else 7
+
+
+def test_every_king_square_is_in_its_documented_bucket() -> None:
+    for square in chess.SQUARES:
+        assert king_class(KING_BUCKETS_SET, chess.WHITE, square) == documented_bucket(square), \
+            chess.square_name(square)
+        # Black sees its own back rank as rank 1: the ranks are mirrored, not the files.
+        mirrored = chess.square_mirror(square)
+        assert king_class(KING_BUCKETS_SET, chess.BLACK, mirrored) == documented_bucket(square)
+        assert king_class(HALF_KP, chess.BLACK, mirrored) == square
+        assert king_class(PIECE_SQUARE, chess.WHITE, square) == 0
+
+
+def test_feature_indices_follow_the_documented_layout() -> None:
+    # Pieces: own pawn 0, their pawn 1, own knight 2, ... own king 10, their king 11; squares
+    # in the perspective's view (ranks mirrored for Black).
+    white, black = chess.WHITE, chess.BLACK
+    assert feature_index(PIECE_SQUARE, white, 0, chess.G1, chess.KNIGHT, white) == 2 * 64 + 6
+    assert feature_index(PIECE_SQUARE, white, 0, chess.D8, chess.QUEEN, black) == 9 * 64 + 59
+    assert feature_index(PIECE_SQUARE, black, 0, chess.D8, chess.QUEEN, black) == 8 * 64 + 3
+    assert feature_index(PIECE_SQUARE, black, 0, chess.E1, chess.KING, white) == 11 * 64 + 60
+    # HalfKP: a block of 1 + 10 x 64 per own-king square, its index 0 unused; no king features.
+    assert HALF_KP_BLOCK == 641 and HALF_KP.num_features == 64 * 641
+    assert feature_index(HALF_KP, white, chess.G1, chess.E4, chess.PAWN, white) == 6 * 641 + 1 + 28
+    assert feature_index(HALF_KP, black, chess.G8, chess.E5, chess.ROOK, white) == (
+        6 * 641 + 1 + 7 * 64 + 28)  # their rook, e5 seen as e4
+    # King buckets: the bucket's block of 768 plus the piece-square feature.
+    assert feature_index(KING_BUCKETS_SET, white, chess.C1, chess.D2, chess.PAWN, black) == (
+        0 * 768 + 64 + 11)
+    assert feature_index(KING_BUCKETS_SET, black, chess.E2, chess.D2, chess.PAWN, black) == (
+        7 * 768 + 0 + 51)

@@ -22,6 +22,7 @@ from nnue.divergence import (
 from nnue.kernel import KernelNet
 from nnue.model import NnueConfig, NnueModel, dequantize, quantize
 from nnue.precision import (
+    best_moves,
     encode,
     format_scores,
     integer_scores,
@@ -185,6 +186,12 @@ def test_bad_formats_and_multipliers_are_refused(tmp_path, capsys) -> None:
         assert nnue_main(["precision", str(SHIPPED), "--out", str(tmp_path / "r"), option,
                           value]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_the_best_move_is_the_child_worst_for_the_opponent() -> None:
+    # Child scores are from the opponent's side: the mover picks the lowest, first of equals.
+    child_scores = np.array([30, -50, 10, 5, 5, 7])
+    assert best_moves(child_scores, np.array([0, 3, 6])).tolist() == [1, 0]
 
 
 def test_the_project_opening_book_is_read_with_its_comment_line(tmp_path, capsys) -> None:

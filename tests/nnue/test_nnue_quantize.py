@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from nnue.kernel import KernelNet
 from nnue.model import NnueConfig, NnueModel, quantize
-from nnue.quantize import MAGIC, load_net, net_bytes, parse_net, save_net
+from nnue.quantize import MAGIC, QuantizedNet, load_net, net_bytes, parse_net, save_net
+from nnue.reference import IntegerNet
 
 
 @pytest.fixture(params=["piece-square", "halfkp", "king-buckets"])
@@ -89,3 +91,22 @@ def test_unknown_sizes() -> None:
         NnueModel(NnueConfig("king-piece"))
     with pytest.raises(ValueError, match="layer size l1=0"):
         NnueModel(NnueConfig("piece-square", 0))
+
+
+def test_the_integer_layers_by_hand() -> None:
+    """The scheme of ``nnue/quantize.py`` on one input, every step rounded to nearest:
+    x0 = clip(accumulators) = (100, 50); hidden 1: 64 x 100 = 6400, (6400 + 32) >> 6 = 100;
+    hidden 2: 64 x 100 + 40 = 6440, (6440 + 32) >> 6 = 101 (flooring would give 100);
+    output: 101 + 8 = 109 (16 x centipawns), (109 + 8) >> 4 = 7 (flooring would give 6)."""
+    one = np.ones((1, 1), np.int8)
+    net = QuantizedNet("piece-square", 1, 1, 1, ft_weight=np.zeros((768, 1), np.int16),
+                       ft_bias=np.zeros(1, np.int16),
+                       hidden1_weight=np.array([[64, 0]], np.int8),
+                       hidden1_bias=np.zeros(1, np.int32), hidden2_weight=64 * one,
+                       hidden2_bias=np.array([40], np.int32), output_weight=one,
+                       output_bias=np.array([8], np.int32))
+    accumulators = np.array([[100, 50], [300, -7]], np.int16)  # the second clips to (127, 0)
+    # (127 x 64 + 32) >> 6 = 127; 64 x 127 + 40 = 8168, (8168 + 32) >> 6 = 128 -> 127;
+    # (127 + 8 + 8) >> 4 = 8.
+    assert IntegerNet(net).layers(accumulators).tolist() == [7, 8]
+    assert KernelNet(net).layers(accumulators).tolist() == [7, 8]

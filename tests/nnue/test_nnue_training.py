@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import chess
 import numpy as np
 import pytest
 import torch
 
 from nnue.check import bench, check, load_any
 from nnue.cli import main
-from nnue.data import Positions
-from nnue.model import NnueConfig, NnueModel
-from nnue.train import TrainConfig, load_checkpoint, train
+from nnue.data import Positions, encode_board
+from nnue.model import NnueConfig, NnueModel, loss_function, r_squared, win_probability
+from nnue.train import TrainConfig, load_checkpoint, train, validate
 
 
 @pytest.mark.slow
@@ -136,3 +137,39 @@ def test_start_king_buckets_from_a_piece_square_net(tiny_run: Path, labelled: Po
         initialize_from(NnueModel(NnueConfig("king-buckets", config.l1 * 2, 8, 8)), path)
     with pytest.raises(ValueError, match="cannot start a halfkp model"):
         initialize_from(NnueModel(NnueConfig("halfkp", config.l1, config.l2, config.l3)), path)
+
+
+def test_loss_targets_by_hand() -> None:
+    # Output 0.41 is 0.41 x 600 = 246 cp: sigmoid(246 / 410) = sigmoid(0.6) = 0.645656.
+    output = torch.tensor([0.41, 0.41])
+    score = torch.tensor([410.0, 0.0])  # the teacher: sigmoid(1) = 0.731059 and 0.5
+    result = torch.tensor([1.0, -1.0])  # the game, from the side to move: won, lost
+    predicted = 0.645656
+    # lambda 0: the outcome alone, targets 1 and 0.
+    expected = ((predicted - 1) ** 2 + predicted**2) / 2
+    assert loss_function(output, score, result, 0.0).item() == pytest.approx(expected, abs=1e-5)
+    # lambda 0.75: 0.75 x 0.731059 + 0.25 x 1 = 0.798294 and 0.75 x 0.5 + 0 = 0.375.
+    expected = ((predicted - 0.798294) ** 2 + (predicted - 0.375) ** 2) / 2
+    assert loss_function(output, score, result, 0.75).item() == pytest.approx(expected, abs=1e-5)
+
+
+def test_validation_targets_mix_teacher_and_result_by_lambda() -> None:
+    torch.manual_seed(0)
+    model = NnueModel(NnueConfig("piece-square", 8, 8, 8))
+    boards = [chess.Board(), chess.Board("4k3/8/8/8/8/8/3PP3/4K3 b - - 0 1")]
+    positions = Positions(np.stack([encode_board(board) for board in boards]),
+                          np.array([1, 0], np.uint8), np.array([300, -800], np.int16),
+                          np.array([-1, 1], np.int8), np.zeros(2, np.int64))
+    predicted = win_probability(model.evaluate_cp(positions.pieces, positions.side_to_move))
+    teacher = win_probability(np.array([300.0, -800.0]))
+    for lambda_, target in ((1.0, teacher), (0.0, np.array([0.0, 1.0])),
+                            (0.8, 0.8 * teacher + 0.2 * np.array([0.0, 1.0]))):
+        loss = validate(model, positions, lambda_)["validation_loss"]
+        assert loss == pytest.approx(float(np.mean((predicted - target) ** 2))), lambda_
+
+
+def test_r_squared_by_hand() -> None:
+    # target mean 7/3: total (4/3)^2 + (1/3)^2 + (5/3)^2 = 14/3; residual 1: R^2 = 1 - 3/14.
+    assert r_squared(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0])) == pytest.approx(
+        11 / 14)
+    assert np.isnan(r_squared(np.array([4.0, 6.0]), np.array([5.0, 5.0])))  # a constant target
