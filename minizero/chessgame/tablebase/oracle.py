@@ -13,7 +13,7 @@ Every engine of the package (``minizero-uci``, ``nnue-uci``, ``zero-uci``) holds
 UCI options, in the convention of the engines that use tables:
 
 - ``Tablebases`` (check, default true): the package's own tables, from ``TablebasePath``
-  (default the per-user cache, ``minizero tablebase build --all 4`` fills it). A table not
+  (default empty: the per-user cache, ``minizero tablebase build --all 4`` fills it). A table not
   built is skipped with an ``info string`` naming the command that builds it; nothing is built
   while a clock runs.
 - ``SyzygyPath`` (string, default empty): a folder of Syzygy tables (``*.rtbw``/``*.rtbz``),
@@ -44,7 +44,7 @@ PV_PLIES = 12  # the root's principal variation follows the tables this far
 
 def tablebase_options() -> list[UciOption]:
     return [UciOption("Tablebases", "check", True),
-            UciOption("TablebasePath", "string", str(default_directory())),
+            UciOption("TablebasePath", "string", ""),  # empty: the per-user cache
             UciOption("SyzygyPath", "string", "")]
 
 
