@@ -369,6 +369,7 @@ def part_play(directory: Path, count: int, movetime: float, seed: int) -> None:
     players: dict[str, tuple[list[str], dict[str, Any]]] = {
         "minizero-uci with tables": (["minizero-uci"], {"TablebasePath": str(directory)}),
         "nnue-uci with tables": (["nnue-uci"], {"TablebasePath": str(directory)}),
+        "zero-uci with tables": (["zero-uci"], {"TablebasePath": str(directory)}),
         "minizero-uci without tables": (["minizero-uci"], {"Tablebases": False}),
         "nnue-uci without tables": (["nnue-uci"], {"Tablebases": False}),
     }
@@ -377,11 +378,19 @@ def part_play(directory: Path, count: int, movetime: float, seed: int) -> None:
     except FileNotFoundError as error:
         print(f"sunfish not measured: {error}", file=sys.stderr)
     bin_dir = Path(sys.executable).parent
-    results: dict[str, dict[str, Any]] = {}
+    # a long run: each finished (ending, player) is kept beside the tables, and a rerun with
+    # the same settings takes it from there
+    partial = directory / f"bench-play-{count}-{movetime}-{seed}.json"
+    results: dict[str, dict[str, Any]] = (json.loads(partial.read_text())
+                                          if partial.exists() else {})
     rows = []
     for table in ("KRvK", "KQvKR", "KBNvK"):
         fens = won_positions(directory, table, count, seed)
         for player, (command, options) in players.items():
+            if player in results.get(table, {}):
+                done = results[table][player]
+                rows.append([table, player, f"{done['mated']}/{count}", f"{done['exact']}/{count}"])
+                continue
             executable = bin_dir / command[0]
             engine = chess.engine.SimpleEngine.popen_uci(
                 [str(executable) if executable.exists() else command[0]] + command[1:])
@@ -398,6 +407,7 @@ def part_play(directory: Path, count: int, movetime: float, seed: int) -> None:
             results.setdefault(table, {})[player] = {"games": games, "mated": mated,
                                                       "exact": exact}
             rows.append([table, player, f"{mated}/{len(games)}", f"{exact}/{len(games)}"])
+            write_text(partial, json.dumps(results))
     table_text = markdown_table(["ending", "winning side", "mated within the 50-move rule",
                                  "in exactly the tables' distance"], rows)
     table_text += (f"\n\n{count} random won positions a table (seed {seed}), White to move; "

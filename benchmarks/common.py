@@ -42,6 +42,7 @@ def machine() -> dict[str, Any]:
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "cpu": cpu(),
+        "load_average_1_5_15_min": [round(load, 2) for load in os.getloadavg()],
         "date": time.strftime("%Y-%m-%d"),
     }
 
