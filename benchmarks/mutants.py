@@ -342,3 +342,47 @@ REALISTIC = [
            "hexapawn/experiment.py", "self.correct[row, action] = keeps or not won",
            "self.correct[row, action] = keeps"),
 ]
+
+# The tablebase's bugs: written after its tests were, so they measure how well an oracle-first
+# suite (Syzygy, Gaviota, python-chess, the naive solver) guards retrograde analysis.
+TABLEBASE_TESTS = tuple(f"tests/minizero/chessgame/test_tablebase_{name}.py" for name in (
+    "index", "moves", "solver", "oracles", "engines", "cli"))
+TB = "minizero/chessgame/tablebase/"
+
+TABLEBASE = [
+    Mutant("tablebase: stalemate scored as a loss", TB + "solver.py",
+           "values[node] = -MATE if in_check(squares, kinds, colours, n, turn) else 0",
+           "values[node] = -MATE", TABLEBASE_TESTS),
+    Mutant("tablebase: a lost position's distance one ply short", TB + "solver.py",
+           "return max(-(MATE - distance), best_exit)",
+           "return max(-(MATE - distance + 1), best_exit)", TABLEBASE_TESTS),
+    Mutant("tablebase: the loser takes the shorter of a capture and the table's resistance",
+           TB + "solver.py", "return max(-(MATE - distance), best_exit)",
+           "return min(-(MATE - distance), best_exit)", TABLEBASE_TESTS),
+    Mutant("tablebase: a capture's ply not counted", TB + "solver.py",
+           "return -(value - 1)  # the successor mates in n",
+           "return -value  # the successor mates in n", TABLEBASE_TESTS),
+    Mutant("tablebase: the double step from the wrong rank", TB + "moves.py",
+           "start_rank = 1 if colour == WHITE else 6", "start_rank = 6 if colour == WHITE else 1",
+           TABLEBASE_TESTS),
+    Mutant("tablebase: a pawn promotes to a queen only", TB + "moves.py",
+           "for promotion in (QUEEN, ROOK, BISHOP, KNIGHT):", "for promotion in (QUEEN,):",
+           TABLEBASE_TESTS),
+    Mutant("tablebase: the en passant un-move from the wrong rank", TB + "moves.py",
+           "double_rank = 3 if mover == WHITE else 4", "double_rank = 4 if mover == WHITE else 3",
+           TABLEBASE_TESTS),
+    Mutant("tablebase: the diagonal fold keeps the black king above the diagonal",
+           TB + "index.py", "if not pawnful and rank == file and black // 8 > black % 8:",
+           "if not pawnful and rank == file and black // 8 < black % 8:", TABLEBASE_TESTS),
+    Mutant("tablebase: kings allowed side by side", TB + "index.py",
+           "if chess.square_distance(white, black) <= 1:",
+           "if chess.square_distance(white, black) < 1:", TABLEBASE_TESTS),
+    Mutant("tablebase: a capturing promotion missing from the dependencies", TB + "signature.py",
+           "remainders = [other] + [other[:i] + other[i + 1:] for i in range(len(other))]",
+           "remainders = [other]", TABLEBASE_TESTS),
+    Mutant("tablebase: a probe with colours swapped keeps the side to move", TB + "probe.py",
+           "turn = board.turn != swapped", "turn = board.turn", TABLEBASE_TESTS),
+    Mutant("tablebase: with Syzygy, the losing side's root move resists the shortest", TB + "oracle.py",
+           "(-distance if wdl > 0 else distance if wdl < 0 else 0)",
+           "(-distance if wdl > 0 else -distance if wdl < 0 else 0)", TABLEBASE_TESTS),
+]

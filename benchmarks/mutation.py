@@ -11,7 +11,7 @@ Every run is recorded under a label, so a run before new tests and one after sit
 benchmarks/results/mutation.json and .md; ``--resume`` skips the mutants a run of that label
 already judged at this commit (a killed run picks up where it stopped).
 
-Run it: ``make mutation`` (``python -m benchmarks.mutation [--set realistic|earlier|all]
+Run it: ``make mutation`` (``python -m benchmarks.mutation [--set realistic|earlier|tablebase|all]
 [--label after] [--resume] [--tests FILE] [NAME ...]``), each mutant's tests with ``nice``.
 """
 
@@ -32,12 +32,13 @@ from functools import cache
 from pathlib import Path
 
 from benchmarks.common import RESULTS, markdown_table, write_results
-from benchmarks.mutants import EARLIER, REALISTIC, Mutant
+from benchmarks.mutants import EARLIER, REALISTIC, TABLEBASE, Mutant
 from minizero.atomic import write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("minizero", "hexapawn", "nnue", "tests")
-SETS = {"realistic": REALISTIC, "earlier": EARLIER, "all": EARLIER + REALISTIC}
+SETS = {"realistic": REALISTIC, "earlier": EARLIER, "tablebase": TABLEBASE,
+        "all": EARLIER + REALISTIC + TABLEBASE}
 TIMEOUT_SECONDS = 900  # all of a mutant's tests
 TEST_TIMEOUT_SECONDS = 240  # one test: a hang is the bug showing (pytest-timeout)
 
@@ -146,7 +147,7 @@ def report(runs: dict[str, dict]) -> tuple[str, dict[str, str]]:
     """The markdown table (one verdict column per run) and each run's score."""
     labels = list(runs)
     rows = []
-    for mutant in EARLIER + REALISTIC:
+    for mutant in SETS["all"]:
         verdicts = [runs[label]["records"].get(mutant.name, {}).get("verdict", "")
                     for label in labels]
         if any(verdicts):

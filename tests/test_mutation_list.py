@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from benchmarks import mutation
-from benchmarks.mutants import EARLIER, REALISTIC
+from benchmarks.mutants import EARLIER, REALISTIC, TABLEBASE
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("mutant", EARLIER + REALISTIC, ids=lambda mutant: mutant.name)
+@pytest.mark.parametrize("mutant", EARLIER + REALISTIC + TABLEBASE, ids=lambda mutant: mutant.name)
 def test_every_mutant_changes_one_place(mutant) -> None:
     text = (ROOT / mutant.path).read_text()
     assert text.count(mutant.old) == 1, f"{mutant.path} no longer holds the mutated text once"
