@@ -382,7 +382,8 @@ TABLEBASE = [
            "remainders = [other]", TABLEBASE_TESTS),
     Mutant("tablebase: a probe with colours swapped keeps the side to move", TB + "probe.py",
            "turn = board.turn != swapped", "turn = board.turn", TABLEBASE_TESTS),
-    Mutant("tablebase: with Syzygy, the losing side's root move resists the shortest", TB + "oracle.py",
+    Mutant("tablebase: with Syzygy, the losing side's root move resists the shortest",
+           TB + "oracle.py",
            "(-distance if wdl > 0 else distance if wdl < 0 else 0)",
            "(-distance if wdl > 0 else -distance if wdl < 0 else 0)", TABLEBASE_TESTS),
 ]
