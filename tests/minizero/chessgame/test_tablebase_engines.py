@@ -8,6 +8,7 @@ from pathlib import Path
 
 import chess
 import chess.engine
+import chess.syzygy
 import pytest
 
 from minizero.chessgame.engine import classical_engine
@@ -165,3 +166,26 @@ def test_zero_uci_plays_the_tables_move(tablebase_dir: Path) -> None:
     best = {move for move, _ in Tablebase(tablebase_dir).best_moves(board)}
     result = engine.search(board, Limits(nodes=32))
     assert result.best_move in best and result.score > MATE - 100
+
+
+def test_with_syzygy_the_losing_side_resists_longest() -> None:
+    """The root rule with the DTZ files, for the losing side: a move that keeps the most plies
+    to the next capture or pawn move (the longest resistance Syzygy can see)."""
+    syzygy = chess.syzygy.open_tablebase(str(DATA / "syzygy"))
+    engine = classical_engine()
+    engine.set_option("Tablebases", False)
+    engine.set_option("SyzygyPath", str(DATA / "syzygy"))
+    board = chess.Board(WON_KQKR)
+    board.push(engine.search(board, Limits(depth=4)).best_move)
+    distances = {}
+    for move in board.legal_moves:
+        if board.is_zeroing(move):
+            continue
+        board.push(move)
+        if syzygy.probe_wdl(board) == 2:
+            distances[move] = abs(syzygy.probe_dtz(board))
+        board.pop()
+    assert len(set(distances.values())) > 1  # the choice matters here
+    result = engine.search(board, Limits(depth=4))
+    assert result.best_move in distances and result.score < 0
+    assert distances[result.best_move] == max(distances.values())

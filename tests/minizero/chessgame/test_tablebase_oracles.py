@@ -114,3 +114,18 @@ def test_the_python_chess_solver_agrees_on_every_position(tablebase_dir: Path,
         assert naive[canonical((white_king, black_king, piece, board.turn))] == value, board.fen()
         seen += 1
     assert seen == len(naive)  # the same positions, one each
+
+
+@pytest.mark.parametrize("name", ["KQvKR", "KRvKN"])
+def test_the_colour_swapped_position_probes_the_same(tablebase_dir: Path, name: str) -> None:
+    """The tables hold the stronger side as White; a probe of the mirrored position (Black
+    the stronger side, the other side to move) gives the same value, and Syzygy agrees."""
+    syzygy = chess.syzygy.open_tablebase(str(DATA / "syzygy"))
+    tablebase = Tablebase(tablebase_dir)
+    results = set()
+    for board, value in positions(tablebase_dir, name, every=4999):
+        mirrored = board.mirror()
+        assert tablebase.probe(mirrored) == value, mirrored.fen()
+        assert sign(value) == sign(syzygy.probe_wdl(mirrored)), mirrored.fen()
+        results.add(sign(value))
+    assert len(results) >= 2
