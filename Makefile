@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m nnue.kernel  # compile the NNUE kernel into numba's cache once, not at a game's start
 	touch $(STAMP)
 
-# the optional docs extra (mkdocs, Material, mkdocstrings, the notebook runner): make docs and
-# make test install it, so the docs tests run on a fresh clone
+# the optional docs extra (mkdocs, Material, mkdocstrings, the notebook runner) and the cluster
+# extra (Ray): make docs and make test install them, so their tests run on a fresh clone
 $(DOCS_STAMP): $(STAMP)
-	$(PY) -m pip install -q -e '.[docs]'
+	$(PY) -m pip install -q -e '.[docs,cluster]'
 	touch $(DOCS_STAMP)
 
 # Hexapawn solved, searched and learned; then one fast chess game, nnue-uci vs minizero-uci

@@ -2,6 +2,8 @@
 
     minizero tablebase build KQvKR [--out DIR] [--force]     # and what it depends on
     minizero tablebase build --all 4 [--out DIR]             # every table of 3 and 4 men
+    minizero tablebase build --all 4 --workers 2             # two tables solved at once
+    minizero tablebase build --all 4 --cluster ray           # over a Ray cluster
     minizero tablebase probe "8/8/8/8/8/2k5/8/KQ6 w - - 0 1"
     minizero tablebase stats KRvK
 
@@ -24,6 +26,8 @@ from minizero.chessgame.tablebase.signature import (
     parse_signature,
     signature_of_board,
 )
+from minizero.cluster import LOCAL, cluster_spec
+from minizero.options import positive_int
 
 # The solver, the probe and the file format load numba: imported where a command runs, so that
 # ``minizero --help`` stays quick.
@@ -59,7 +63,9 @@ def cmd_build(args: argparse.Namespace) -> int:
                   else [parse_signature(args.signature)])
     directory = _directory(args.out)
     start = time.perf_counter()
-    paths = build_tables(signatures, directory, force=args.force, quiet=args.quiet)
+    workers = args.workers or (1 if args.cluster.backend == "local" else None)
+    paths = build_tables(signatures, directory, force=args.force, quiet=args.quiet,
+                         cluster=args.cluster, workers=workers)
     total = sum(path.stat().st_size for path in paths)
     print(f"{len(paths)} tables in {directory} ({total / 1e6:.1f} MB), "
           f"{time.perf_counter() - start:.1f} s")
@@ -138,6 +144,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--out", help="folder of tables (default: the per-user cache)")
     build.add_argument("--force", action="store_true", help="solve the named tables again")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.add_argument("--cluster", type=cluster_spec, default=LOCAL,
+                       help="where tables are solved: local (this machine's processes), ray "
+                            "(the running Ray cluster) or ray://HOST:PORT; default local")
+    build.add_argument("--workers", type=positive_int, default=None,
+                       help="tables solved at once (default: 1 locally, every CPU of a Ray "
+                            "cluster)")
     build.set_defaults(run=cmd_build)
 
     probe = verbs.add_parser("probe", help="a position's result, distance and every move's")

@@ -24,7 +24,7 @@ import chess
 import numpy as np
 from tqdm import tqdm
 
-from minizero.chessgame.tablebase.index import encode, layout_of
+from minizero.chessgame.tablebase.index import encode, layout_of, table_size
 from minizero.chessgame.tablebase.signature import (
     MAX_MEN,
     Signature,
@@ -39,45 +39,74 @@ from minizero.chessgame.tablebase.storage import (
     save_table,
     table_path,
 )
+from minizero.cluster import LOCAL, ClusterSpec, Units
 
 
 def build_tables(signatures: Iterable[Signature], directory: str | Path, force: bool = False,
-                 quiet: bool = False) -> list[Path]:
+                 quiet: bool = False, cluster: ClusterSpec = LOCAL,
+                 workers: int | None = 1) -> list[Path]:
     """Build ``signatures`` and what they depend on into ``directory``; return the files.
 
-    A table already on disk (a whole, valid file) is kept unless ``force``; each table is
-    written atomically as soon as it is solved, so a killed build loses at most the table it
-    was solving, and the next call goes on from there.
+    A table already on disk (a whole, valid file) is kept unless ``force``. One table is one
+    unit of work (``minizero.cluster``): it starts once the tables it depends on are solved, so
+    up to ``workers`` tables (or the whole Ray cluster's) are solved at once; this process
+    writes each atomically as it arrives, so a killed build loses at most the tables being
+    solved, and the next call goes on from there.
     """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ValueError(f"{directory} is not a folder")
-    order = build_order(list(signatures))
+    signatures = list(signatures)
+    order = build_order(signatures)
     wanted = {signature.name for signature in signatures}
-    solved: dict[Signature, np.ndarray] = {}
-    paths = []
-    bar = tqdm(order, desc="tablebases", unit="table", file=sys.stderr,
-               disable=quiet or not sys.stderr.isatty())
-    for position, signature in enumerate(bar):
+    todo = []
+    for signature in order:
         path = table_path(directory, signature)
-        paths.append(path)
         if path.exists() and not (force and signature.name in wanted):
             read_header(path, signature)  # a damaged file is named, not silently rebuilt
-            continue
-        bar.set_postfix_str(signature.name)
-        for dependency in signature.dependencies():
-            if dependency not in solved:
-                solved[dependency] = load_table(table_path(directory, dependency), dependency)
-        values = solve(signature, solved)
+        else:
+            todo.append(signature)
+    if not todo:
+        return [table_path(directory, signature) for signature in order]
+    unsolved = {signature.name for signature in todo}
+    shared: dict[Signature, object] = {}  # solved tables that later ones still need
+    bar = tqdm(total=len(todo), desc="tablebases", unit="table", file=sys.stderr,
+               disable=quiet or not sys.stderr.isatty())
+    with Units(cluster, workers) as units:  # a cluster not joined: nothing made
         directory.mkdir(parents=True, exist_ok=True)
-        save_table(path, signature, values)
-        solved[signature] = values
-        # keep in memory only what the tables still to build depend on
-        needed = {d for later in order[position + 1:] for d in later.dependencies()}
-        for kept in list(solved):
-            if kept not in needed:
-                del solved[kept]
-    return paths
+        while todo or units.running:
+            for signature in [s for s in todo if not {d.name for d in s.dependencies()}
+                              & unsolved][:max(0, units.capacity - units.running)]:
+                todo.remove(signature)
+                dependencies = signature.dependencies()
+                for dependency in dependencies:
+                    if dependency not in shared:
+                        shared[dependency] = units.share(
+                            load_table(table_path(directory, dependency), dependency))
+                units.submit(signature, solve_unit, signature, tuple(dependencies),
+                             *(shared[dependency] for dependency in dependencies))
+            signature, values = units.next_done()
+            expected = table_size(layout_of(signature))
+            if not (isinstance(values, np.ndarray) and values.dtype == np.int16
+                    and values.shape == (expected,)):
+                raise ValueError(f"a worker returned a corrupt {signature.name} table (not "
+                                 f"{expected} int16 values); the tables written so far are kept")
+            save_table(table_path(directory, signature), signature, values)
+            unsolved.discard(signature.name)
+            shared[signature] = units.share(values)
+            needed = {d for later in todo for d in later.dependencies()}
+            for kept in [s for s in shared if s not in needed]:
+                del shared[kept]
+            bar.update()
+            bar.set_postfix_str(signature.name)
+    bar.close()
+    return [table_path(directory, signature) for signature in order]
+
+
+def solve_unit(signature: Signature, dependencies: tuple[Signature, ...],
+               *values: np.ndarray) -> np.ndarray:
+    """One table solved from its dependencies' values (a unit of work of ``build_tables``)."""
+    return solve(signature, dict(zip(dependencies, values)))
 
 
 class Tablebase:

@@ -175,3 +175,37 @@ def test_a_build_killed_with_sigkill_resumes(tmp_path: Path) -> None:
     assert {name: os.stat(tmp_path / name).st_mtime_ns for name in done} == stamps
     read_header(tmp_path / "KBNvK.mztb", parse_signature("KBNvK"))
     assert not list(tmp_path.glob(".*"))  # a killed atomic write's temporary is cleared
+
+
+def test_a_corrupt_unit_is_named_and_the_finished_tables_kept(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    """A worker that hands back something else than the table's values (a bug, a node that
+    lies): one line naming the table; the tables written before it stay."""
+    from minizero.chessgame.tablebase import probe
+
+    solve_unit = probe.solve_unit
+
+    def corrupt(signature, *rest):
+        values = solve_unit(signature, *rest)
+        return values[:-1] if signature.name == "KRvK" else values
+
+    monkeypatch.setattr(probe, "solve_unit", corrupt)
+    with pytest.raises(ValueError, match="a worker returned a corrupt KRvK table"):
+        probe.build_tables([parse_signature("KRvK")], tmp_path, quiet=True)
+    assert [path.name for path in tmp_path.iterdir()] == []  # KRvK needs no other table
+    with pytest.raises(ValueError, match="a worker returned a corrupt KRvK table"):
+        probe.build_tables([parse_signature("KQvK"), parse_signature("KRvK")], tmp_path,
+                           quiet=True)
+    assert [path.name for path in tmp_path.iterdir()] == ["KQvK.mztb"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--cluster", "spark"], "unknown cluster 'spark': use local, ray or ray://HOST:PORT"),
+    (["--workers", "0"], "--workers: must be positive"),
+])
+def test_bad_cluster_options_are_usage_errors(argv: list[str], words: str, tmp_path: Path,
+                                              capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["tablebase", "build", "KQvK", "--out", str(tmp_path / "new"), *argv])
+    assert exit_.value.code == 2 and words in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -1,0 +1,187 @@
+"""Units of work spread over this machine's processes or over a Ray cluster.
+
+A *unit* is one call of a plain, importable function on picklable arguments: a tablebase
+signature to solve, a batch of games to play. Workers only compute; the driver (the command the
+user ran) receives each result and writes it into the run directory itself, once and
+atomically. So a unit whose worker or node dies can simply run again (Ray re-runs a task whose
+worker died, on another node if its own is gone), a finished unit is never written twice, and
+the run directory stays the single record that ``--resume`` reads, wherever the units ran.
+
+    --cluster local            processes of this machine (the default, nothing to install)
+    --cluster ray              the running Ray cluster that Ray itself finds: RAY_ADDRESS, or
+                               the cluster ``ray start --head`` left on this machine
+    --cluster ray://HOST:PORT  a remote cluster through the Ray Client
+
+This module is the only one that imports Ray, an optional extra:
+``pip install -e '.[cluster]'``. See the docs page "Running on a cluster".
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import multiprocessing
+import os
+import socket
+import warnings
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from minizero.lifeline import start_worker
+
+RAY_EXTRA = "pip install -e '.[cluster]'"
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """Where units run: ``backend`` "local" or "ray"; ``address`` a Ray address or None."""
+
+    backend: str = "local"
+    address: str | None = None
+
+    def __str__(self) -> str:
+        return self.address or self.backend
+
+
+LOCAL = ClusterSpec()
+
+
+def cluster_spec(text: str) -> ClusterSpec:
+    """argparse type of ``--cluster``: local, ray, or ray://HOST:PORT."""
+    if text == "local":
+        return LOCAL
+    if text == "ray":
+        return ClusterSpec("ray")
+    if text.startswith("ray://") and len(text) > len("ray://"):
+        return ClusterSpec("ray", text)
+    raise argparse.ArgumentTypeError(
+        f"unknown cluster {text!r}: use local, ray or ray://HOST:PORT")
+
+
+class Units:
+    """Run units and hand back their results as they finish, at most ``capacity`` at a time.
+
+    >>> with Units(ClusterSpec(), workers=1) as units:
+    ...     units.submit("four", pow, 2, 2)
+    ...     units.next_done()
+    ('four', 4)
+    """
+
+    def __init__(self, spec: ClusterSpec, workers: int | None = None) -> None:
+        self.spec = spec
+        self._running: dict[Any, Hashable] = {}  # future or Ray reference -> unit key
+        self._pool: concurrent.futures.Executor | None = None
+        if spec.backend == "local":
+            self.capacity = max(1, workers or os.cpu_count() or 1)
+            if self.capacity == 1:  # one worker: this process, no pool to start
+                self._pool = _InProcess()
+                return
+            # fork: a worker starts at once and does not re-run the user's __main__
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                self.capacity, mp_context=context, initializer=start_worker,
+                initargs=(os.getpid(),))
+        else:
+            self._ray = _connect(spec)
+            self.capacity = workers or max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+            self._remote: dict[Callable, Any] = {}
+
+    def share(self, value: Any) -> Any:
+        """A handle to pass a large value (a table, a net's weights) to many units: Ray keeps
+        one copy in its object store; locally the value itself."""
+        return value if self.spec.backend == "local" else self._ray.put(value)
+
+    def submit(self, key: Hashable, function: Callable[..., Any], *arguments: Any) -> None:
+        """Start ``function(*arguments)`` as the unit ``key``."""
+        if self.spec.backend == "local":
+            self._running[self._pool.submit(function, *arguments)] = key
+            return
+        if function not in self._remote:  # a worker killed mid-task: Ray runs it again
+            self._remote[function] = self._ray.remote(max_retries=3)(function)
+        self._running[self._remote[function].remote(*arguments)] = key
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    def next_done(self) -> tuple[Hashable, Any]:
+        """Wait for a unit to finish: its key and result (its exception is raised here)."""
+        if not self._running:
+            raise RuntimeError("no unit is running")
+        if self._pool is not None:
+            done, _ = concurrent.futures.wait(self._running,
+                                              return_when=concurrent.futures.FIRST_COMPLETED)
+            future = next(iter(done))
+            return self._running.pop(future), future.result()
+        done, _ = self._ray.wait(list(self._running), num_returns=1)
+        reference = done[0]
+        key = self._running.pop(reference)
+        try:
+            return key, self._ray.get(reference)
+        except self._ray.exceptions.RayTaskError as error:  # the unit's own exception
+            raise error.as_instanceof_cause() from None
+
+    def close(self) -> None:
+        """Stop: units still running are cancelled (local ones end with their pool)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            for reference in self._running:
+                self._ray.cancel(reference, force=True)
+        self._running.clear()
+
+    def __enter__(self) -> Units:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class _InProcess(concurrent.futures.Executor):
+    """An executor that runs each call at once, in this process (one local worker)."""
+
+    def submit(self, function: Callable[..., Any], /, *arguments: Any,
+               **keywords: Any) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        try:
+            future.set_result(function(*arguments, **keywords))
+        except BaseException as error:  # noqa: BLE001 - handed back through the future
+            future.set_exception(error)
+        return future
+
+
+def _connect(spec: ClusterSpec) -> Any:
+    """Ray, connected to the cluster of ``spec``, or one line naming what is wrong."""
+    try:
+        import ray
+    except ImportError:
+        raise ValueError(f"--cluster ray needs Ray: {RAY_EXTRA}") from None
+    if ray.is_initialized():  # a cluster this process joined already (a test, a notebook)
+        return ray
+    address = spec.address or os.environ.get("RAY_ADDRESS")
+    if address and address != "auto":
+        _check_reachable(address)
+    try:
+        with warnings.catch_warnings():  # the error below says it in one line
+            warnings.simplefilter("ignore")
+            ray.init(address=spec.address or "auto", logging_level="ERROR",
+                     log_to_driver=False)
+    except Exception as error:  # noqa: BLE001 - Ray raises many kinds; one line for each
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        where = address or "this machine"
+        raise ValueError(f"cannot join the Ray cluster at {where}: {first}") from None
+    return ray
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """One line, at once, for an address nobody answers at (Ray itself retries for minutes)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"a Ray address is HOST:PORT or ray://HOST:PORT, got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise ValueError(f"cannot reach the Ray cluster at {address}: "
+                         f"{error.strerror or error}") from None

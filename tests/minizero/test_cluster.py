@@ -1,0 +1,76 @@
+"""``minizero.cluster``: the --cluster values, units on local processes, and one line for a
+cluster that cannot be joined."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import pytest
+
+from minizero.cluster import LOCAL, ClusterSpec, Units, cluster_spec
+
+
+def test_cluster_values() -> None:
+    assert cluster_spec("local") == LOCAL
+    assert cluster_spec("ray") == ClusterSpec("ray")
+    assert cluster_spec("ray://head:10001") == ClusterSpec("ray", "ray://head:10001")
+    for bad in ("spark", "ray://", "Ray", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="local, ray or ray://HOST:PORT"):
+            cluster_spec(bad)
+
+
+def _pid_and_square(value: int) -> tuple[int, int]:
+    return os.getpid(), value * value
+
+
+def _fails(value: int) -> int:
+    raise ValueError(f"unit {value} is bad")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_local_units_hand_back_every_result_once(workers: int) -> None:
+    """One worker runs units in this process; two run them in two other processes."""
+    with Units(LOCAL, workers) as units:
+        assert units.capacity == workers
+        for value in range(6):
+            units.submit(f"unit {value}", _pid_and_square, value)
+        results = {}
+        while units.running:
+            key, (pid, square) = units.next_done()
+            assert key not in results
+            results[key] = square
+            assert (pid == os.getpid()) == (workers == 1)
+    assert results == {f"unit {value}": value * value for value in range(6)}
+
+
+def test_a_units_error_reaches_the_driver() -> None:
+    with Units(LOCAL, 2) as units:
+        units.submit("bad", _fails, 3)
+        with pytest.raises(ValueError, match="unit 3 is bad"):
+            units.next_done()
+        with pytest.raises(RuntimeError, match="no unit is running"):
+            units.next_done()
+
+
+def test_without_ray_the_extra_is_named(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails
+    with pytest.raises(ValueError, match=r"needs Ray: pip install -e '\.\[cluster\]'"):
+        Units(ClusterSpec("ray"))
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:1", "ray://127.0.0.1:1"])
+def test_an_address_nobody_answers_at_is_one_line_at_once(address: str, monkeypatch) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[cluster]'")
+    import ray
+
+    if ray.is_initialized():
+        pytest.skip("this process has joined a Ray cluster already")
+    if address.startswith("ray://"):
+        spec = ClusterSpec("ray", address)
+    else:
+        monkeypatch.setenv("RAY_ADDRESS", address)
+        spec = ClusterSpec("ray")
+    with pytest.raises(ValueError, match=f"cannot reach the Ray cluster at {address}"):
+        Units(spec)
