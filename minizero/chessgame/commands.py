@@ -18,6 +18,7 @@ import chess
 from minizero.atomic import write_text
 from minizero.chessgame.match import EngineSpec, MatchConfig, format_summary, run_match
 from minizero.chessgame.openings import generate_openings, read_openings
+from minizero.cluster import LOCAL, cluster_spec
 from minizero.options import non_negative_float, non_negative_int, positive_int
 from minizero.outputs import add_force_argument, refuse_overwrite
 from minizero.peers import check_uci_engine, find_stockfish
@@ -66,6 +67,9 @@ def add_match_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sprt", default=None, metavar="ELO0,ELO1",
                         help="stop when the SPRT (alpha = beta = 0.05) decides")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="shuffles the openings")
+    parser.add_argument("--cluster", type=cluster_spec, default=LOCAL,
+                        help="where games are played: local (this machine), ray (the running "
+                             "Ray cluster, --concurrency games at once) or ray://HOST:PORT")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run_match_command)
 
@@ -117,7 +121,8 @@ def _match_command(args: argparse.Namespace) -> int:
         config = replace(config, sprt=(elo0, elo1, 0.05, 0.05))
     openings = read_openings(args.openings) if args.openings else [chess.STARTING_FEN]
     progress = not args.quiet and sys.stderr.isatty()
-    result = run_match(engine1, engine2, openings, config, progress=progress, pgn_path=args.pgn)
+    result = run_match(engine1, engine2, openings, config, progress=progress, pgn_path=args.pgn,
+                       cluster=args.cluster)
     print(format_summary(result, config))
     return 0
 

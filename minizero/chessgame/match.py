@@ -28,6 +28,7 @@ import chess.engine
 import chess.pgn
 from tqdm import tqdm
 
+from minizero.cluster import LOCAL, ClusterSpec, Units
 from minizero.elo import elo_interval, sprt_llr, sprt_verdict
 from minizero.lifeline import engine_preexec
 
@@ -348,11 +349,8 @@ async def _run(
         async with slots:
             if decided.is_set():
                 return
-            opening = openings[(index // 2) % len(openings)]
-            # Colour-swapped pairs: game 2k has engine 1 White, game 2k+1 the same opening
-            # with engine 1 Black.
-            white, black = (engine1, engine2) if index % 2 == 0 else (engine2, engine1)
-            record = await play_game(index, white, black, opening, config)
+            record = await play_game(index, *_pairing(index, engine1, engine2, openings),
+                                     config)
             result.games.append(record)
             if on_game is not None:
                 on_game(record, result)
@@ -365,11 +363,54 @@ async def _run(
     return result
 
 
+def _pairing(index: int, engine1: EngineSpec, engine2: EngineSpec,
+             openings: Sequence[str]) -> tuple[EngineSpec, EngineSpec, str]:
+    """White, Black and the opening of game ``index``: colour-swapped pairs, game 2k with
+    engine 1 White, game 2k+1 the same opening with engine 1 Black."""
+    opening = openings[(index // 2) % len(openings)]
+    white, black = (engine1, engine2) if index % 2 == 0 else (engine2, engine1)
+    return white, black, opening
+
+
+def play_game_unit(index: int, white: EngineSpec, black: EngineSpec, opening: str,
+                   config: MatchConfig) -> GameRecord:
+    """One game as a unit of work (``minizero.cluster``): run on whichever node has a CPU."""
+    return asyncio.run(play_game(index, white, black, opening, config))
+
+
+def _run_on_cluster(
+    engine1: EngineSpec, engine2: EngineSpec, openings: Sequence[str], config: MatchConfig,
+    on_game: Callable[[GameRecord, MatchResult], None], cluster: ClusterSpec,
+) -> MatchResult:
+    """The match with each game a unit on ``cluster``, ``config.concurrency`` at once (the
+    engines must be installed at the same path on every node). Results arrive as games end,
+    as fishtest gathers them; when the SPRT decides, the games still running are stopped."""
+    result = MatchResult(engine1.name, engine2.name)
+    with Units(cluster, config.concurrency) as units:
+        started = 0
+        decided = False
+        while units.running or (started < config.games and not decided):
+            while started < config.games and not decided and units.running < units.capacity:
+                units.submit(started, play_game_unit, started,
+                             *_pairing(started, engine1, engine2, openings), config)
+                started += 1
+            _, record = units.next_done()
+            result.games.append(record)
+            on_game(record, result)
+            if config.sprt is not None and sprt_verdict(result.wins, result.draws,
+                                                        result.losses, config.sprt) is not None:
+                decided = True
+                units.close()  # the games still running do not count
+    result.games.sort(key=lambda game: game.index)
+    return result
+
+
 def run_match(
     engine1: EngineSpec, engine2: EngineSpec, openings: Sequence[str], config: MatchConfig,
-    progress: bool = False, pgn_path: str | Path | None = None,
+    progress: bool = False, pgn_path: str | Path | None = None, cluster: ClusterSpec = LOCAL,
 ) -> MatchResult:
-    """Play the match; raises EngineStartError if an engine cannot start."""
+    """Play the match (on this machine, or each game a unit on a Ray ``cluster``); raises
+    EngineStartError if an engine cannot start."""
     if config.games < 1 or config.concurrency < 1:
         raise ValueError("games and concurrency must be at least 1")
     if config.base_time is None and config.nodes is None and config.depth is None:
@@ -392,6 +433,8 @@ def run_match(
             bar.set_postfix_str(f"+{result.wins}={result.draws}-{result.losses}")
             bar.update(1)
 
+        if cluster.backend != "local":
+            return _run_on_cluster(engine1, engine2, openings, config, on_game, cluster)
         return asyncio.run(_run(engine1, engine2, openings, config, on_game))
 
 

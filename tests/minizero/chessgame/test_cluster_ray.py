@@ -1,0 +1,80 @@
+"""Units on a Ray cluster of two nodes on this machine (``ray.cluster_utils``): a match gives
+the same games as on local processes; tables solved on it are the same bytes as a local build,
+and a node removed mid-build loses and doubles nothing."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import chess
+import pytest
+
+from minizero.chessgame.match import EngineSpec, MatchConfig, run_match
+from minizero.chessgame.tablebase.probe import build_tables
+from minizero.chessgame.tablebase.signature import all_signatures, parse_signature
+from minizero.chessgame.tablebase.storage import table_path
+from minizero.cluster import ClusterSpec
+
+ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[cluster]'")
+
+
+@pytest.fixture(scope="module")
+def two_nodes():
+    """A head node and a worker node of one CPU each, joined by this process."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    worker = cluster.add_node(num_cpus=1)
+    ray.init(address=cluster.address, logging_level="ERROR", log_to_driver=False)
+    yield cluster, worker
+    ray.shutdown()
+    cluster.shutdown()
+
+
+@pytest.mark.slow
+def test_a_match_on_the_cluster_plays_the_same_games(two_nodes) -> None:
+    openings = [chess.STARTING_FEN,
+                "rnbqkb1r/pppp1ppp/5n2/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3"]
+    config = MatchConfig(games=4, nodes=150, base_time=None, resign_score=600, resign_moves=2,
+                         draw_score=30, draw_moves=4, draw_after=20)
+    engines = EngineSpec.parse("minizero"), EngineSpec.parse("minizero", ["Hash=8"])
+    local = run_match(*engines, openings, config)
+    spread = run_match(*engines, openings, config, cluster=ClusterSpec("ray"))
+    assert [game.index for game in spread.games] == [0, 1, 2, 3]
+    for ours, theirs in zip(local.games, spread.games, strict=True):
+        assert (ours.white, ours.result, ours.plies) == (theirs.white, theirs.result,
+                                                          theirs.plies)
+        assert ours.pgn.split("\n\n")[-1] == theirs.pgn.split("\n\n")[-1]  # the same moves
+
+
+@pytest.mark.slow
+def test_a_node_removed_mid_build_loses_nothing(two_nodes, tablebase_dir: Path,
+                                                 tmp_path: Path) -> None:
+    cluster, worker = two_nodes
+    for signature in all_signatures(3):  # the 3-man tables as a finished earlier run left them
+        shutil.copy(table_path(tablebase_dir, signature), tmp_path)
+    wanted = [parse_signature("KRvKN"), parse_signature("KBBvK")]
+    failures = []
+
+    def build() -> None:
+        try:
+            build_tables(wanted, tmp_path, cluster=ClusterSpec("ray"), workers=2,
+                         quiet=True)
+        except Exception as error:  # noqa: BLE001 - reported by the test
+            failures.append(error)
+
+    thread = threading.Thread(target=build)
+    thread.start()
+    time.sleep(2.0)  # both tables are being solved, one on each node
+    assert not any(table_path(tmp_path, signature).exists() for signature in wanted)
+    cluster.remove_node(worker)
+    thread.join(timeout=240)
+    assert not thread.is_alive() and not failures, failures
+    for signature in wanted:  # the same bytes as the local build of the session's tables
+        assert table_path(tmp_path, signature).read_bytes() == \
+            table_path(tablebase_dir, signature).read_bytes()
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        table_path(tmp_path, s).name for s in [*all_signatures(3), *wanted])
