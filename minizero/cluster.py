@@ -28,7 +28,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from minizero.lifeline import start_worker
+from minizero.lifeline import start_pool_worker
 
 RAY_EXTRA = "pip install -e '.[cluster]'"
 
@@ -77,11 +77,14 @@ class Units:
             if self.capacity == 1:  # one worker: this process, no pool to start
                 self._pool = _InProcess()
                 return
-            # fork: a worker starts at once and does not re-run the user's __main__
+            # forkserver, not fork: this process may already run OpenMP or numba threads,
+            # which a forked child inherits broken ("fork() called from a process already
+            # using GNU OpenMP"); the units are importable functions, as Ray needs them too.
             methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            context = multiprocessing.get_context(
+                "forkserver" if "forkserver" in methods else "spawn")
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                self.capacity, mp_context=context, initializer=start_worker,
+                self.capacity, mp_context=context, initializer=start_pool_worker,
                 initargs=(os.getpid(),))
         else:
             self._ray = _connect(spec)

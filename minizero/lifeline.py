@@ -75,6 +75,37 @@ def start_worker(parent: int | None = None) -> None:
     die_with_parent(parent)
 
 
+def start_pool_worker(driver: int) -> None:
+    """Initializer of a worker that a fork server started (``minizero.cluster``): its parent
+    is the server, and the server outlives a killed ``driver`` as long as its workers hold it
+    open, so the worker also watches the driver's process id and ends when it is gone."""
+    start_worker()
+
+    def watch() -> None:
+        while _alive(driver):
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="driver-watchdog", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """Is process ``pid`` running (a zombie, killed but not yet reaped, is not)?"""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel whether the id exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+
+
 def engine_preexec() -> None:
     """``preexec_fn`` for an engine subprocess: killed when the process that started it dies,
     and deaf to the terminal's Ctrl-C (its parent closes it)."""

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from minizero.cluster import LOCAL, ClusterSpec, Units, cluster_spec
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_cluster_values() -> None:
@@ -74,3 +79,30 @@ def test_an_address_nobody_answers_at_is_one_line_at_once(address: str, monkeypa
         spec = ClusterSpec("ray")
     with pytest.raises(ValueError, match=f"cannot reach the Ray cluster at {address}"):
         Units(spec)
+
+
+def _write_pid_and_sleep(folder: str) -> None:
+    Path(folder, str(os.getpid())).touch()
+    time.sleep(60)
+
+
+def test_local_workers_die_with_a_killed_driver(tmp_path: Path) -> None:
+    """kill -9 of the command: its workers (children of a fork server) end within seconds."""
+    driver = subprocess.Popen([sys.executable, "-c", (
+        "from minizero.cluster import LOCAL, Units\n"
+        "from tests.minizero.test_cluster import _write_pid_and_sleep\n"
+        "units = Units(LOCAL, 2)\n"
+        f"units.submit(0, _write_pid_and_sleep, {str(tmp_path)!r})\n"
+        f"units.submit(1, _write_pid_and_sleep, {str(tmp_path)!r})\n"
+        "units.next_done()\n")], cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = [int(path.name) for path in tmp_path.iterdir()]
+    assert len(workers) == 2
+    driver.kill()
+    driver.wait()
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
