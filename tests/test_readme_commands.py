@@ -29,7 +29,7 @@ FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # programs from outside the package that a recipe may call, and what their first argument may be
 OUTSIDE = {"git": {"clone", "worktree"}, "pip": {"install"}, "apt-get": {"install", "update"},
            "cd": None, "export": None, "printf": None, "echo": None, "stockfish": None,
-           "/usr/games/stockfish": None, "sunfish-uci": None}
+           "/usr/games/stockfish": None, "sunfish-uci": None, "ray": {"start", "up"}}
 ENGINES = {"minizero", "sunfish-uci", "stockfish", "/usr/games/stockfish"}
 MACHINE_PATHS = ("/work/", "/tmp/", "/home/", "/root/", "../shared", "/opt/")
 
