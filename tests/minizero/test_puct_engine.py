@@ -190,13 +190,13 @@ def test_precision_option_switches_the_number_format(tiny_net: str) -> None:
     assert engine.network.stem[0].weight.dtype == torch.float32 and engine.precision == "float32"
     option = next(option for option in engine.options() if option.name == "Precision")
     assert option.declaration() == ("option name Precision type combo default float32 "
-                                    "var auto var float32 var bfloat16")
+                                    "var auto var float32 var bfloat16 var int8")
     assert option.parse("BFloat16") == "bfloat16"
     with pytest.raises(ValueError, match="must be one of auto, float32, bfloat16"):
         option.parse("int4")
     with chess.engine.SimpleEngine.popen_uci(command("--weights", tiny_net, "--precision",
                                                      "bfloat16"), timeout=60) as uci:
-        assert uci.options["Precision"].var == ["auto", "float32", "bfloat16"]
+        assert uci.options["Precision"].var == ["auto", "float32", "bfloat16", "int8"]
         assert uci.options["Precision"].default == "bfloat16"
         uci.configure({"Precision": "float32"})
         move = uci.play(chess.Board(), chess.engine.Limit(nodes=16)).move
