@@ -123,6 +123,10 @@ def _observed(network: PolicyValueNet, histogram: bool = False, full_range: bool
     # the multiply-adds.
     mapping.set_object_type(nn.Linear, None)
     mapping.set_module_name("policy_head.out", None)
+    # The squeeze-excitation's scaling, sigmoid(gamma) * x + beta, is a broadcast multiply
+    # that torch's int8 kernels do slower than a convolution: it stays in float too.
+    for index in range(network.config.blocks):
+        mapping.set_module_name(f"tower.{index}.se", None)
     trunk = _Trunk(copy.deepcopy(network).float().cpu().eval())
     example = torch.zeros(1, *network.config.input_shape)
     with warnings.catch_warnings():  # torch.ao's deprecation notice: the API still works
