@@ -7,8 +7,8 @@ Three parts, one run, the shipped net throughout:
   part: the network (torch), python-chess, the encoding (input planes), the tree
   (minizero/search/puct.py), everything else.
 * **Nodes per second** through UCI: one ``zero-uci`` process per contender (float32 LeafBatch
-  16, the engine as it plays today on a CPU without bfloat16 units; int8 LeafBatch 16; int8
-  LeafBatch 32), each playing ``go movetime`` on the same positions, interleaved position by
+  16, the engine as it plays today on a CPU without bfloat16 units; int8 at LeafBatch 16, 32
+  and 64), each playing ``go movetime`` on the same positions, interleaved position by
   position, so a change in the machine's load falls on all alike; nodes and time as each engine
   reports them. Run twice: natively, and with ``ONEDNN_MAX_CPU_ISA=AVX2`` (oneDNN held to AVX2,
   int8 activations at 7 bits) to stand for a CPU with AVX2 only.
@@ -48,6 +48,7 @@ CONTENDERS = {  # name: (Precision, LeafBatch)
     "float32, LeafBatch 16": ("float32", 16),
     "int8, LeafBatch 16": ("int8", 16),
     "int8, LeafBatch 32": ("int8", 32),
+    "int8, LeafBatch 64": ("int8", 64),
 }
 ISAS = {"native": None, "AVX2 (ONEDNN_MAX_CPU_ISA=AVX2)": "AVX2"}
 
