@@ -68,6 +68,7 @@ from minizero.search.puct import PUCT, PUCTConfig, network_evaluator
 
 SHIPPED_NET = Path(__file__).parent / "nets" / "zero-small.pt"
 INFO_INTERVAL = 0.5  # seconds between info lines
+MAX_THREADS = 64
 ENGINE_PRECISIONS = (*PRECISIONS, "int8")  # int8: the quantized twin of the net, CPU only
 
 
@@ -76,11 +77,14 @@ class PuctEngineConfig:
     """Search settings of the engine.
 
     batch_size: leaves per network call (also the unit between clock checks).
+    threads: CPU threads torch computes each network call with (the UCI option Threads); the
+    tree search itself runs in one thread.
     c_puct, fpu_reduction: PUCT's exploration constant and first-play urgency (puct.py).
     reuse_plies: keep the tree when the new position is at most this many plies further.
     """
 
     batch_size: int = 16
+    threads: int = 1
     c_puct: float = 2.0
     fpu_reduction: float = 0.3
     reuse_plies: int = 4
@@ -122,6 +126,7 @@ class PuctEngine(Engine):
     def options(self) -> list[UciOption]:
         return [UciOption("WeightsFile", "string", self.weights),
                 UciOption("LeafBatch", "spin", self.config.batch_size, 1, 256),
+                UciOption("Threads", "spin", self.config.threads, 1, MAX_THREADS),
                 UciOption("Precision", "combo", self.precision, choices=ENGINE_PRECISIONS)
                 ] + tablebase_options()
 
@@ -187,6 +192,10 @@ class PuctEngine(Engine):
                     raise ValueError(notice)
             elif self.network is not None:
                 self.network = self.network.to(self.dtype)
+        elif name.lower() == "threads":
+            if not 1 <= int(value) <= MAX_THREADS:  # the server checks too; this is the API's
+                raise ValueError(f"option Threads must be in [1, {MAX_THREADS}], got {value}")
+            self.config = dataclasses.replace(self.config, threads=int(value))
         elif name.lower() == "leafbatch":
             self.config = dataclasses.replace(self.config, batch_size=int(value))
             self.tree = None
@@ -275,7 +284,7 @@ class PuctEngine(Engine):
             self._soft_time, self._hard_time = limits.soft_time, limits.hard_time
         nodes_limit = limits.nodes
         with torch.inference_mode():
-            torch.set_num_threads(1)
+            torch.set_num_threads(self.config.threads)
             done = 0
             last_info = start
             while True:

@@ -233,3 +233,20 @@ def test_the_bfloat16_shipped_net_follows_the_float32_one() -> None:
     assert np.mean(policy.argmax(1) == policy_bf16.argmax(1)) >= 0.9
     assert np.abs(value - value_bf16).mean() < 0.05
     assert np.abs(policy - policy_bf16).sum(1).mean() < 0.1
+
+
+def test_threads_option_sets_the_network_threads_and_refuses_out_of_range(tiny_net: str
+                                                                          ) -> None:
+    engine = PuctEngine(tiny_net)
+    option = next(option for option in engine.options() if option.name == "Threads")
+    assert option.declaration() == "option name Threads type spin default 1 min 1 max 64"
+    for bad in ("0", "65"):
+        with pytest.raises(ValueError, match=r"Threads must be in \[1, 64\]"):
+            option.parse(bad)
+    with pytest.raises(ValueError, match=r"Threads must be in \[1, 64\]"):
+        engine.set_option("Threads", 65)
+    engine.set_option("Threads", 2)
+    assert engine.config.threads == 2
+    engine.search(chess.Board(), Limits(nodes=16))
+    assert torch.get_num_threads() == 2
+    torch.set_num_threads(1)
