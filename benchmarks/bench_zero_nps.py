@@ -12,6 +12,8 @@ Three parts, one run, the shipped net throughout:
   position, so a change in the machine's load falls on all alike; nodes and time as each engine
   reports them. Run twice: natively, and with ``ONEDNN_MAX_CPU_ISA=AVX2`` (oneDNN held to AVX2,
   int8 activations at 7 bits) to stand for a CPU with AVX2 only.
+* **Threads**: the int8 net's calls of 32 positions a second with torch computing on one
+  thread and on two (the ``Threads`` option), taking turns.
 * **Agreement**: the int8 net graded by the float32 one on the 1,395 bench positions (the 50
   openings and every position one move after them), at 8-bit and at 7-bit activations.
 
@@ -26,13 +28,18 @@ import cProfile
 import os
 import pstats
 import sys
+import time
 from pathlib import Path
 
 import chess
 import chess.engine
+import numpy as np
+import torch
 
 from benchmarks.common import machine, markdown_table, write_results
 from benchmarks.zero_chess_speed import precision_agreement
+from minizero.chessgame.game import ChessGame
+from minizero.chessgame.openings import read_openings
 from minizero.chessgame.protocol import Limits
 from minizero.chessgame.puct_engine import SHIPPED_NET, PuctEngine, PuctEngineConfig
 from minizero.nn.int8 import Int8Network, calibration_path
@@ -121,6 +128,33 @@ def nodes_per_second(isa: str | None, movetime: float, rounds: int) -> dict[str,
     return {name: round(nodes[name] / seconds[name], 1) for name in engines}
 
 
+def network_threads(int8: Int8Network, rounds: int = 3, calls: int = 20
+                    ) -> dict[str, float]:
+    """{threads: int8 network calls of 32 positions a second}, one and two threads by turns."""
+    planes = torch.from_numpy(planes_of_positions(32))
+    elapsed = {1: 0.0, 2: 0.0}
+    threads_before = torch.get_num_threads()
+    with torch.inference_mode():
+        for _ in range(rounds):
+            for threads in elapsed:
+                torch.set_num_threads(threads)
+                int8(planes)  # the first call after a change sets the thread pool up
+                began = time.perf_counter()
+                for _ in range(calls):
+                    int8(planes)
+                elapsed[threads] += time.perf_counter() - began
+    torch.set_num_threads(threads_before)
+    return {str(threads): round(rounds * calls / seconds, 1)
+            for threads, seconds in elapsed.items()}
+
+
+def planes_of_positions(count: int) -> np.ndarray:
+    """The input planes of the first ``count`` bench openings, (count, C, 8, 8)."""
+    game = ChessGame()
+    fens = read_openings(OPENINGS)[:count]
+    return np.stack([game.encode(game.state_from_board(chess.Board(fen))) for fen in fens])
+
+
 def main() -> None:
     movetime = float(os.environ.get("MINIZERO_BENCH_MOVETIME", "2"))
     rounds = int(os.environ.get("MINIZERO_BENCH_ROUNDS", "2"))
@@ -137,6 +171,9 @@ def main() -> None:
         loads[f"after_{isa or 'native'}"] = machine()["load_average_1_5_15_min"]
     payload["nodes_per_second"] = speed
     network = load_network(str(SHIPPED_NET))
+    payload["int8_calls_per_second_by_threads"] = network_threads(
+        Int8Network.from_file(network, calibration_path(SHIPPED_NET)))
+    loads["after_threads"] = machine()["load_average_1_5_15_min"]
     payload["int8_agreement"] = {
         f"{bits}-bit activations": precision_agreement(
             network, OPENINGS, Int8Network.from_file(network, calibration_path(SHIPPED_NET),
@@ -162,6 +199,10 @@ def table(payload: dict) -> str:
     rows = [[label, graded["positions"], f"{graded['same_top1']:.1%}",
              f"{graded['value_mean_difference']:.3f} / {graded['value_max_difference']:.3f}"]
             for label, graded in payload["int8_agreement"].items()]
+    rates = payload["int8_calls_per_second_by_threads"]
+    text += "\n\n" + markdown_table(
+        ["int8 net, 32 positions a call", "calls/s, 1 thread", "calls/s, 2 threads"],
+        [["Threads", f"{rates['1']:.1f}", f"{rates['2']:.1f}"]])
     text += "\n\n" + markdown_table(["int8 vs float32", "positions", "same favourite move",
                                      "value difference mean / max"], rows)
     return text
