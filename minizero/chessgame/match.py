@@ -27,7 +27,7 @@ import shlex
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,11 +90,15 @@ class EngineSpec:
             name += "(" + ",".join(f"{key}={value}" for key, value in pairs) + ")"
         return cls(name, command, tuple(pairs))
 
-    def time_handicap(self) -> str:
+    def time_handicap(self, defaults: Mapping[str, object] | None = None) -> str:
         """The options set here that change the engine's thinking time ('NAME=VALUE, ...'), or
-        '' when none is set: a time handicap that a results table must show."""
+        '' when none is set: a time handicap that a results table must show. With the
+        engine's ``defaults`` (option name: default value), an option set to its default is
+        no handicap."""
+        defaults = {key.lower(): str(value).lower() for key, value in (defaults or {}).items()}
         return ", ".join(f"{key}={value}" for key, value in self.options
-                         if key.lower() in TIME_OPTIONS)
+                         if key.lower() in TIME_OPTIONS
+                         and defaults.get(key.lower()) != value.lower())
 
 
 @dataclass(frozen=True)
@@ -385,10 +389,13 @@ async def _run(
     on_game: Callable[[GameRecord, MatchResult], None] | None,
 ) -> MatchResult:
     # Fail early, with the engine's name, if either cannot start.
+    handicaps = {}
     for spec in (engine1, engine2):
-        await stop_engine(await start_engine(spec))
-    result = MatchResult(engine1.name, engine2.name, time_handicap={
-        engine1.name: engine1.time_handicap(), engine2.name: engine2.time_handicap()})
+        engine = await start_engine(spec)
+        handicaps[spec.name] = spec.time_handicap(
+            {name: option.default for name, option in engine.options.items()})
+        await stop_engine(engine)
+    result = MatchResult(engine1.name, engine2.name, time_handicap=handicaps)
     slots = asyncio.Semaphore(config.concurrency)
     decided = asyncio.Event()
 

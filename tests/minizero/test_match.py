@@ -143,10 +143,14 @@ def test_self_match_swaps_colours_and_writes_pgn(tmp_path: Path) -> None:
 
 def test_cli_match_reports(capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["match", "minizero", "minizero", "--games", "2", "--nodes", "100",
-                     "--resign", "600,2", "--draw", "20,30,4", "--quiet", "--sprt", "0,50"])
+                     "--resign", "600,2", "--draw", "20,30,4", "--quiet", "--sprt", "0,50",
+                     "--option2", "Move Overhead=300", "--option1", "Move Overhead=50"])
     out = capsys.readouterr().out
     assert code == 0
     assert "W/D/L" in out and "Elo" in out and "SPRT [0, 50]" in out
+    # engine 2 gave up time; engine 1's setting is its default (50 ms): no handicap
+    assert "time handicap of minizero(Move Overhead=300): Move Overhead=300" in out
+    assert out.count("time handicap") == 1
 
 
 def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -222,6 +226,9 @@ def test_time_handicap_is_named_and_bad_grace_refused(capsys: pytest.CaptureFixt
     stockfish = EngineSpec.parse("stockfish", ["UCI_Elo=1350", "Move Overhead=300"])
     assert stockfish.time_handicap() == "Move Overhead=300"
     assert EngineSpec.parse("stockfish", ["UCI_Elo=1350"]).time_handicap() == ""
+    # the engine's own default is no handicap
+    assert stockfish.time_handicap({"Move Overhead": 10}) == "Move Overhead=300"
+    assert EngineSpec.parse("sf", ["Move Overhead=10"]).time_handicap({"Move Overhead": 10}) == ""
     with pytest.raises(ValueError, match="latency grace must be between 0 and 10"):
         run_match(minizero(), minizero(), OPENINGS, MatchConfig(games=1, latency_grace=11.0))
     assert cli.main(["match", "minizero", "minizero", "--latency-grace", "11", "--nodes", "9"]) == 2
