@@ -3,7 +3,9 @@
 Matches from the project's balanced openings (benchmarks/openings.fen), each opening played
 twice with colours swapped, 2 games at once, against: the classical minizero engine (the same
 searcher with the hand-written evaluation: what the net adds), sunfish, and Stockfish 15.1 with
-``UCI_LimitStrength`` at ``UCI_Elo`` 1500 and 1800 (``Move Overhead 300``, as in chess_match).
+``UCI_LimitStrength`` at ``UCI_Elo`` 1500 and 1800 (default Move Overhead: the match runner's
+latency grace covers a loaded machine; rows measured with ``Move Overhead 300`` say so in the
+time handicap column).
 Each row gives W/D/L for the NNUE engine, Elo with a 95% interval, forfeits, and the verdict
 of an SPRT of H0: Elo <= 0 against H1: Elo >= 100 (alpha = beta = 0.05) where it has decided.
 Win At Chess runs the NNUE engine and the classical one alternately, position by position.
@@ -34,7 +36,14 @@ import chess
 import chess.engine
 import chess.pgn
 
-from benchmarks.common import RESULTS, adjudication, markdown_table, solve_epd, write_results
+from benchmarks.common import (
+    RESULTS,
+    adjudication,
+    markdown_table,
+    solve_epd,
+    time_handicap_text,
+    write_results,
+)
 from minizero.chessgame.commands import parse_time_control
 from minizero.chessgame.match import EngineSpec, GameRecord, MatchConfig, MatchResult, run_match
 from minizero.chessgame.openings import read_openings
@@ -60,18 +69,17 @@ def nnue_engine() -> EngineSpec:
 
 def opponents() -> dict[str, EngineSpec]:
     def stockfish(elo: int) -> EngineSpec:
-        # Move Overhead 300 ms: on a loaded machine Stockfish's default 10 ms loses on time.
-        return EngineSpec.parse(find_stockfish(), ["UCI_LimitStrength=true", f"UCI_Elo={elo}",
-                                                   "Move Overhead=300"])
+        return EngineSpec.parse(find_stockfish(), ["UCI_LimitStrength=true", f"UCI_Elo={elo}"])
 
     return {"classical": EngineSpec.parse("minizero"),
             "sunfish": EngineSpec("sunfish", (find_sunfish(),)),
             "stockfish1500": stockfish(1500), "stockfish1800": stockfish(1800)}
 
 
-def summarize(pgn_path: Path, ours: str, opponent: str, tc: str) -> dict[str, object]:
+def summarize(pgn_path: Path, ours: str, opponent: EngineSpec, tc: str) -> dict[str, object]:
     """The row of one match from its PGN: W/D/L for ``ours``, Elo, forfeits, SPRT."""
-    result = MatchResult(ours, opponent)
+    result = MatchResult(ours, opponent.name, time_handicap={
+        ours: "", opponent.name: opponent.time_handicap()})
     with pgn_path.open() as handle:
         while (game := chess.pgn.read_game(handle)) is not None:
             headers = game.headers
@@ -117,13 +125,13 @@ def main() -> None:
         if summarize_only:
             if pgn.exists():
                 before = matches.get(row, {})
-                matches[row] = summarize(pgn, ours.name, opponent.name, before.get("tc", tc))
+                matches[row] = summarize(pgn, ours.name, opponent, before.get("tc", tc))
                 matches[row]["adjudication"] = before.get("adjudication")
             continue
         if key not in wanted:
             continue
         more = os.environ.get("MINIZERO_BENCH_MORE") == "1" and pgn.exists()
-        played = summarize(pgn, ours.name, opponent.name, tc)["games"] if more else 0
+        played = summarize(pgn, ours.name, opponent, tc)["games"] if more else 0
         config = MatchConfig(games=games, base_time=base, increment=increment, concurrency=2,
                              seed=played, **adjudication())
         RESULTS.mkdir(parents=True, exist_ok=True)
@@ -134,7 +142,7 @@ def main() -> None:
             with pgn.open("a") as handle:
                 handle.write(part.read_text())
             part.unlink()
-        matches[row] = summarize(pgn, ours.name, opponent.name, tc)
+        matches[row] = summarize(pgn, ours.name, opponent, tc)
         matches[row]["adjudication"] = adjudication() or None
         _write(matches, wac)
     if summarize_only:
@@ -158,11 +166,12 @@ def _write(matches: dict, wac: dict | None) -> None:
             f"{match['elo']:+.0f} [{match['elo_low']:+.0f}, {match['elo_high']:+.0f}]",
             f"{sprt['llr']:.2f}, {sprt['verdict'] or 'undecided'}",
             _forfeit_text(forfeits[match["engine1"]]), _forfeit_text(forfeits[match["engine2"]]),
+            time_handicap_text(match),
         ])
     table = markdown_table(
         ["engine", "opponent", "tc", "games", "adjudicated", "W/D/L (nnue)", "score",
          "Elo (95%)",
-         "SPRT [0, 100] LLR", "nnue forfeits", "opponent forfeits"], rows)
+         "SPRT [0, 100] LLR", "nnue forfeits", "opponent forfeits", "time handicap"], rows)
     if wac:
         solved = wac["solved"]
         table += (f"\n\nWin At Chess ({wac['positions']} positions, "

@@ -7,7 +7,8 @@ figure is nodes per CPU second of this process (CPU time, not wall time: the mac
 shared). Positions: Bratko-Kopec when ``../shared/data`` is there, else a few of our own.
 
 Strength: ``nnue-uci --net stockfish`` against Stockfish 15.1 with ``UCI_LimitStrength``,
-``UCI_Elo`` 1800 / 2000 and ``Move Overhead`` 300, colour-swapped openings from
+``UCI_Elo`` 1800 / 2000 and its default Move Overhead (the rows measured with ``Move Overhead``
+300 say so in the time handicap column), colour-swapped openings from
 benchmarks/openings.fen, one game at a time (MINIZERO_BENCH_MATCHES picks them, default none;
 MINIZERO_BENCH_GAMES, default 100). A match played by ``minizero match --pgn FILE`` can be
 summarised instead: MINIZERO_BENCH_SF15_PGN=KEY=FILE[,KEY=FILE] (the games it holds, even an
@@ -26,7 +27,7 @@ from pathlib import Path
 import chess
 import chess.pgn
 
-from benchmarks.common import RESULTS, markdown_table, write_results
+from benchmarks.common import RESULTS, markdown_table, time_handicap_text, write_results
 from minizero.chessgame.classical import ClassicalEvaluator
 from minizero.chessgame.match import EngineSpec, MatchConfig, run_match
 from minizero.chessgame.openings import read_openings
@@ -115,8 +116,7 @@ def matches(games: int, wanted: list[str]) -> dict[str, dict[str, object]]:
     played = {}
     for key in wanted:
         elo = int(key.removeprefix("stockfish").split("_")[0])
-        opponent = EngineSpec.parse(find_stockfish(), ["UCI_LimitStrength=true", f"UCI_Elo={elo}",
-                                                       "Move Overhead=300"])
+        opponent = EngineSpec.parse(find_stockfish(), ["UCI_LimitStrength=true", f"UCI_Elo={elo}"])
         config = MatchConfig(games=games, base_time=10.0, increment=0.1, concurrency=1)
         result = run_match(ours, opponent, read_openings(OPENINGS), config,
                            progress=sys.stderr.isatty(), pgn_path=RESULTS / f"sf15_{key}.pgn")
@@ -132,10 +132,11 @@ def _table(payload: dict) -> str:
         rows = [[key, row.get("tc", "10+0.1"), row["games"],
                  f"{row['wins']}/{row['draws']}/{row['losses']}", f"{row['score']:.3f}",
                  f"{row['elo']:+.0f} [{row['elo_low']:+.0f}, {row['elo_high']:+.0f}]",
-                 row.get("our_time_forfeits", "")]
+                 row.get("our_time_forfeits", ""), time_handicap_text(row)]
                 for key, row in payload["matches"].items()]
         text += "\n\n" + markdown_table(["opponent", "tc", "games", "W/D/L", "score",
-                                         "Elo (95%)", "our time forfeits"], rows)
+                                         "Elo (95%)", "our time forfeits", "time handicap"],
+                                        rows)
     return text
 
 

@@ -39,7 +39,13 @@ import chess.engine
 import numpy as np
 import torch
 
-from benchmarks.common import RESULTS, adjudication, markdown_table, write_results
+from benchmarks.common import (
+    RESULTS,
+    adjudication,
+    markdown_table,
+    time_handicap_text,
+    write_results,
+)
 from benchmarks.zero_chess_speed import (
     bare_fen_agreement,
     evaluations_per_second,
@@ -241,8 +247,7 @@ def versus_sunfish(games: int, tc: str) -> dict[str, object]:
     """``zero-uci`` against sunfish at ``tc``, colour-swapped openings, two games at once, with
     the nnue_match adjudication (MINIZERO_BENCH_ADJUDICATE=1)."""
     base, increment = parse_time_control(tc)
-    ours = EngineSpec("zero-uci", (sys.executable, "-m", "minizero.chessgame.puct_engine"),
-                      (("Move Overhead", "200"),))
+    ours = EngineSpec("zero-uci", (sys.executable, "-m", "minizero.chessgame.puct_engine"))
     config = MatchConfig(games=games, base_time=base, increment=increment, concurrency=2,
                          **adjudication())
     pgn = RESULTS / "zero_chess_sunfish.pgn"
@@ -317,7 +322,8 @@ def rows_of(payload: dict) -> list[list[object]]:
                      f"{match['wins']}/{match['draws']}/{match['losses']}, score "
                      f"{match['score']:.1%}, Elo {match['elo']:+.0f} [{low:+.0f}, {high:+.0f}], "
                      "forfeits " + ", ".join(f"{name} {sum(kinds.values())}" for name, kinds
-                                             in match["forfeits"].items())])
+                                             in match["forfeits"].items())
+                     + f", time handicap {time_handicap_text(match)}"])
     if "bare_fen_agreement" in payload:
         graded = payload["bare_fen_agreement"]
         for name, what in (("filled", "unknown history steps filled (the encoding)"),

@@ -58,6 +58,14 @@ def write_results(name: str, payload: dict[str, Any], table: str) -> Path:
     return json_path
 
 
+def time_handicap_text(row: dict[str, Any]) -> str:
+    """The 'time handicap' cell of a match row: each engine whose options changed its thinking
+    time (``minizero.chessgame.match.TIME_OPTIONS``) with those options, or 'none'."""
+    handicaps = row.get("time_handicap") or {}
+    return "; ".join(f"{name}: {options}" for name, options in handicaps.items()
+                     if options) or "none"
+
+
 def adjudication() -> dict[str, int]:
     """MINIZERO_BENCH_ADJUDICATE=1: a game is lost when both engines agree on -600 cp or worse
     for 4 moves each, drawn after move 40 when both see |score| <= 10 for 8 moves each."""

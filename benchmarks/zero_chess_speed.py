@@ -81,10 +81,11 @@ def training_steps_per_second(network: torch.nn.Module, precisions: tuple[str, .
     return {precision: rounds * steps / seconds for precision, seconds in elapsed.items()}
 
 
-def precision_agreement(network: torch.nn.Module, openings: Path) -> dict[str, float]:
-    """The bfloat16 copy of the network graded by the float32 one on the bench openings and
-    every position one legal move after them: how often the favourite move is the same, and
-    the mean and largest value difference."""
+def precision_agreement(network: torch.nn.Module, openings: Path,
+                        reduced: torch.nn.Module | None = None) -> dict[str, float]:
+    """A reduced-precision twin of the network (``reduced``; default its bfloat16 copy) graded
+    by the float32 one on the bench openings and every position one legal move after them: how
+    often the favourite move is the same, and the mean and largest value difference."""
     game = ChessGame()
     states = []
     for opening in read_openings(openings):
@@ -92,7 +93,8 @@ def precision_agreement(network: torch.nn.Module, openings: Path) -> dict[str, f
         states += [state] + [game.apply(state, action) for action in game.legal_actions(state)]
     planes = np.stack([game.encode(state) for state in states])
     legal = np.stack([legal_mask(state.board) for state in states])
-    reduced = copy.deepcopy(network).to(torch.bfloat16)
+    if reduced is None:
+        reduced = copy.deepcopy(network).to(torch.bfloat16)
     same_top1, difference = compare_predictions(network.predict(planes, legal),
                                                 reduced.predict(planes, legal))
     return {"positions": len(states), "same_top1": same_top1,

@@ -16,7 +16,13 @@ from pathlib import Path
 import chess
 
 from minizero.atomic import write_text
-from minizero.chessgame.match import EngineSpec, MatchConfig, format_summary, run_match
+from minizero.chessgame.match import (
+    LATENCY_GRACE,
+    EngineSpec,
+    MatchConfig,
+    format_summary,
+    run_match,
+)
 from minizero.chessgame.openings import generate_openings, read_openings
 from minizero.cluster import LOCAL, cluster_spec
 from minizero.options import non_negative_float, non_negative_int, positive_int
@@ -40,7 +46,7 @@ def add_match_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "match", help="play a match between two UCI engines",
         description="Play colour-swapped games between two UCI engines and report W/D/L, "
-                    "score and Elo with a 95%% interval. ENGINE is a command line "
+                    "score and Elo with a 95% interval. ENGINE is a command line "
                     "('sunfish-uci', '/usr/games/stockfish') or 'minizero'.")
     parser.add_argument("engine1")
     parser.add_argument("engine2")
@@ -64,6 +70,10 @@ def add_match_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="adjudicate a draw after move AFTER when |score| <= CP for MOVES")
     parser.add_argument("--time-margin", type=non_negative_float, default=0.0,
                         help="seconds an engine may overstep its clock")
+    parser.add_argument("--latency-grace", type=non_negative_float, default=LATENCY_GRACE,
+                        metavar="SECONDS", help="measured latency per move not charged to the "
+                        "mover's clock, the same for both engines (0 to 10; default "
+                        f"{LATENCY_GRACE:g})")
     parser.add_argument("--sprt", default=None, metavar="ELO0,ELO1",
                         help="stop when the SPRT (alpha = beta = 0.05) decides")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="shuffles the openings")
@@ -107,7 +117,7 @@ def _match_command(args: argparse.Namespace) -> int:
     config = MatchConfig(
         games=args.games, base_time=base, increment=increment, nodes=args.nodes,
         depth=args.depth, concurrency=args.concurrency, time_margin=args.time_margin,
-        seed=args.seed,
+        latency_grace=args.latency_grace, seed=args.seed,
     )
     if args.resign:
         score, moves = _numbers(args.resign, 2, "--resign")

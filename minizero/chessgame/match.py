@@ -7,6 +7,14 @@ insufficient material) or, optionally, by score adjudication; an illegal move, a
 flag loses the game and is recorded as such. The score s of engine 1 becomes an Elo difference
 with a 95% interval, and an optional SPRT says when the evidence is enough (``minizero/elo.py``).
 
+Fairness of the clock: the runner times each move from sending ``go`` to reading ``bestmove``.
+Part of that is latency, not thinking: pipes, process wake-ups, a loaded machine. Every engine
+gets the same latency grace for it (``MatchConfig.latency_grace``): the measured latency of the
+move (the elapsed time minus the search time the engine reports in its last ``info ... time``;
+all of the elapsed time when it reports none), up to the grace, is not charged to its clock. No
+engine is asked to give up time through its options; where a caller does set such an option
+(``TIME_OPTIONS``), ``time_handicap`` names it so that the results can say so.
+
 Try it: ``minizero match minizero sunfish-uci --games 20 --tc 10+0.1 --pgn runs/m.pgn``.
 """
 
@@ -19,7 +27,7 @@ import shlex
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +42,14 @@ from minizero.lifeline import engine_preexec
 
 START_TIMEOUT = 10.0  # seconds an engine gets to answer 'uci' with 'uciok'
 SEARCH_GRACE = 5.0  # seconds past its clock before a silent engine is declared hung
+LATENCY_GRACE = 0.05  # seconds of measured latency a move may have without costing clock time
+MAX_LATENCY_GRACE = 10.0
+
+# UCI options (lower case) that change how long an engine thinks on a clock: Stockfish's, and
+# the names other engines use for the same ideas. A value other than the engine's default is a
+# time handicap and must be reported beside the result.
+TIME_OPTIONS = frozenset({"move overhead", "moveoverhead", "slow mover", "slowmover",
+                          "minimum thinking time", "nodestime", "timebuffer"})
 
 
 class EngineStartError(ValueError):
@@ -75,6 +91,16 @@ class EngineSpec:
             name += "(" + ",".join(f"{key}={value}" for key, value in pairs) + ")"
         return cls(name, command, tuple(pairs))
 
+    def time_handicap(self, defaults: Mapping[str, object] | None = None) -> str:
+        """The options set here that change the engine's thinking time ('NAME=VALUE, ...'), or
+        '' when none is set: a time handicap that a results table must show. With the
+        engine's ``defaults`` (option name: default value), an option set to its default is
+        no handicap."""
+        defaults = {key.lower(): str(value).lower() for key, value in (defaults or {}).items()}
+        return ", ".join(f"{key}={value}" for key, value in self.options
+                         if key.lower() in TIME_OPTIONS
+                         and defaults.get(key.lower()) != value.lower())
+
 
 @dataclass(frozen=True)
 class MatchConfig:
@@ -86,6 +112,8 @@ class MatchConfig:
     moves each (0 disables); draw_score/draw_moves/draw_after: drawn when both engines see
     |score| <= draw_score for draw_moves moves each after move draw_after (0 disables).
     time_margin: seconds an engine may overstep its clock before it is flagged.
+    latency_grace: seconds of measured latency per move not charged to the mover's clock, the
+    same for both engines (0 charges all of the elapsed time; at most 10).
     sprt: (elo0, elo1, alpha, beta) to stop once the SPRT decides, or None.
     """
 
@@ -101,6 +129,7 @@ class MatchConfig:
     draw_moves: int = 8
     draw_after: int = 40
     time_margin: float = 0.0
+    latency_grace: float = LATENCY_GRACE
     sprt: tuple[float, float, float, float] | None = None
     seed: int = 0
 
@@ -116,6 +145,9 @@ class GameRecord:
     termination: str
     pgn: str
     plies: int
+    # seconds of latency measured on each move (elapsed minus reported search time), per engine
+    # name; moves whose engine reported no search time are left out
+    latencies: dict[str, list[float]] = field(default_factory=dict)
 
     def score_for(self, name: str) -> float:
         if self.result == "1/2-1/2":
@@ -131,6 +163,8 @@ class MatchResult:
     engine1: str
     engine2: str
     games: list[GameRecord] = field(default_factory=list)
+    # per engine name, the options that change its thinking time ('' for none): see TIME_OPTIONS
+    time_handicap: dict[str, str] = field(default_factory=dict)
 
     @property
     def wins(self) -> int:
@@ -153,6 +187,15 @@ class MatchResult:
                 counts[reason] = counts.get(reason, 0) + 1
         return counts
 
+    def latency_ms(self, name: str) -> dict[str, float] | None:
+        """Mean and largest measured latency of ``name``'s moves in milliseconds, or None when
+        it never reported its search time."""
+        seconds = [value for game in self.games for value in game.latencies.get(name, [])]
+        if not seconds:
+            return None
+        return {"mean": round(1000 * sum(seconds) / len(seconds), 1),
+                "max": round(1000 * max(seconds), 1)}
+
     def summary(self) -> dict[str, object]:
         elo, low, high = elo_interval(self.wins, self.draws, self.losses)
         games = len(self.games)
@@ -163,6 +206,9 @@ class MatchResult:
             "elo": elo, "elo_low": low, "elo_high": high,
             "forfeits": {self.engine1: self.forfeits(self.engine1),
                          self.engine2: self.forfeits(self.engine2)},
+            "time_handicap": self.time_handicap,
+            "latency_ms": {self.engine1: self.latency_ms(self.engine1),
+                           self.engine2: self.latency_ms(self.engine2)},
         }
 
 
@@ -216,6 +262,7 @@ async def play_game(
     clocks = {chess.WHITE: config.base_time or 0.0, chess.BLACK: config.base_time or 0.0}
     scores: dict[bool, list[int]] = {chess.WHITE: [], chess.BLACK: []}
     clock_left: list[float] = []  # seconds on the mover's clock after each move
+    latencies: dict[str, list[float]] = {white.name: [], black.name: []}
     result, termination = "*", ""
     try:
         for colour in (chess.WHITE, chess.BLACK):
@@ -236,6 +283,7 @@ async def play_game(
                 played = await asyncio.wait_for(
                     engines[mover].play(board, limit, info=chess.engine.INFO_SCORE,
                                         game=index), timeout=timeout)
+                elapsed = time.perf_counter() - started
             except asyncio.TimeoutError:
                 result, termination = _loss(mover), f"{name} time forfeit (no answer)"
                 break
@@ -246,9 +294,12 @@ async def play_game(
                 # python-chess raises this for a bestmove that is illegal or not a move at all.
                 result, termination = _loss(mover), f"{name} illegal move"
                 break
-            elapsed = time.perf_counter() - started
+            reported = played.info.get("time")  # seconds the engine says it searched
+            latency = elapsed if reported is None else max(elapsed - reported, 0.0)
+            if reported is not None:
+                latencies[name].append(latency)
             if config.base_time is not None:
-                clocks[mover] -= elapsed
+                clocks[mover] -= elapsed - min(latency, config.latency_grace)
                 if clocks[mover] < -config.time_margin:
                     result, termination = _loss(mover), f"{name} time forfeit"
                     break
@@ -274,7 +325,7 @@ async def play_game(
     return GameRecord(index, white.name, black.name, result, termination,
                       _pgn(board, opening, white, black, result, termination, config, index,
                            clock_left),
-                      board.ply())
+                      board.ply(), latencies)
 
 
 def _limit(config: MatchConfig, clocks: dict[bool, float]) -> chess.engine.Limit:
@@ -339,9 +390,13 @@ async def _run(
     on_game: Callable[[GameRecord, MatchResult], None] | None,
 ) -> MatchResult:
     # Fail early, with the engine's name, if either cannot start.
+    handicaps = {}
     for spec in (engine1, engine2):
-        await stop_engine(await start_engine(spec))
-    result = MatchResult(engine1.name, engine2.name)
+        engine = await start_engine(spec)
+        handicaps[spec.name] = spec.time_handicap(
+            {name: option.default for name, option in engine.options.items()})
+        await stop_engine(engine)
+    result = MatchResult(engine1.name, engine2.name, time_handicap=handicaps)
     slots = asyncio.Semaphore(config.concurrency)
     decided = asyncio.Event()
 
@@ -415,6 +470,9 @@ def run_match(
         raise ValueError("games and concurrency must be at least 1")
     if config.base_time is None and config.nodes is None and config.depth is None:
         raise ValueError("give a time control, a node count or a depth")
+    if not 0.0 <= config.latency_grace <= MAX_LATENCY_GRACE:
+        raise ValueError(f"latency grace must be between 0 and {MAX_LATENCY_GRACE:g} seconds, "
+                         f"got {config.latency_grace:g}")
     rng = random.Random(config.seed)
     openings = list(openings)
     rng.shuffle(openings)
@@ -446,6 +504,9 @@ def format_summary(result: MatchResult, config: MatchConfig) -> str:
         f"{summary['score']:.3f}, Elo {summary['elo']:+.0f} "
         f"[{summary['elo_low']:+.0f}, {summary['elo_high']:+.0f}] (95%)",
     ]
+    for name, handicap in result.time_handicap.items():
+        if handicap:
+            lines.append(f"time handicap of {name}: {handicap}")
     for name, counts in summary["forfeits"].items():
         if counts:
             lines.append(f"forfeits by {name}: " + ", ".join(

@@ -27,6 +27,11 @@ The network is loaded lazily (``isready`` or the first ``go``): the shipped one
 names another. A file for another game, encoding or size, or a corrupt one, is refused with a
 reason (``info string`` over UCI, the previous network kept; a one-line error from the CLI).
 
+``Precision int8`` plays with the int8 twin of the net (``minizero/nn/int8.py``, CPU only),
+built from the calibration file beside the weights (``NAME.int8.json``). Where that file is
+missing, corrupt or stale, or the device is a GPU, the engine says why in an ``info string``
+and plays the float32 net.
+
 Reference: Silver et al., Science 362 (2018); Leela Chess Zero's search (time manager, smart
 pruning). Run it: ``zero-uci`` (or ``python -m minizero.chessgame.puct_engine``).
 """
@@ -51,6 +56,7 @@ from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.protocol import MATE, Engine, Limits, SearchInfo, SearchResult, UciOption
 from minizero.chessgame.tablebase.oracle import EndgameOracle, tablebase_options
 from minizero.chessgame.training import value_to_cp
+from minizero.nn.int8 import Int8Network, calibration_path
 from minizero.nn.network import (
     PRECISIONS,
     PolicyValueNet,
@@ -62,6 +68,8 @@ from minizero.search.puct import PUCT, PUCTConfig, network_evaluator
 
 SHIPPED_NET = Path(__file__).parent / "nets" / "zero-small.pt"
 INFO_INTERVAL = 0.5  # seconds between info lines
+MAX_THREADS = 64
+ENGINE_PRECISIONS = (*PRECISIONS, "int8")  # int8: the quantized twin of the net, CPU only
 
 
 @dataclass(frozen=True)
@@ -69,11 +77,14 @@ class PuctEngineConfig:
     """Search settings of the engine.
 
     batch_size: leaves per network call (also the unit between clock checks).
+    threads: CPU threads torch computes each network call with (the UCI option Threads); the
+    tree search itself runs in one thread.
     c_puct, fpu_reduction: PUCT's exploration constant and first-play urgency (puct.py).
     reuse_plies: keep the tree when the new position is at most this many plies further.
     """
 
     batch_size: int = 16
+    threads: int = 1
     c_puct: float = 2.0
     fpu_reduction: float = 0.3
     reuse_plies: int = 4
@@ -93,10 +104,16 @@ class PuctEngine(Engine):
                  ) -> None:
         self.config = config
         self.device = resolve_device(device)
+        if precision not in ENGINE_PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(ENGINE_PRECISIONS)}, "
+                             f"got {precision!r}")
         self.precision = precision
-        self.dtype = resolve_precision(precision, self.device)
+        self.dtype = resolve_precision("float32" if precision == "int8" else precision,
+                                       self.device)
         self.weights = weights or ""  # "" = the shipped network
         self.network: PolicyValueNet | None = None
+        self.int8_network: Int8Network | None = None  # in use when set (Precision int8)
+        self.notice = ""  # a message for the next search's info string
         self.game = ChessGame()
         self.tree: PUCT | None = None
         self._tree_line: tuple[str, list[chess.Move]] | None = None  # root's start fen, moves
@@ -109,7 +126,8 @@ class PuctEngine(Engine):
     def options(self) -> list[UciOption]:
         return [UciOption("WeightsFile", "string", self.weights),
                 UciOption("LeafBatch", "spin", self.config.batch_size, 1, 256),
-                UciOption("Precision", "combo", self.precision, choices=PRECISIONS)
+                UciOption("Threads", "spin", self.config.threads, 1, MAX_THREADS),
+                UciOption("Precision", "combo", self.precision, choices=ENGINE_PRECISIONS)
                 ] + tablebase_options()
 
     # ---------------------------------------------------------------- network
@@ -130,6 +148,24 @@ class PuctEngine(Engine):
         self.weights = path
         self.tree = None
         self._tree_line = None
+        self.int8_network = None
+        if self.precision == "int8":
+            try:
+                self.int8_network = self._int8(network, file)
+            except ValueError as error:
+                self.notice = f"{error}; playing float32"
+
+    def _int8(self, network: PolicyValueNet, file: str) -> Int8Network:
+        """The int8 twin of ``network`` from its calibration file; ValueError saying why not."""
+        if self.device.type != "cpu":
+            raise ValueError(f"Precision int8 runs on the CPU only, not on {self.device.type}")
+        return Int8Network.from_file(network, calibration_path(file))
+
+    @property
+    def evaluator_network(self) -> PolicyValueNet | Int8Network:
+        """The network the search asks: the int8 twin where one is in use, else the torch net."""
+        assert self.network is not None
+        return self.int8_network if self.int8_network is not None else self.network
 
     def prepare(self) -> None:
         """Load the network if none is loaded yet (lazy: ``isready`` or the first ``go``)."""
@@ -142,11 +178,24 @@ class PuctEngine(Engine):
         if name.lower() == "weightsfile":
             self.load(str(value or ""))
         elif name.lower() == "precision":
-            self.dtype = resolve_precision(str(value), self.device)
+            self.dtype = resolve_precision("float32" if value == "int8" else str(value),
+                                           self.device)
             self.precision = str(value)
-            if self.network is not None:
-                self.network = self.network.to(self.dtype)
+            self.int8_network = None
             self.tree = None
+            if self.precision == "int8":
+                # read again: the calibration was made from the float32 weights, not from a
+                # bfloat16 copy of them
+                self.load(self.weights)
+                if self.notice:  # no int8 net: the reason goes out now, float32 plays
+                    notice, self.notice = self.notice, ""
+                    raise ValueError(notice)
+            elif self.network is not None:
+                self.network = self.network.to(self.dtype)
+        elif name.lower() == "threads":
+            if not 1 <= int(value) <= MAX_THREADS:  # the server checks too; this is the API's
+                raise ValueError(f"option Threads must be in [1, {MAX_THREADS}], got {value}")
+            self.config = dataclasses.replace(self.config, threads=int(value))
         elif name.lower() == "leafbatch":
             self.config = dataclasses.replace(self.config, batch_size=int(value))
             self.tree = None
@@ -188,7 +237,7 @@ class PuctEngine(Engine):
                 self._tree_line = (start_fen, moves)
                 return self.tree
         assert self.network is not None
-        evaluate = network_evaluator(self.game, self.network)
+        evaluate = network_evaluator(self.game, self.evaluator_network)
         self.tree = PUCT(self.game, evaluate, self.config.puct(self.config.batch_size))
         self.tree.reset(ChessState.from_board(board))
         self._tree_line = (start_fen, moves)
@@ -202,7 +251,7 @@ class PuctEngine(Engine):
         root = tree.root
         assert root is not None and self.network is not None
         legal = self.game.legal_actions(root.state)
-        priors = network_evaluator(self.game, self.network)([root.state])[0][0]
+        priors = network_evaluator(self.game, self.evaluator_network)([root.state])[0][0]
         wanted = {encoding.move_to_index(move, board.turn) for move in moves}
         keep = [index for index, action in enumerate(legal) if action in wanted]
         if keep and root.terminal is None:
@@ -219,6 +268,9 @@ class PuctEngine(Engine):
         start = start_time if start_time is not None else time.perf_counter()
         self._start = start
         self.prepare()
+        if self.notice and on_info is not None:
+            on_info(SearchInfo.message(self.notice))
+            self.notice = ""
         if board.is_game_over(claim_draw=False) or not any(board.generate_legal_moves()):
             return SearchResult(None, 0, 0, 0, time.perf_counter() - start)
         tabled = self._table_root(board, limits, on_info, start)
@@ -232,7 +284,7 @@ class PuctEngine(Engine):
             self._soft_time, self._hard_time = limits.soft_time, limits.hard_time
         nodes_limit = limits.nodes
         with torch.inference_mode():
-            torch.set_num_threads(1)
+            torch.set_num_threads(self.config.threads)
             done = 0
             last_info = start
             while True:
@@ -281,7 +333,7 @@ class PuctEngine(Engine):
         state = ChessState.from_board(board)
         legal = list(self.game.legal_actions(state))
         with torch.inference_mode():
-            priors = network_evaluator(self.game, self.network)([state])[0][0]
+            priors = network_evaluator(self.game, self.evaluator_network)([state])[0][0]
         return max(moves, key=lambda move: priors[legal.index(
             encoding.move_to_index(move, board.turn))])
 
@@ -357,9 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     parser.add_argument("--batch", type=int, default=PuctEngineConfig.batch_size,
                         help="leaves per network call")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+    parser.add_argument("--precision", choices=ENGINE_PRECISIONS, default="auto",
                         help="number format of the network (auto: bfloat16 where the CPU or "
-                             "GPU computes it natively, else float32)")
+                             "GPU computes it natively, else float32; int8: the quantized net, "
+                             "CPU only)")
     return parser
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F  # noqa: N812  (F.relu: the int8 path fuses it)
 
 
 class SqueezeExcitation(nn.Module):
@@ -55,8 +56,8 @@ class ResidualBlock(nn.Module):
                 self.se.excite.bias[channels:].zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, C, H, W)
-        out = torch.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         if self.se is not None:
             out = self.se(out)
-        return torch.relu(out + x)
+        return F.relu(out + x)

@@ -3,6 +3,7 @@ itself, sunfish and Stockfish when installed). The statistics are held in test_e
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -142,10 +143,14 @@ def test_self_match_swaps_colours_and_writes_pgn(tmp_path: Path) -> None:
 
 def test_cli_match_reports(capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["match", "minizero", "minizero", "--games", "2", "--nodes", "100",
-                     "--resign", "600,2", "--draw", "20,30,4", "--quiet", "--sprt", "0,50"])
+                     "--resign", "600,2", "--draw", "20,30,4", "--quiet", "--sprt", "0,50",
+                     "--option2", "Move Overhead=300", "--option1", "Move Overhead=50"])
     out = capsys.readouterr().out
     assert code == 0
     assert "W/D/L" in out and "Elo" in out and "SPRT [0, 50]" in out
+    # engine 2 gave up time; engine 1's setting is its default (50 ms): no handicap
+    assert "time handicap of minizero(Move Overhead=300): Move Overhead=300" in out
+    assert out.count("time handicap") == 1
 
 
 def test_cli_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -187,3 +192,45 @@ def test_openings_command_writes_balanced_positions(
     assert len(fens) == 3 and len(set(fens)) == 3
     assert all(chess.Board(fen).ply() == 4 for fen in fens)  # four random half-moves
     assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize(
+    ("on_go", "grace", "charged_low", "charged_high"),
+    [
+        # no search time reported: all of the elapsed time counts as latency, up to the grace
+        ("time.sleep(0.2); print('bestmove e2e4', flush=True)", 0.3, 0.0, 0.05),
+        ("time.sleep(0.2); print('bestmove e2e4', flush=True)", 0.0, 0.19, 0.4),
+        # 190 ms reported as search: only the rest is latency, whatever the grace
+        ("time.sleep(0.2); print('info depth 1 time 190'); print('bestmove e2e4', flush=True)",
+         0.3, 0.17, 0.4),
+    ],
+)
+def test_latency_grace_is_not_charged_to_the_clock(
+    tmp_path: Path, on_go: str, grace: float, charged_low: float, charged_high: float,
+) -> None:
+    config = MatchConfig(games=1, base_time=2.0, increment=0.0, latency_grace=grace)
+    result = run_match(fake_engine(tmp_path, "waiter", on_go), minizero(),
+                       [chess.STARTING_FEN], config)
+    record = result.games[0]
+    first = chess.pgn.read_game(io.StringIO(record.pgn)).next()
+    charged = 2.0 - first.clock()
+    assert charged_low <= charged <= charged_high
+    measured = result.summary()["latency_ms"]["waiter"]
+    if "info" in on_go:
+        assert measured is not None and measured["max"] < 100
+    else:
+        assert measured is None
+
+
+def test_time_handicap_is_named_and_bad_grace_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    stockfish = EngineSpec.parse("stockfish", ["UCI_Elo=1350", "Move Overhead=300"])
+    assert stockfish.time_handicap() == "Move Overhead=300"
+    assert EngineSpec.parse("stockfish", ["UCI_Elo=1350"]).time_handicap() == ""
+    # the engine's own default is no handicap
+    assert stockfish.time_handicap({"Move Overhead": 10}) == "Move Overhead=300"
+    assert EngineSpec.parse("sf", ["Move Overhead=10"]).time_handicap({"Move Overhead": 10}) == ""
+    with pytest.raises(ValueError, match="latency grace must be between 0 and 10"):
+        run_match(minizero(), minizero(), OPENINGS, MatchConfig(games=1, latency_grace=11.0))
+    assert cli.main(["match", "minizero", "minizero", "--latency-grace", "11", "--nodes", "9"]) == 2
+    error = capsys.readouterr().err
+    assert "latency grace must be between 0 and 10" in error and error.count("\n") == 1

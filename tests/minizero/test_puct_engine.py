@@ -190,13 +190,13 @@ def test_precision_option_switches_the_number_format(tiny_net: str) -> None:
     assert engine.network.stem[0].weight.dtype == torch.float32 and engine.precision == "float32"
     option = next(option for option in engine.options() if option.name == "Precision")
     assert option.declaration() == ("option name Precision type combo default float32 "
-                                    "var auto var float32 var bfloat16")
+                                    "var auto var float32 var bfloat16 var int8")
     assert option.parse("BFloat16") == "bfloat16"
     with pytest.raises(ValueError, match="must be one of auto, float32, bfloat16"):
         option.parse("int4")
     with chess.engine.SimpleEngine.popen_uci(command("--weights", tiny_net, "--precision",
                                                      "bfloat16"), timeout=60) as uci:
-        assert uci.options["Precision"].var == ["auto", "float32", "bfloat16"]
+        assert uci.options["Precision"].var == ["auto", "float32", "bfloat16", "int8"]
         assert uci.options["Precision"].default == "bfloat16"
         uci.configure({"Precision": "float32"})
         move = uci.play(chess.Board(), chess.engine.Limit(nodes=16)).move
@@ -233,3 +233,20 @@ def test_the_bfloat16_shipped_net_follows_the_float32_one() -> None:
     assert np.mean(policy.argmax(1) == policy_bf16.argmax(1)) >= 0.9
     assert np.abs(value - value_bf16).mean() < 0.05
     assert np.abs(policy - policy_bf16).sum(1).mean() < 0.1
+
+
+def test_threads_option_sets_the_network_threads_and_refuses_out_of_range(tiny_net: str
+                                                                          ) -> None:
+    engine = PuctEngine(tiny_net)
+    option = next(option for option in engine.options() if option.name == "Threads")
+    assert option.declaration() == "option name Threads type spin default 1 min 1 max 64"
+    for bad in ("0", "65"):
+        with pytest.raises(ValueError, match=r"Threads must be in \[1, 64\]"):
+            option.parse(bad)
+    with pytest.raises(ValueError, match=r"Threads must be in \[1, 64\]"):
+        engine.set_option("Threads", 65)
+    engine.set_option("Threads", 2)
+    assert engine.config.threads == 2
+    engine.search(chess.Board(), Limits(nodes=16))
+    assert torch.get_num_threads() == 2
+    torch.set_num_threads(1)
