@@ -5,7 +5,8 @@ one-machine Ray cluster with as many CPUs, interleaved (local, Ray, local, Ray, 
 the same load:
 
 - tablebases: the pawnless 4-man tables solved from the 3-man ones (``tablebase build``);
-- games: a fixed-node match of ``minizero-uci`` against itself (``minizero match``).
+- games: a fixed-node match of ``minizero-uci`` against itself (``minizero match``);
+- labelled positions: Stockfish games at depth 6, one shard a unit (``minizero chessdata``).
 
 The figure is Ray's throughput as a share of the local processes' (the aim is at least 0.9).
 
@@ -25,10 +26,12 @@ from pathlib import Path
 import chess
 
 from benchmarks.common import markdown_table, write_results
+from minizero.chessgame.data import ChessDataConfig, generate
 from minizero.chessgame.match import EngineSpec, MatchConfig, run_match
 from minizero.chessgame.tablebase.probe import build_tables
 from minizero.chessgame.tablebase.signature import all_signatures, parse_signature
 from minizero.cluster import LOCAL, ClusterSpec
+from minizero.peers import find_stockfish
 
 TABLES = ("KQvKR", "KRvKN", "KBNvK", "KBBvK", "KQvKN", "KRvKB", "KNNvK", "KQvKB")
 OPENINGS = [chess.STARTING_FEN,
@@ -55,19 +58,31 @@ def games_per_minute(cluster: ClusterSpec, workers: int, games: int) -> float:
     return 60 * games / (time.perf_counter() - start)
 
 
+def positions_per_second(cluster: ClusterSpec, workers: int, positions: int,
+                         stockfish: str) -> float:
+    config = ChessDataConfig(positions=positions, depth=6, workers=workers, shard_size=50,
+                             seed=7)
+    with tempfile.TemporaryDirectory(prefix="bench-cluster-data-") as folder:
+        start = time.perf_counter()
+        generate(config, stockfish, Path(folder) / "data", quiet=True, cluster=cluster)
+        return positions / (time.perf_counter() - start)
+
+
 def main(argv: list[str] | None = None) -> None:
     import ray
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="local/Ray pairs of each kind")
     parser.add_argument("--games", type=int, default=8, help="games of each match")
+    parser.add_argument("--positions", type=int, default=300, help="labelled a round")
     parser.add_argument("--workers", type=int, default=2, help="CPUs on each side")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     ray.init(num_cpus=args.workers, logging_level="ERROR", log_to_driver=False)
     ray_startup = time.perf_counter() - started
     rates: dict[str, dict[str, list[float]]] = {
-        kind: {"local": [], "ray": []} for kind in ("tables/s", "games/min")}
+        kind: {"local": [], "ray": []} for kind in ("tables/s", "games/min", "positions/s")}
+    stockfish = find_stockfish(None)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-cluster-3men-") as three_men:
             build_tables(all_signatures(3), three_men, quiet=True)
@@ -80,9 +95,12 @@ def main(argv: list[str] | None = None) -> None:
                         tables_per_second(cluster, args.workers, Path(three_men)))
                     rates["games/min"][name].append(
                         games_per_minute(cluster, args.workers, args.games))
+                    rates["positions/s"][name].append(
+                        positions_per_second(cluster, args.workers, args.positions, stockfish))
                     print(f"round {round_ + 1} {name}: "
                           f"{rates['tables/s'][name][-1]:.3f} tables/s, "
-                          f"{rates['games/min'][name][-1]:.1f} games/min", flush=True)
+                          f"{rates['games/min'][name][-1]:.1f} games/min, "
+                          f"{rates['positions/s'][name][-1]:.1f} positions/s", flush=True)
     finally:
         ray.shutdown()
     rows = []
@@ -95,9 +113,11 @@ def main(argv: list[str] | None = None) -> None:
     table = markdown_table(["work", f"local processes ({args.workers})",
                             f"Ray ({args.workers} CPUs)", "Ray / local"], rows)
     table += (f"\n\nMedians of {args.rounds} interleaved rounds; {len(TABLES)} pawnless 4-man "
-              f"tables a round; {args.games} games a match at 300 nodes a move; Ray started "
+              f"tables a round; {args.games} games a match at 300 nodes a move; "
+              f"{args.positions} positions labelled at depth 6 a round; Ray started "
               f"in {ray_startup:.1f} s (not counted).")
     write_results("cluster", {"rounds": args.rounds, "games": args.games,
+                              "positions": args.positions,
                               "workers": args.workers, "tables": list(TABLES),
                               "ray_version": ray.__version__,
                               "ray_startup_seconds": round(ray_startup, 1),

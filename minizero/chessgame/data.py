@@ -55,6 +55,7 @@ from minizero.agents import network_agent
 from minizero.chessgame import encoding
 from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.stockfish import MATE_SCORE, UciEngine
+from minizero.cluster import LOCAL, ClusterSpec, Units
 from minizero.lifeline import run_workers
 from minizero.nn.network import load_network
 from minizero.rundir import check_empty
@@ -175,7 +176,7 @@ def strong_side_policy(config: ChessDataConfig) -> Callable[[ChessState], int] |
 def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
             deadline: float | None, progress: multiprocessing.Queue) -> None:
     torch.set_num_threads(1)
-    share = config.positions // config.workers + (worker < config.positions % config.workers)
+    share = _share(config, worker)
     existing = sorted(out.glob(f"az-w{worker:02d}-*.npz"))
     done = sum(len(read_shard(path, config.history)["move"]) for path in existing)
     progress.put(done)
@@ -190,34 +191,103 @@ def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
 
     try:
         while done < share and running(done):
-            rng = random.Random(f"{config.seed}-{worker}-{shard_index}")  # fresh after resume
-            rows: list[tuple] = []
-            game_number = 0
-            while len(rows) < min(config.shard_size, share - done) and running(done + len(rows)):
-                # 15 bits of the seed: an id fits in int64 whatever the seed.
-                game_id = ((config.seed & 0x7FFF) << 48 | (worker << 40) | (shard_index << 20)
-                           | game_number)
-                weak_side = chess.WHITE if game_number % 2 == 0 else chess.BLACK
-                game_rows = play_labelled_game(engine, config, rng, weak_side, strong_policy)
-                rows.extend((*row, game_id) for row in game_rows)
-                game_number += 1
-                progress.put(len(game_rows))
-            if not rows:
+            arrays = label_shard(engine, config, worker, shard_index, share - done,
+                                 strong_policy, lambda rows, done=done: running(done + rows),
+                                 progress.put)
+            if arrays is None:
                 break
-            planes = np.stack([row[0] for row in rows])
-            bits, clocks = encoding.pack_planes(planes, config.history)
-            write_shard(out / f"az-w{worker:02d}-{shard_index:05d}.npz", {
-                "bits": bits, "clock": clocks,
-                "move": np.array([row[1] for row in rows]),
-                "score": np.array([row[2] for row in rows]),
-                "fen": np.array([row[3] for row in rows]),
-                "result": np.array([row[4] for row in rows]),
-                "game_id": np.array([row[5] for row in rows]),
-            }, config.history)
-            done += len(rows)
+            write_shard(_shard_path(out, worker, shard_index), arrays, config.history)
+            done += len(arrays["move"])
             shard_index += 1
     finally:
         engine.close()
+
+
+def _share(config: ChessDataConfig, worker: int) -> int:
+    """The positions worker ``worker`` labels: an equal share of the whole."""
+    return config.positions // config.workers + (worker < config.positions % config.workers)
+
+
+def _shard_path(out: Path, worker: int, shard_index: int) -> Path:
+    return out / f"az-w{worker:02d}-{shard_index:05d}.npz"
+
+
+def label_shard(engine: UciEngine, config: ChessDataConfig, worker: int, shard_index: int,
+                wanted: int, strong_policy: Callable[[ChessState], int] | None,
+                running: Callable[[int], bool] = lambda rows: True,
+                on_game: Callable[[int], None] = lambda rows: None,
+                ) -> dict[str, np.ndarray] | None:
+    """Shard ``shard_index`` of ``worker``: whole games until it holds ``config.shard_size``
+    positions (or ``wanted``, if fewer), while ``running(rows so far)``; None if no game ended.
+    Its games depend only on the seed, the worker and the shard index (a fresh random stream,
+    and ``ucinewgame`` before each game), so a shard is the same wherever it is labelled."""
+    rng = random.Random(f"{config.seed}-{worker}-{shard_index}")  # fresh after resume
+    rows: list[tuple] = []
+    game_number = 0
+    while len(rows) < min(config.shard_size, wanted) and running(len(rows)):
+        # 15 bits of the seed: an id fits in int64 whatever the seed.
+        game_id = ((config.seed & 0x7FFF) << 48 | (worker << 40) | (shard_index << 20)
+                   | game_number)
+        weak_side = chess.WHITE if game_number % 2 == 0 else chess.BLACK
+        game_rows = play_labelled_game(engine, config, rng, weak_side, strong_policy)
+        rows.extend((*row, game_id) for row in game_rows)
+        game_number += 1
+        on_game(len(game_rows))
+    if not rows:
+        return None
+    planes = np.stack([row[0] for row in rows])
+    bits, clocks = encoding.pack_planes(planes, config.history)
+    return {"bits": bits, "clock": clocks,
+            "move": np.array([row[1] for row in rows]),
+            "score": np.array([row[2] for row in rows]),
+            "fen": np.array([row[3] for row in rows]),
+            "result": np.array([row[4] for row in rows]),
+            "game_id": np.array([row[5] for row in rows])}
+
+
+def label_shard_unit(config: ChessDataConfig, stockfish: str, worker: int, shard_index: int,
+                     wanted: int) -> dict[str, np.ndarray] | None:
+    """``label_shard`` as a unit of work (``minizero.cluster``), with its own Stockfish."""
+    torch.set_num_threads(1)
+    engine = UciEngine(stockfish)
+    try:
+        return label_shard(engine, config, worker, shard_index, wanted,
+                           strong_side_policy(config))
+    finally:
+        engine.close()
+
+
+def _generate_on_cluster(config: ChessDataConfig, stockfish: str, out: Path, cluster: ClusterSpec,
+                         quiet: bool) -> None:
+    """The shards the local workers would write, each a unit on ``cluster``: ``config.workers``
+    streams, each labelling its next shard when the last one is written here."""
+    from tqdm import tqdm
+
+    done, next_index = {}, {}
+    for worker in range(config.workers):
+        existing = sorted(out.glob(f"az-w{worker:02d}-*.npz"))
+        done[worker] = sum(len(read_shard(path, config.history)["move"]) for path in existing)
+        next_index[worker] = len(existing)
+    bar = tqdm(total=config.positions, initial=min(config.positions, sum(done.values())),
+               unit="pos", disable=True if quiet else None, smoothing=0.05)
+    with Units(cluster, config.workers) as units:
+        def start(worker: int) -> None:
+            if done[worker] < _share(config, worker):
+                units.submit(worker, label_shard_unit, config, stockfish, worker,
+                             next_index[worker], _share(config, worker) - done[worker])
+
+        for worker in range(config.workers):
+            start(worker)
+        while units.running:
+            worker, arrays = units.next_done()
+            if arrays is None:
+                continue
+            write_shard(_shard_path(out, worker, next_index[worker]), arrays, config.history)
+            done[worker] += len(arrays["move"])
+            next_index[worker] += 1
+            bar.update(len(arrays["move"]))
+            start(worker)
+    bar.close()
 
 
 def write_shard(path: Path, arrays: dict[str, np.ndarray], history: int) -> None:
@@ -259,11 +329,12 @@ def read_shard(path: Path, history: int) -> dict[str, np.ndarray]:
 
 
 def generate(config: ChessDataConfig, stockfish: str, out: Path, quiet: bool = False,
-             deadline: float | None = None) -> int:
+             deadline: float | None = None, cluster: ClusterSpec = LOCAL) -> int:
     """Produce ``config.positions`` positions in ``out``, resuming what is there; returns the
     number on disk at the end. With ``deadline`` (a ``time.time()``), workers start no new game
     after it and write what they have (a time-boxed labelling phase, as in ``minizero compare``);
-    a worker that has labelled nothing yet still finishes its first game.
+    a worker that has labelled nothing yet still finishes its first game. On a Ray ``cluster``
+    each shard is a unit, labelled by a worker and written here: the same shards as locally.
     """
     strong_side_policy(config)  # a bad network file is named here, not in a worker
     out = Path(out)
@@ -271,8 +342,13 @@ def generate(config: ChessDataConfig, stockfish: str, out: Path, quiet: bool = F
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(out.glob("az-w*.npz")):  # a damaged shard stops us here, named
         read_shard(path, config.history)
-    run_workers(_worker, (config, stockfish, out, deadline), config.workers, config.positions,
-                quiet)
+    if cluster.backend == "local":
+        run_workers(_worker, (config, stockfish, out, deadline), config.workers,
+                    config.positions, quiet)
+    elif deadline is not None:
+        raise ValueError("a time-boxed labelling phase runs on this machine only")
+    else:
+        _generate_on_cluster(config, stockfish, out, cluster, quiet)
     return sum(len(read_shard(path, config.history)["move"])
                for path in sorted(out.glob("az-w*.npz")))
 

@@ -14,6 +14,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from minizero.cluster import LOCAL, cluster_spec
 from minizero.options import fraction, non_negative_int, positive_int
 from minizero.outputs import add_force_argument, default_net_path, refuse_overwrite
 
@@ -44,6 +45,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                       help="with --strong-side-net and --weak-side-random 1: play every game out "
                       "and keep only the network's own positions of games it did not win")
     data.add_argument("--stockfish", help="path of the Stockfish binary")
+    data.add_argument("--cluster", type=cluster_spec, default=LOCAL,
+                      help="local (this machine's processes) or ray / ray://HOST:PORT: each "
+                           "shard labelled on a node of a Ray cluster (Stockfish at the same "
+                           "path on every node), --workers shards at once")
     data.add_argument("--quiet", action="store_true")
     data.set_defaults(run=cmd_chessdata)
     add_export_parser(commands)
@@ -62,7 +67,7 @@ def cmd_chessdata(args: argparse.Namespace) -> int:
                              only_unwon_games=args.only_unwon_games)
     check_folder(Path(args.out))  # everything checked before Stockfish is even looked for
     total = generate(config, find_stockfish(args.stockfish), Path(args.out),
-                     quiet=args.quiet or not sys.stderr.isatty())
+                     quiet=args.quiet or not sys.stderr.isatty(), cluster=args.cluster)
     print(f"{total} positions in {args.out}")
     return 0
 

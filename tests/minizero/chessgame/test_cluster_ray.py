@@ -1,6 +1,6 @@
 """Units on a Ray cluster of two nodes on this machine (``ray.cluster_utils``): a match gives
-the same games as on local processes; tables solved on it are the same bytes as a local build,
-and a node removed mid-build loses and doubles nothing."""
+the same games as on local processes, labelling the same shards; tables solved on it are the
+same bytes as a local build, and a node removed mid-build loses and doubles nothing."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 import chess
+import numpy as np
 import pytest
 
+from minizero.chessgame.data import ChessDataConfig, generate, read_shard
 from minizero.chessgame.match import EngineSpec, MatchConfig, run_match
 from minizero.chessgame.tablebase.probe import build_tables
 from minizero.chessgame.tablebase.signature import all_signatures, parse_signature
@@ -48,6 +50,22 @@ def test_a_match_on_the_cluster_plays_the_same_games(two_nodes) -> None:
         assert (ours.white, ours.result, ours.plies) == (theirs.white, theirs.result,
                                                           theirs.plies)
         assert ours.pgn.split("\n\n")[-1] == theirs.pgn.split("\n\n")[-1]  # the same moves
+
+
+@pytest.mark.slow
+def test_labelling_on_the_cluster_writes_the_same_shards(two_nodes, stockfish_path: str,
+                                                         tmp_path: Path) -> None:
+    config = ChessDataConfig(positions=60, depth=2, workers=2, shard_size=10, seed=3,
+                             max_plies=16)
+    generate(config, stockfish_path, tmp_path / "local", quiet=True)
+    generate(config, stockfish_path, tmp_path / "ray", quiet=True, cluster=ClusterSpec("ray"))
+    names = sorted(path.name for path in (tmp_path / "local").iterdir())
+    assert len(names) >= 4 and names == sorted(path.name for path in (tmp_path / "ray").iterdir())
+    for name in names:
+        local = read_shard(tmp_path / "local" / name, config.history)
+        spread = read_shard(tmp_path / "ray" / name, config.history)
+        for field, values in local.items():
+            assert np.array_equal(values, spread[field]), (name, field)
 
 
 @pytest.mark.slow
