@@ -123,8 +123,10 @@ class Units:
         key = self._running.pop(reference)
         try:
             return key, self._ray.get(reference)
-        except self._ray.exceptions.RayTaskError as error:  # the unit's own exception
-            raise error.as_instanceof_cause() from None
+        except self._ray.exceptions.RayTaskError as error:  # the unit's own exception, as
+            cause = getattr(error, "cause", None)               # it was raised (one line)
+            raise (cause if isinstance(cause, Exception) else error.as_instanceof_cause()) \
+                from None
 
     def close(self) -> None:
         """Stop: units still running are cancelled (local ones end with their pool)."""

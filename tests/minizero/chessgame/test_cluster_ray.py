@@ -68,6 +68,16 @@ def test_labelling_on_the_cluster_writes_the_same_shards(two_nodes, stockfish_pa
             assert np.array_equal(values, spread[field]), (name, field)
 
 
+def test_a_node_without_the_stockfish_binary_is_one_error_naming_it(two_nodes,
+                                                                   tmp_path: Path) -> None:
+    config = ChessDataConfig(positions=10, depth=1, workers=1, shard_size=10)
+    with pytest.raises(ValueError, match="no-such-stockfish: cannot start the engine") as error:
+        generate(config, str(tmp_path / "no-such-stockfish"), tmp_path / "data", quiet=True,
+                 cluster=ClusterSpec("ray"))
+    assert "\n" not in str(error.value)
+    assert not any((tmp_path / "data").iterdir())
+
+
 @pytest.mark.slow
 def test_a_node_removed_mid_build_loses_nothing(two_nodes, tablebase_dir: Path,
                                                  tmp_path: Path) -> None:
