@@ -144,6 +144,27 @@ class Units:
         self.close()
 
 
+def run_streams(spec: ClusterSpec, streams: int,
+                next_unit: Callable[[int], tuple[Callable[..., Any], tuple] | None],
+                on_result: Callable[[int, Any], None]) -> None:
+    """``streams`` sequences of units side by side, as the local workers of a data generator
+    run: stream ``s`` runs ``function(*arguments)`` from ``next_unit(s)``, hands the result to
+    ``on_result(s, result)`` (which writes it), then asks for its next unit; it ends when
+    ``next_unit`` gives None. Each unit may depend on what the stream's earlier ones gave."""
+    with Units(spec, streams) as units:
+        def start(stream: int) -> None:
+            unit = next_unit(stream)
+            if unit is not None:
+                units.submit(stream, unit[0], *unit[1])
+
+        for stream in range(streams):
+            start(stream)
+        while units.running:
+            stream, result = units.next_done()
+            on_result(stream, result)
+            start(stream)
+
+
 class _InProcess(concurrent.futures.Executor):
     """An executor that runs each call at once, in this process (one local worker)."""
 

@@ -55,7 +55,7 @@ from minizero.agents import network_agent
 from minizero.chessgame import encoding
 from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.stockfish import MATE_SCORE, UciEngine
-from minizero.cluster import LOCAL, ClusterSpec, Units
+from minizero.cluster import LOCAL, ClusterSpec, run_streams
 from minizero.lifeline import run_workers
 from minizero.nn.network import load_network
 from minizero.rundir import check_empty
@@ -260,33 +260,33 @@ def label_shard_unit(config: ChessDataConfig, stockfish: str, worker: int, shard
 def _generate_on_cluster(config: ChessDataConfig, stockfish: str, out: Path, cluster: ClusterSpec,
                          quiet: bool) -> None:
     """The shards the local workers would write, each a unit on ``cluster``: ``config.workers``
-    streams, each labelling its next shard when the last one is written here."""
+    streams, each labelling its next shard once the last one is written here."""
     from tqdm import tqdm
 
-    done, next_index = {}, {}
+    done, next_index, ended = {}, {}, set()
     for worker in range(config.workers):
         existing = sorted(out.glob(f"az-w{worker:02d}-*.npz"))
         done[worker] = sum(len(read_shard(path, config.history)["move"]) for path in existing)
         next_index[worker] = len(existing)
     bar = tqdm(total=config.positions, initial=min(config.positions, sum(done.values())),
                unit="pos", disable=True if quiet else None, smoothing=0.05)
-    with Units(cluster, config.workers) as units:
-        def start(worker: int) -> None:
-            if done[worker] < _share(config, worker):
-                units.submit(worker, label_shard_unit, config, stockfish, worker,
-                             next_index[worker], _share(config, worker) - done[worker])
 
-        for worker in range(config.workers):
-            start(worker)
-        while units.running:
-            worker, arrays = units.next_done()
-            if arrays is None:
-                continue
-            write_shard(_shard_path(out, worker, next_index[worker]), arrays, config.history)
-            done[worker] += len(arrays["move"])
-            next_index[worker] += 1
-            bar.update(len(arrays["move"]))
-            start(worker)
+    def next_unit(worker: int) -> tuple | None:
+        wanted = _share(config, worker) - done[worker]
+        if wanted <= 0 or worker in ended:
+            return None
+        return label_shard_unit, (config, stockfish, worker, next_index[worker], wanted)
+
+    def on_result(worker: int, arrays: dict[str, np.ndarray] | None) -> None:
+        if arrays is None:  # no game ended: nothing more will come of this stream
+            ended.add(worker)
+            return
+        write_shard(_shard_path(out, worker, next_index[worker]), arrays, config.history)
+        done[worker] += len(arrays["move"])
+        next_index[worker] += 1
+        bar.update(len(arrays["move"]))
+
+    run_streams(cluster, config.workers, next_unit, on_result)
     bar.close()
 
 
