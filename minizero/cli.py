@@ -22,6 +22,7 @@ from minizero import __version__
 from minizero.chessgame import commands as chess_commands
 from minizero.chessgame import zero_commands
 from minizero.chessgame.tablebase import commands as tablebase_commands
+from minizero.cluster import LOCAL, cluster_spec
 from minizero.games import available_games, make_game
 from minizero.options import (
     fraction,
@@ -124,7 +125,7 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
                       _train_config(args, args.generations * args.train_steps),
                       seed=args.seed, resume=args.resume,
                       progress=not args.quiet and sys.stderr.isatty(), initial_weights=initial,
-                      device=resolve_device(args.device))
+                      device=resolve_device(args.device), cluster=args.cluster)
     print(f"run directory: {out} (generation {run.generation} done)", file=sys.stderr)
 
     def report(network: Any, record: dict[str, Any]) -> dict[str, Any]:
@@ -265,7 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="generations in the replay buffer")
     selfplay.add_argument("--train-steps", type=positive_int, default=60,
                           help="training steps per generation")
-    selfplay.add_argument("--workers", type=positive_int, default=max(1, os.cpu_count() or 1))
+    selfplay.add_argument("--workers", type=positive_int, default=max(1, os.cpu_count() or 1),
+                          help="shards of games played at once (processes, or Ray tasks)")
+    selfplay.add_argument("--cluster", type=cluster_spec, default=LOCAL,
+                          help="local (this machine's processes) or ray / ray://HOST:PORT: each "
+                               "shard of games a task on a Ray cluster; training stays here")
     selfplay.add_argument("--simulations", type=positive_int, default=32)
     selfplay.add_argument("--leaf-batch", type=positive_int, default=8,
                           help="leaves evaluated per network call")

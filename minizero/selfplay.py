@@ -24,7 +24,7 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ import torch
 from tqdm import tqdm
 
 from minizero.checkpoint import load_checkpoint, save_checkpoint
+from minizero.cluster import LOCAL, ClusterSpec, Units
 from minizero.game import Game
 from minizero.lifeline import start_worker
 from minizero.nn.network import NetworkConfig, PolicyValueNet
@@ -169,6 +170,12 @@ def _play_part(task: tuple) -> tuple[Samples, dict[str, int]]:
     return samples, stats
 
 
+def _play_part_unit(weights: dict[str, np.ndarray], task: tuple
+                    ) -> tuple[Samples, dict[str, int]]:
+    """``_play_part`` as a unit of work (``minizero.cluster``): the weights come apart."""
+    return _play_part(task[:2] + (weights,) + task[2:])
+
+
 class SelfPlayRun:
     """A self-play run in a directory: start it, resume it, run generations."""
 
@@ -176,8 +183,9 @@ class SelfPlayRun:
                  network: NetworkConfig, puct: PUCTConfig, selfplay: SelfPlayConfig,
                  train: TrainConfig, seed: int = 0, resume: bool = False,
                  progress: bool = True, initial_weights: dict[str, torch.Tensor] | None = None,
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", cluster: ClusterSpec = LOCAL) -> None:
         self.directory = Path(directory)
+        self.cluster = cluster  # where games are played: local processes or a Ray cluster
         self.game = game
         self.puct = puct
         self.selfplay = selfplay
@@ -247,16 +255,34 @@ class SelfPlayRun:
             seed = [self.seed, generation, part]
             tasks.append((self.game, self.config["network"], weights, self.puct, seed, games,
                           config))
-        results = pool.imap(_play_part, tasks) if pool is not None else map(_play_part, tasks)
+        if self.cluster.backend != "local":
+            results = self._play_on_cluster(todo, tasks)
+        elif pool is not None:
+            results = zip(todo, pool.imap(_play_part, tasks))
+        else:
+            results = zip(todo, map(_play_part, tasks))
         bar = tqdm(total=len(tasks), desc=f"gen {generation} self-play", unit="shard",
                    disable=not self.progress, leave=False)
-        for part, (samples, stats) in zip(todo, results):
+        for part, (samples, stats) in results:
             shard = self.replay.shard_path(generation, part)
             shard.parent.mkdir(parents=True, exist_ok=True)
             write_json(shard.with_suffix(".json"), stats)  # before the shard: never lost
             save_samples(shard, samples)
             bar.update(1)
         bar.close()
+
+    def _play_on_cluster(self, parts: list[int], tasks: list[tuple]
+                         ) -> Iterator[tuple[int, tuple[Samples, dict[str, int]]]]:
+        """Each shard of games a unit on the Ray cluster, the generation's weights sent once
+        through its object store; shards come back as they finish. Generation by generation,
+        as locally: a worker plays with the weights of the generation it was given, so every
+        game in a shard is as fresh as the local loop's (no stale-weight bookkeeping)."""
+        with Units(self.cluster, self.selfplay.workers) as units:
+            weights = units.share(tasks[0][2])
+            for part, task in zip(parts, tasks):
+                units.submit(part, _play_part_unit, weights, task[:2] + task[3:])
+            while units.running:
+                yield units.next_done()
 
     def game_stats(self, generation: int) -> dict[str, int]:
         """Games, plies, resignations and false resignations of a generation's shards."""
@@ -305,8 +331,8 @@ class SelfPlayRun:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         workers = self.selfplay.workers
-        pool = context.Pool(workers, initializer=start_worker,
-                                   initargs=(os.getpid(),)) if workers > 1 else None
+        pool = context.Pool(workers, initializer=start_worker, initargs=(os.getpid(),)) \
+            if workers > 1 and self.cluster.backend == "local" else None
         try:
             while self.generation < generations:
                 generation = self.generation + 1

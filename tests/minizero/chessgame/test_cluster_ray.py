@@ -68,6 +68,28 @@ def test_labelling_on_the_cluster_writes_the_same_shards(two_nodes, stockfish_pa
             assert np.array_equal(values, spread[field]), (name, field)
 
 
+@pytest.mark.slow
+def test_selfplay_on_the_cluster_plays_the_same_games(two_nodes, tmp_path: Path) -> None:
+    """Two generations of Hexapawn self-play: the same shards through Ray tasks as through
+    local processes (the second generation's games use the first one's trained weights)."""
+    from minizero.cli import main
+
+    arguments = ["selfplay", "--game", "hexapawn:3x3", "--generations", "2", "--games", "8",
+                 "--shard-games", "2", "--workers", "2", "--simulations", "8",
+                 "--train-steps", "5", "--batch-size", "16", "--quiet"]
+    assert main([*arguments, "--out", str(tmp_path / "local")]) == 0
+    assert main([*arguments, "--out", str(tmp_path / "ray"), "--cluster", "ray"]) == 0
+    names = sorted(path.name for path in (tmp_path / "local" / "replay").glob("*.npz"))
+    assert len(names) == 8
+    assert names == sorted(path.name for path in (tmp_path / "ray" / "replay").glob("*.npz"))
+    for name in names:
+        with np.load(tmp_path / "local" / "replay" / name) as local, \
+                np.load(tmp_path / "ray" / "replay" / name) as spread:
+            assert sorted(local.files) == sorted(spread.files)
+            for field in local.files:
+                assert np.array_equal(local[field], spread[field]), (name, field)
+
+
 def test_a_node_without_the_stockfish_binary_is_one_error_naming_it(two_nodes,
                                                                    tmp_path: Path) -> None:
     config = ChessDataConfig(positions=10, depth=1, workers=1, shard_size=10)
