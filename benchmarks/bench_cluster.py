@@ -6,7 +6,9 @@ the same load:
 
 - tablebases: the pawnless 4-man tables solved from the 3-man ones (``tablebase build``);
 - games: a fixed-node match of ``minizero-uci`` against itself (``minizero match``);
-- labelled positions: Stockfish games at depth 6, one shard a unit (``minizero chessdata``).
+- labelled positions: Stockfish games at depth 6, one shard a unit (``minizero chessdata``);
+- self-play games: one generation of 4x4 Hexapawn, a shard of games a unit (``minizero
+  selfplay``; its few training steps stay on the driver and are counted too).
 
 The figure is Ray's throughput as a share of the local processes' (the aim is at least 0.9).
 
@@ -17,6 +19,8 @@ The figure is Ray's throughput as a share of the local processes' (the aim is at
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import shutil
 import statistics
 import tempfile
@@ -68,6 +72,19 @@ def positions_per_second(cluster: ClusterSpec, workers: int, positions: int,
         return positions / (time.perf_counter() - start)
 
 
+def selfplay_games_per_second(cluster: ClusterSpec, workers: int, games: int) -> float:
+    from minizero.cli import main as minizero
+
+    with tempfile.TemporaryDirectory(prefix="bench-cluster-selfplay-") as folder, \
+            contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        start = time.perf_counter()
+        minizero(["selfplay", "--game", "hexapawn:4x4", "--generations", "1", "--games",
+                  str(games), "--shard-games", "4", "--workers", str(workers), "--simulations",
+                  "32", "--train-steps", "1", "--quiet", "--out", str(Path(folder) / "run"),
+                  "--cluster", "ray" if cluster.backend == "ray" else "local"])
+        return games / (time.perf_counter() - start)
+
+
 def main(argv: list[str] | None = None) -> None:
     import ray
 
@@ -81,7 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     ray.init(num_cpus=args.workers, logging_level="ERROR", log_to_driver=False)
     ray_startup = time.perf_counter() - started
     rates: dict[str, dict[str, list[float]]] = {
-        kind: {"local": [], "ray": []} for kind in ("tables/s", "games/min", "positions/s")}
+        kind: {"local": [], "ray": []}
+        for kind in ("tables/s", "games/min", "positions/s", "self-play games/s")}
     stockfish = find_stockfish(None)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-cluster-3men-") as three_men:
@@ -97,10 +115,14 @@ def main(argv: list[str] | None = None) -> None:
                         games_per_minute(cluster, args.workers, args.games))
                     rates["positions/s"][name].append(
                         positions_per_second(cluster, args.workers, args.positions, stockfish))
+                    rates["self-play games/s"][name].append(
+                        selfplay_games_per_second(cluster, args.workers, 256))
                     print(f"round {round_ + 1} {name}: "
                           f"{rates['tables/s'][name][-1]:.3f} tables/s, "
                           f"{rates['games/min'][name][-1]:.1f} games/min, "
-                          f"{rates['positions/s'][name][-1]:.1f} positions/s", flush=True)
+                          f"{rates['positions/s'][name][-1]:.1f} positions/s, "
+                          f"{rates['self-play games/s'][name][-1]:.2f} self-play games/s",
+                          flush=True)
     finally:
         ray.shutdown()
     rows = []
@@ -114,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
                             f"Ray ({args.workers} CPUs)", "Ray / local"], rows)
     table += (f"\n\nMedians of {args.rounds} interleaved rounds; {len(TABLES)} pawnless 4-man "
               f"tables a round; {args.games} games a match at 300 nodes a move; "
-              f"{args.positions} positions labelled at depth 6 a round; Ray started "
+              f"{args.positions} positions labelled at depth 6 a round; 256 self-play games of "
+              f"4x4 Hexapawn at 32 simulations a round; Ray started "
               f"in {ray_startup:.1f} s (not counted).")
     write_results("cluster", {"rounds": args.rounds, "games": args.games,
                               "positions": args.positions,
