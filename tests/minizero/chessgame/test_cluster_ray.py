@@ -4,7 +4,10 @@ same bytes as a local build, and a node removed mid-build loses and doubles noth
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -98,6 +101,35 @@ def test_a_node_without_the_stockfish_binary_is_one_error_naming_it(two_nodes,
                  cluster=ClusterSpec("ray"))
     assert "\n" not in str(error.value)
     assert not any((tmp_path / "data").iterdir())
+
+
+@pytest.mark.slow
+def test_a_build_on_the_cluster_resumes_after_kill_9_of_the_driver(two_nodes, tablebase_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    cluster, _ = two_nodes
+    for signature in all_signatures(3):
+        shutil.copy(table_path(tablebase_dir, signature), tmp_path)
+    first, second = table_path(tmp_path, parse_signature("KRvKN")), \
+        table_path(tmp_path, parse_signature("KBBvK"))
+    script = ("from minizero.chessgame.tablebase.probe import build_tables\n"
+              "from minizero.chessgame.tablebase.signature import parse_signature\n"
+              "from minizero.cluster import ClusterSpec\n"
+              f"build_tables([parse_signature('KRvKN'), parse_signature('KBBvK')], "
+              f"{str(tmp_path)!r}, quiet=True, cluster=ClusterSpec('ray'), workers=1)\n")
+    environment = {**os.environ, "RAY_ADDRESS": cluster.address}
+    driver = subprocess.Popen([sys.executable, "-c", script], env=environment)
+    deadline = time.monotonic() + 180
+    while not first.exists() and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    driver.kill()  # kill -9, while the second table is being solved
+    driver.wait()
+    assert first.exists() and not second.exists()
+    written = first.stat().st_mtime_ns
+    again = subprocess.run([sys.executable, "-c", script], env=environment, timeout=180)
+    assert again.returncode == 0
+    assert first.stat().st_mtime_ns == written  # the finished table was not solved again
+    for path in (first, second):
+        assert path.read_bytes() == (tablebase_dir / path.name).read_bytes()
 
 
 @pytest.mark.slow
