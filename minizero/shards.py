@@ -4,17 +4,21 @@ A shard is written to a temporary file and renamed, so a reader (or a run resume
 never sees half a shard; it is read with ``allow_pickle=False`` and checked against a schema
 (dtype and trailing shape of every array, one common length), so a corrupt or foreign file gets
 a one-line ValueError naming it. Used by the NNUE positions (nnue/data.py) and the AlphaZero
-chess data (chessgame/data.py).
+chess data (chessgame/data.py), which write theirs in `Streams`, one a worker.
 """
 
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from minizero.atomic import atomic_write
+from minizero.cluster import ClusterSpec, run_streams
 from minizero.inputs import npz_file
 
 # name -> (dtype, trailing shape); None in the shape accepts any size along that axis
@@ -66,3 +70,61 @@ def read_shard(path: str | Path, tag: bytes, version: int, schema: Schema,
             raise ValueError(f"{path}: array {name} has {array.dtype}{array.shape}, "
                              f"expected {np.dtype(dtype)}(N, *{expected})")
     return arrays
+
+
+@dataclass(frozen=True)
+class Streams:
+    """``workers`` streams of shards in ``out`` that together hold ``positions`` positions:
+    stream ``s`` writes ``PREFIX-wSS-NNNNN.npz``, shard by shard, until it holds its equal
+    share. A stream's shard depends only on the seed, the stream and the shard's number, so the
+    same shards come out of local worker processes and of units on a cluster, and a resumed run
+    goes on from the shards each stream has."""
+
+    out: Path
+    prefix: str
+    positions: int
+    workers: int
+
+    def share(self, stream: int) -> int:
+        return self.positions // self.workers + (stream < self.positions % self.workers)
+
+    def path(self, stream: int, index: int) -> Path:
+        return Path(self.out) / f"{self.prefix}-w{stream:02d}-{index:05d}.npz"
+
+    def existing(self, stream: int) -> list[Path]:
+        return sorted(Path(self.out).glob(f"{self.prefix}-w{stream:02d}-*.npz"))
+
+
+def fill_streams_on_cluster(streams: Streams, cluster: ClusterSpec, length: Callable[[Path], int],
+                            unit: Callable[[int, int, int], tuple[Callable[..., Any], tuple]],
+                            write: Callable[[Path, Any], int], quiet: bool = False) -> None:
+    """Fill ``streams`` with shards made as units on ``cluster``, ``streams.workers`` at once.
+
+    ``length(path)`` counts a shard's positions; ``unit(stream, index, wanted)`` gives the
+    function and arguments that make shard ``index`` of ``stream`` (``wanted`` positions at the
+    most are still missing), whose result (None when it made nothing) ``write(path, result)``
+    writes here, returning its positions.
+    """
+    from tqdm import tqdm
+
+    done = {s: sum(length(path) for path in streams.existing(s)) for s in range(streams.workers)}
+    index = {s: len(streams.existing(s)) for s in range(streams.workers)}
+    ended: set[int] = set()
+    bar = tqdm(total=streams.positions, initial=min(streams.positions, sum(done.values())),
+               unit="pos", disable=True if quiet else None, smoothing=0.05)
+
+    def next_unit(stream: int) -> tuple | None:
+        wanted = streams.share(stream) - done[stream]
+        return None if wanted <= 0 or stream in ended else unit(stream, index[stream], wanted)
+
+    def on_result(stream: int, result: Any) -> None:
+        if result is None:  # nothing made: nothing more will come of this stream
+            ended.add(stream)
+            return
+        written = write(streams.path(stream, index[stream]), result)
+        done[stream] += written
+        index[stream] += 1
+        bar.update(written)
+
+    run_streams(cluster, streams.workers, next_unit, on_result)
+    bar.close()

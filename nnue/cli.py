@@ -24,6 +24,7 @@ import json
 import sys
 from pathlib import Path
 
+from minizero.cluster import LOCAL, cluster_spec
 from minizero.options import fraction, non_negative_int, positive_float, positive_int
 from minizero.outputs import add_force_argument, default_net_path, default_run_dir, refuse_overwrite
 from nnue.features import FEATURE_SETS
@@ -49,6 +50,10 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
                         default=(defaults.random_plies_min, defaults.random_plies_max))
     parser.add_argument("--seed", type=non_negative_int, default=defaults.seed)
     parser.add_argument("--stockfish", help="path of the Stockfish binary")
+    parser.add_argument("--cluster", type=cluster_spec, default=LOCAL,
+                        help="local (this machine's processes) or ray / ray://HOST:PORT: each "
+                             "shard labelled on a node of a Ray cluster (Stockfish at the same "
+                             "path on every node), --workers shards at once")
     parser.add_argument("--quiet", action="store_true")
 
 
@@ -179,7 +184,7 @@ def run_data(args: argparse.Namespace) -> None:
         positions=args.positions, depth=args.depth, nodes=args.nodes, workers=args.workers,
         random_plies_min=args.random_plies[0], random_plies_max=args.random_plies[1],
         shard_size=args.shard_size, seed=args.seed)
-    total = generate(config, stockfish, args.out, quiet=args.quiet)
+    total = generate(config, stockfish, args.out, quiet=args.quiet, cluster=args.cluster)
     print(f"{total} labelled positions in {args.out}")
 
 

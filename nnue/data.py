@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import multiprocessing
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +41,10 @@ import chess
 import numpy as np
 
 from minizero.chessgame.stockfish import MATE_SCORE, UciEngine  # mates are never kept
+from minizero.cluster import LOCAL, ClusterSpec
 from minizero.inputs import text_lines
 from minizero.lifeline import run_workers
+from minizero.shards import Streams, fill_streams_on_cluster
 from minizero.shards import read_shard as read_arrays
 from minizero.shards import write_shard as write_arrays
 
@@ -317,38 +319,69 @@ def play_game(engine: UciEngine, config: GenerateConfig, rng: random.Random
 def _worker(worker: int, config: GenerateConfig, stockfish: str, out: Path,
             progress: multiprocessing.Queue) -> None:
     """Play games until this worker's share of positions is on disk, shard by shard."""
-    share = config.positions // config.workers + (worker < config.positions % config.workers)
-    existing = sorted(out.glob(f"sf-w{worker:02d}-*.npz"))
+    streams = _streams(config, out)
+    share = streams.share(worker)
+    existing = streams.existing(worker)
     done = sum(len(read_shard(path)) for path in existing)
     progress.put(done)
     engine = UciEngine(stockfish)
     shard_index = len(existing)
     try:
         while done < share:
-            # Seeded per shard, so a resumed run continues with fresh games, never repeats.
-            rng = random.Random(f"{config.seed}-{worker}-{shard_index}")
-            rows: list[tuple[np.ndarray, int, int, int, int]] = []
-            game_number = 0
-            while len(rows) < min(config.shard_size, share - done):
-                game_id = (config.seed << 48) | (worker << 40) | (shard_index << 20) | game_number
-                game = play_game(engine, config, rng)
-                rows.extend((*row, game_id) for row in game)
-                game_number += 1
-                progress.put(len(game))
-            write_shard(out / f"sf-w{worker:02d}-{shard_index:05d}.npz", Positions(
-                pieces=np.stack([row[0] for row in rows]),
-                side_to_move=np.array([row[1] for row in rows], np.uint8),
-                score=np.array([row[2] for row in rows], np.int16),
-                result=np.array([row[3] for row in rows], np.int8),
-                game_id=np.array([row[4] for row in rows], np.int64),
-            ))
-            done += len(rows)
+            positions = label_shard(engine, config, worker, shard_index, share - done,
+                                    progress.put)
+            write_shard(streams.path(worker, shard_index), positions)
+            done += len(positions)
             shard_index += 1
     finally:
         engine.close()
 
 
-def generate(config: GenerateConfig, stockfish: str, out: Path, quiet: bool = False) -> int:
+def _streams(config: GenerateConfig, out: Path) -> Streams:
+    """Where each worker's shards go: ``sf-wWW-SSSSS.npz``."""
+    return Streams(out, "sf", config.positions, config.workers)
+
+
+def label_shard(engine: UciEngine, config: GenerateConfig, worker: int, shard_index: int,
+                wanted: int, on_game: Callable[[int], None] = lambda count: None) -> Positions:
+    """Shard ``shard_index`` of ``worker``: whole games until it holds ``config.shard_size``
+    positions (or ``wanted``, if fewer). Seeded per shard, so a resumed run continues with
+    fresh games, never repeats, and a shard is the same wherever it is labelled."""
+    rng = random.Random(f"{config.seed}-{worker}-{shard_index}")
+    rows: list[tuple[np.ndarray, int, int, int, int]] = []
+    game_number = 0
+    while len(rows) < min(config.shard_size, wanted):
+        game_id = (config.seed << 48) | (worker << 40) | (shard_index << 20) | game_number
+        game = play_game(engine, config, rng)
+        rows.extend((*row, game_id) for row in game)
+        game_number += 1
+        on_game(len(game))
+    return Positions(
+        pieces=np.stack([row[0] for row in rows]),
+        side_to_move=np.array([row[1] for row in rows], np.uint8),
+        score=np.array([row[2] for row in rows], np.int16),
+        result=np.array([row[3] for row in rows], np.int8),
+        game_id=np.array([row[4] for row in rows], np.int64),
+    )
+
+
+def label_shard_unit(config: GenerateConfig, stockfish: str, worker: int, shard_index: int,
+                     wanted: int) -> Positions:
+    """``label_shard`` as a unit of work (``minizero.cluster``), with its own Stockfish."""
+    engine = UciEngine(stockfish)
+    try:
+        return label_shard(engine, config, worker, shard_index, wanted)
+    finally:
+        engine.close()
+
+
+def _write(path: Path, positions: Positions) -> int:
+    write_shard(path, positions)
+    return len(positions)
+
+
+def generate(config: GenerateConfig, stockfish: str, out: Path, quiet: bool = False,
+             cluster: ClusterSpec = LOCAL) -> int:
     """Generate ``config.positions`` labelled positions into ``out`` (resuming what is there).
 
     Returns the number of positions on disk at the end.
@@ -359,5 +392,12 @@ def generate(config: GenerateConfig, stockfish: str, out: Path, quiet: bool = Fa
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(out.glob("sf-w*.npz")):  # a damaged shard stops us here, named
         read_shard(path)
-    run_workers(_worker, (config, stockfish, out), config.workers, config.positions, quiet)
+    if cluster.backend == "local":
+        run_workers(_worker, (config, stockfish, out), config.workers, config.positions, quiet)
+    else:  # each shard a unit on the cluster, written here: the same shards as locally
+        fill_streams_on_cluster(
+            _streams(config, out), cluster, lambda path: len(read_shard(path)),
+            lambda worker, index, wanted: (label_shard_unit,
+                                           (config, stockfish, worker, index, wanted)),
+            _write, quiet)
     return sum(len(read_shard(path)) for path in sorted(out.glob("sf-w*.npz")))

@@ -55,7 +55,7 @@ from minizero.agents import network_agent
 from minizero.chessgame import encoding
 from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.stockfish import MATE_SCORE, UciEngine
-from minizero.cluster import LOCAL, ClusterSpec, run_streams
+from minizero.cluster import LOCAL, ClusterSpec
 from minizero.lifeline import run_workers
 from minizero.nn.network import load_network
 from minizero.rundir import check_empty
@@ -176,8 +176,9 @@ def strong_side_policy(config: ChessDataConfig) -> Callable[[ChessState], int] |
 def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
             deadline: float | None, progress: multiprocessing.Queue) -> None:
     torch.set_num_threads(1)
-    share = _share(config, worker)
-    existing = sorted(out.glob(f"az-w{worker:02d}-*.npz"))
+    streams = _streams(config, out)
+    share = streams.share(worker)
+    existing = streams.existing(worker)
     done = sum(len(read_shard(path, config.history)["move"]) for path in existing)
     progress.put(done)
     engine = UciEngine(stockfish)
@@ -196,20 +197,16 @@ def _worker(worker: int, config: ChessDataConfig, stockfish: str, out: Path,
                                  progress.put)
             if arrays is None:
                 break
-            write_shard(_shard_path(out, worker, shard_index), arrays, config.history)
+            write_shard(streams.path(worker, shard_index), arrays, config.history)
             done += len(arrays["move"])
             shard_index += 1
     finally:
         engine.close()
 
 
-def _share(config: ChessDataConfig, worker: int) -> int:
-    """The positions worker ``worker`` labels: an equal share of the whole."""
-    return config.positions // config.workers + (worker < config.positions % config.workers)
-
-
-def _shard_path(out: Path, worker: int, shard_index: int) -> Path:
-    return out / f"az-w{worker:02d}-{shard_index:05d}.npz"
+def _streams(config: ChessDataConfig, out: Path) -> shards.Streams:
+    """Where each worker's shards go: ``az-wWW-SSSSS.npz``."""
+    return shards.Streams(out, "az", config.positions, config.workers)
 
 
 def label_shard(engine: UciEngine, config: ChessDataConfig, worker: int, shard_index: int,
@@ -259,35 +256,16 @@ def label_shard_unit(config: ChessDataConfig, stockfish: str, worker: int, shard
 
 def _generate_on_cluster(config: ChessDataConfig, stockfish: str, out: Path, cluster: ClusterSpec,
                          quiet: bool) -> None:
-    """The shards the local workers would write, each a unit on ``cluster``: ``config.workers``
-    streams, each labelling its next shard once the last one is written here."""
-    from tqdm import tqdm
+    """The shards the local workers would write, each a unit on ``cluster``."""
+    def write(path: Path, arrays: dict[str, np.ndarray]) -> int:
+        write_shard(path, arrays, config.history)
+        return len(arrays["move"])
 
-    done, next_index, ended = {}, {}, set()
-    for worker in range(config.workers):
-        existing = sorted(out.glob(f"az-w{worker:02d}-*.npz"))
-        done[worker] = sum(len(read_shard(path, config.history)["move"]) for path in existing)
-        next_index[worker] = len(existing)
-    bar = tqdm(total=config.positions, initial=min(config.positions, sum(done.values())),
-               unit="pos", disable=True if quiet else None, smoothing=0.05)
-
-    def next_unit(worker: int) -> tuple | None:
-        wanted = _share(config, worker) - done[worker]
-        if wanted <= 0 or worker in ended:
-            return None
-        return label_shard_unit, (config, stockfish, worker, next_index[worker], wanted)
-
-    def on_result(worker: int, arrays: dict[str, np.ndarray] | None) -> None:
-        if arrays is None:  # no game ended: nothing more will come of this stream
-            ended.add(worker)
-            return
-        write_shard(_shard_path(out, worker, next_index[worker]), arrays, config.history)
-        done[worker] += len(arrays["move"])
-        next_index[worker] += 1
-        bar.update(len(arrays["move"]))
-
-    run_streams(cluster, config.workers, next_unit, on_result)
-    bar.close()
+    shards.fill_streams_on_cluster(
+        _streams(config, out), cluster, lambda path: len(read_shard(path, config.history)["move"]),
+        lambda worker, index, wanted: (label_shard_unit,
+                                       (config, stockfish, worker, index, wanted)),
+        write, quiet)
 
 
 def write_shard(path: Path, arrays: dict[str, np.ndarray], history: int) -> None:

@@ -93,6 +93,25 @@ def test_selfplay_on_the_cluster_plays_the_same_games(two_nodes, tmp_path: Path)
                 assert np.array_equal(local[field], spread[field]), (name, field)
 
 
+@pytest.mark.slow
+def test_nnue_data_on_the_cluster_writes_the_same_shards(two_nodes, stockfish_path: str,
+                                                         tmp_path: Path) -> None:
+    from nnue.data import GenerateConfig, read_shard
+    from nnue.data import generate as generate_nnue
+
+    config = GenerateConfig(positions=40, depth=1, workers=2, shard_size=10, seed=3,
+                            max_plies=16)
+    generate_nnue(config, stockfish_path, tmp_path / "local", quiet=True)
+    generate_nnue(config, stockfish_path, tmp_path / "ray", quiet=True,
+                  cluster=ClusterSpec("ray"))
+    names = sorted(path.name for path in (tmp_path / "local").iterdir())
+    assert len(names) >= 4 and names == sorted(path.name for path in (tmp_path / "ray").iterdir())
+    for name in names:
+        local, spread = read_shard(tmp_path / "local" / name), read_shard(tmp_path / "ray" / name)
+        for field in ("pieces", "side_to_move", "score", "result", "game_id"):
+            assert np.array_equal(getattr(local, field), getattr(spread, field)), (name, field)
+
+
 def test_a_node_without_the_stockfish_binary_is_one_error_naming_it(two_nodes,
                                                                    tmp_path: Path) -> None:
     config = ChessDataConfig(positions=10, depth=1, workers=1, shard_size=10)
