@@ -64,6 +64,9 @@ def _add_relabel(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--depth", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--stockfish", help="path of the Stockfish binary")
+    parser.add_argument("--cluster", type=cluster_spec, default=LOCAL,
+                        help="local or ray / ray://HOST:PORT: each chunk of positions searched "
+                             "on a node of a Ray cluster (Stockfish at the same path everywhere)")
     parser.add_argument("--quiet", action="store_true")
 
 
@@ -193,7 +196,8 @@ def run_relabel(args: argparse.Namespace) -> None:
     from nnue.relabel import relabel
 
     stockfish = find_stockfish(args.stockfish)
-    written = relabel(args.data, args.out, stockfish, args.depth, args.workers, args.quiet)
+    written = relabel(args.data, args.out, stockfish, args.depth, args.workers, args.quiet,
+                      args.cluster)
     print(f"relabelled {written} positions at depth {args.depth} into {args.out}")
 
 

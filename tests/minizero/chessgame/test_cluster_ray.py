@@ -94,8 +94,8 @@ def test_selfplay_on_the_cluster_plays_the_same_games(two_nodes, tmp_path: Path)
 
 
 @pytest.mark.slow
-def test_nnue_data_on_the_cluster_writes_the_same_shards(two_nodes, stockfish_path: str,
-                                                         tmp_path: Path) -> None:
+def test_nnue_data_and_relabel_on_the_cluster_write_the_same_shards(
+        two_nodes, stockfish_path: str, tmp_path: Path, monkeypatch) -> None:
     from nnue.data import GenerateConfig, read_shard
     from nnue.data import generate as generate_nnue
 
@@ -110,6 +110,18 @@ def test_nnue_data_on_the_cluster_writes_the_same_shards(two_nodes, stockfish_pa
         local, spread = read_shard(tmp_path / "local" / name), read_shard(tmp_path / "ray" / name)
         for field in ("pieces", "side_to_move", "score", "result", "game_id"):
             assert np.array_equal(getattr(local, field), getattr(spread, field)), (name, field)
+    # relabelled at another depth, chunk by chunk on the cluster: the same scores as locally
+    from nnue.relabel import CHUNK, relabel
+
+    positions = read_shard(tmp_path / "local" / names[0])
+    assert len(positions) > 1 and CHUNK > 1
+    monkeypatch.setattr("nnue.relabel.CHUNK", 3)  # several units from a small shard
+    relabel([tmp_path / "local"], tmp_path / "relabel-local", stockfish_path, 3, quiet=True)
+    relabel([tmp_path / "local"], tmp_path / "relabel-ray", stockfish_path, 3, quiet=True,
+            cluster=ClusterSpec("ray"))
+    for name in names:
+        assert np.array_equal(read_shard(tmp_path / "relabel-local" / name).score,
+                              read_shard(tmp_path / "relabel-ray" / name).score)
 
 
 def test_a_node_without_the_stockfish_binary_is_one_error_naming_it(two_nodes,
