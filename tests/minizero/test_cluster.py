@@ -106,3 +106,23 @@ def test_local_workers_die_with_a_killed_driver(tmp_path: Path) -> None:
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_a_cluster_of_another_ray_version_is_one_line(monkeypatch) -> None:
+    """Ray refuses to join a cluster started by another Ray or Python version with a message of
+    several lines; the user gets its first line, naming the cluster."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[cluster]'")
+    if ray.is_initialized():
+        pytest.skip("this process has joined a Ray cluster already")
+
+    def refuse(**_: object) -> None:
+        raise RuntimeError("Version mismatch: The cluster was started with:\n    Ray: 2.9.0\n"
+                           "    Python: 3.10.12\nThis process was started with:\n"
+                           "    Ray: 2.60.0\n    Python: 3.11.7\n")
+
+    monkeypatch.setattr(ray, "init", refuse)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(ValueError) as error:
+        Units(ClusterSpec("ray"))
+    assert str(error.value) == ("cannot join the Ray cluster at this machine: Version mismatch: "
+                                "The cluster was started with:")
