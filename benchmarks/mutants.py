@@ -52,7 +52,7 @@ EARLIER = [
            "fpu = parent_value - config.fpu_reduction",
            "fpu = parent_value + config.fpu_reduction", PUCT_TESTS),
     Mutant("network: residual block without skip", "minizero/nn/blocks.py",
-           "return torch.relu(out + x)", "return torch.relu(out)", NET_TESTS),
+           "return F.relu(out + x)", "return F.relu(out)", NET_TESTS),
     Mutant("training: value loss toward the negated target", "minizero/train.py",
            "value_loss = functional.mse_loss(value_output, value)",
            "value_loss = functional.mse_loss(value_output, -value)", TRAIN_TESTS),
