@@ -126,8 +126,12 @@ class EndgameGame(ChessGame):
         board = board_of(parse_signature(self.signature), index, symmetry)
         return board if self.learner == chess.WHITE else board.mirror()
 
-    def symmetry_count(self) -> int:
-        return 2 if parse_signature(self.signature).has_pawns else 8
+    def random_symmetry(self, rng: np.random.Generator) -> int:
+        """A symmetry of the board that keeps the rules (bits of index.TRANSFORMS): any of 8
+        without pawns, the a <-> h mirror or none with them."""
+        if parse_signature(self.signature).has_pawns:
+            return FILE_MIRROR * int(rng.integers(2))
+        return int(rng.integers(8))
 
     def random_start(self, rng: np.random.Generator, starts: str | None = None) -> ChessState:
         """A start drawn with ``rng``: a won position, the learner to move (see ``starts``)."""
@@ -136,10 +140,7 @@ class EndgameGame(ChessGame):
             choice = int(rng.choice(len(indices), p=plies / plies.sum()))
         else:
             choice = int(rng.integers(len(indices)))
-        symmetry = int(rng.integers(self.symmetry_count()))
-        if self.symmetry_count() == 2:
-            symmetry *= FILE_MIRROR
-        return ChessState(self.start_board(int(indices[choice]), symmetry))
+        return ChessState(self.start_board(int(indices[choice]), self.random_symmetry(rng)))
 
     def initial_state(self) -> ChessState:
         """A fixed start (the first a seed-0 draw gives); self-play draws with `random_start`."""
