@@ -5,7 +5,7 @@ policy map, the same rules: mate, stalemate, insufficient material, repetition a
 rule end an episode) whose episodes start from a position drawn from a table: one the learning
 side is to move in and wins. ``side`` is the colour that learns (the table's stronger side, put
 on that colour); ``starts`` draws a start uniformly over the won positions or weighted by their
-distance to mate in plies (``long``), each turned by a random symmetry of the board. The
+squared distance to mate in plies (``long``), each turned by a random symmetry of the board. The
 defender: in self-play the learner plays both sides (the generic loop runs unchanged); graders
 (endgame_grade.py) pit it against the tables' best resistance.
 
@@ -73,7 +73,7 @@ class EndgameGame(ChessGame):
     """Chess from tablebase starts (see the module docstring).
 
     signature: the table, e.g. "KRvK". side: the colour that learns ("white" or "black").
-    starts: "uniform" over the won positions, or "long" (weighted by distance to mate).
+    starts: "uniform" over the won positions, or "long" (weighted by distance to mate squared).
     tables: the tables' folder ("" for the user cache). history, max_plies: as in chess.
     """
 
@@ -137,7 +137,8 @@ class EndgameGame(ChessGame):
         """A start drawn with ``rng``: a won position, the learner to move (see ``starts``)."""
         indices, plies = self.won_starts()
         if (starts or self.starts) == "long":
-            choice = int(rng.choice(len(indices), p=plies / plies.sum()))
+            weights = plies.astype(np.float64) ** 2
+            choice = int(rng.choice(len(indices), p=weights / weights.sum()))
         else:
             choice = int(rng.integers(len(indices)))
         return ChessState(self.start_board(int(indices[choice]), self.random_symmetry(rng)))

@@ -52,13 +52,17 @@ class GradingSet:
         return len(self.offsets) - 1
 
 
-def grading_set(game: EndgameGame, starts: int = CONVERSION_STARTS) -> GradingSet:
-    """Build the graded positions of ``game`` (3 men: about 10 s; see the module docstring)."""
+def grading_set(game: EndgameGame, starts: int = CONVERSION_STARTS,
+                sample: int | None = None) -> GradingSet:
+    """Build the graded positions of ``game`` (3 men: about 10 s; see the module docstring):
+    all of a 3-man table, ``sample`` (default 20,000) of a 4-man one."""
     tables = game.tablebase()
     indices, _ = game.won_starts()
     rng = np.random.default_rng(GRADE_SEED)
-    if parse_signature(game.signature).men > 3 and len(indices) > SAMPLE_4_MEN:
-        indices = np.sort(rng.choice(indices, SAMPLE_4_MEN, replace=False))
+    if sample is None and parse_signature(game.signature).men > 3:
+        sample = SAMPLE_4_MEN
+    if sample is not None and len(indices) > sample:
+        indices = np.sort(rng.choice(indices, sample, replace=False))
     planes, offsets, actions, keeps, optimal = [], [0], [], [], []
     for index in indices:
         board = game.start_board(int(index), 0)
