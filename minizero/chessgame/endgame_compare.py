@@ -47,7 +47,12 @@ from minizero.chessgame.compare import (
 )
 from minizero.chessgame.compare_report import LABELS, snapshots
 from minizero.chessgame.endgame import EndgameGame, board_of, label
-from minizero.chessgame.endgame_grade import GradingSet, grade_network, grading_set
+from minizero.chessgame.endgame_grade import (
+    CONVERSION_STARTS,
+    GradingSet,
+    grade_network,
+    grading_set,
+)
 from minizero.chessgame.game import ChessState
 from minizero.chessgame.tablebase.signature import parse_signature
 from minizero.nn.network import PolicyValueNet, load_network
@@ -134,7 +139,14 @@ def load_labels(directory: Path, history: int) -> TableSamples | None:
 
 
 class EndgameComparison(Comparison):
-    """One endgame comparison run in a directory (see the module docstring)."""
+    """One endgame comparison run in a directory (see the module docstring).
+
+    starts, sample, puct_nodes: conversion starts, graded positions (None: endgame_grade's
+    rule) and PUCT simulations of the final grades (tests make them small)."""
+
+    starts: int = CONVERSION_STARTS
+    sample: int | None = None
+    puct_nodes: int = PUCT_NODES
 
     def __init__(self, out: str | Path, config: CompareConfig, game: EndgameGame,
                  resume: bool = False, progress: bool = True,
@@ -150,7 +162,7 @@ class EndgameComparison(Comparison):
     def load_held_out(self) -> GradingSet:
         if self.graded is None:
             assert isinstance(self.game, EndgameGame)
-            self.graded = grading_set(self.game)
+            self.graded = grading_set(self.game, self.starts, self.sample)
         return self.graded
 
     # ---------------------------------------------------------------- the supervised arm
@@ -222,14 +234,15 @@ class EndgameComparison(Comparison):
             last = line["snapshot"] == self.config.checkpoints
             torch.set_num_threads(1)
             marks = grade_network(self.game, load_network(str(self.out / line["checkpoint"])),
-                                  graded, PUCT_NODES if last else 0)
+                                  graded, self.puct_nodes if last else 0)
             append_metrics(path, {"name": name, "arm": line["arm"], "snapshot": line["snapshot"],
                                   "seconds": line["seconds"], **marks,
                                   "load_average": round(os.getloadavg()[0], 2)}, key="name")
             self.log(f"{line['arm']:10s} snapshot {line['snapshot']:2d} at "
                      f"{line['seconds']:7.1f} s: win-keeping {marks['win_keeping']:6.1%}, "
                      f"optimal {marks['optimal']:6.1%}, conversion {marks['conversion_raw']:6.1%}"
-                     + (f", PUCT{PUCT_NODES} {marks['conversion_puct']:6.1%}" if last else ""))
+                     + (f", PUCT{self.puct_nodes} {marks['conversion_puct']:6.1%}" if last
+                        else ""))
 
     def run(self) -> dict[str, Any]:
         """Both arms, grading as they go; returns the summary."""
@@ -243,7 +256,7 @@ class EndgameComparison(Comparison):
         self.grade_snapshots()
         self.run_supervised(set(), self.grade_snapshots)
         self.run_selfplay(self.grade_snapshots)
-        summary = summarize(self.out, self.config, self.game, graded)
+        summary = summarize(self.out, self.config, self.game, graded, self.puct_nodes)
         write_json(self.out / "summary.json", summary)
         write_markdown(self.out / "summary.md", summary)
         plot_curves(self.out / "learning_curves.png", summary)
@@ -255,8 +268,8 @@ def first_reaching(curve: list[dict[str, Any]], key: str, threshold: float) -> f
     return next((point["seconds"] for point in curve if point[key] >= threshold), None)
 
 
-def summarize(out: Path, config: CompareConfig, game: EndgameGame,
-              graded: GradingSet) -> dict[str, Any]:
+def summarize(out: Path, config: CompareConfig, game: EndgameGame, graded: GradingSet,
+              puct_nodes: int) -> dict[str, Any]:
     grades = read_metrics(out / "grades.jsonl")
     initial = next(line for line in grades if line["arm"] == "initial")
     arms = {}
@@ -268,7 +281,7 @@ def summarize(out: Path, config: CompareConfig, game: EndgameGame,
                                  for threshold in THRESHOLDS},
                      "load_average": [line["load_average"] for line in snapshots(out, arm)]}
     return {"game": game.name, "budget_seconds": config.budget, "positions": len(graded),
-            "starts": len(graded.starts), "puct_nodes": PUCT_NODES, "initial": initial,
+            "starts": len(graded.starts), "puct_nodes": puct_nodes, "initial": initial,
             "arms": arms}
 
 

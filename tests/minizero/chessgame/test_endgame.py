@@ -160,3 +160,25 @@ def test_board_of_the_game_state_keeps_no_history(tables: str) -> None:
     game = from_spec(f"KQvK,tables={tables}")
     state = game.initial_state()
     assert isinstance(state, ChessState) and state.parent is None
+
+
+@pytest.mark.slow
+def test_a_tiny_endgame_comparison_writes_a_whole_report(tables: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(EndgameComparison, "starts", 3)
+    monkeypatch.setattr(EndgameComparison, "sample", 40)
+    monkeypatch.setattr(EndgameComparison, "puct_nodes", 2)
+    out = tmp_path / "run"
+    argv = ["compare", "--game", f"chess-endgame:KQvK,tables={tables}", "--budget", "2s",
+            "--out", str(out), "--workers", "1", "--quiet", "--checkpoints", "1", "--blocks",
+            "0", "--channels", "4", "--simulations", "2", "--games-per-generation", "1",
+            "--train-steps", "1", "--batch-size", "8"]
+    assert minizero_main(argv) == 0
+    table = capsys.readouterr().out
+    assert "| self-play |" in table and "| supervised (table labels) |" in table
+    grades = [line for line in (out / "grades.jsonl").read_text().splitlines()]
+    assert len(grades) == 3 and all("conversion_puct" in line for line in grades[1:])
+    assert (out / "learning_curves.png").exists()
+    assert minizero_main([*argv, "--resume"]) == 0  # a finished run resumes to the same report
+    assert capsys.readouterr().out == table
