@@ -290,7 +290,9 @@ def _share(value: float | None) -> str:
 
 
 def _seconds(value: float | None) -> str:
-    return "not reached" if value is None else f"{value:.0f} s"
+    if value is None:
+        return "not reached"
+    return "at the start" if value == 0 else f"{value:.0f} s"
 
 
 def write_markdown(path: Path, summary: dict[str, Any]) -> str:
