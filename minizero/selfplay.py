@@ -99,8 +99,10 @@ def play_game(game: Game, evaluate: LeafEvaluator, config: PUCTConfig,
     resignation was wrong (that side did not lose). ``stats`` also counts games and plies.
     """
     search = PUCT(game, evaluate, config, rng)
+    # A game whose episodes start from drawn positions (chess endgames) draws them with rng.
+    random_start = getattr(game, "random_start", None)
     while True:
-        state = game.initial_state()
+        state = game.initial_state() if random_start is None else random_start(rng)
         for _ in range(int(rng.integers(0, opening_plies + 1))):
             if game.terminal_value(state) is not None:
                 break

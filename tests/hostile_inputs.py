@@ -202,6 +202,8 @@ PRECISION = ("nnue", "precision", str(PIECE_SQUARE_NET), "--out", "@new-run", "-
 COMPARE = ("minizero", "compare", "--budget", "2s", "--out", "@new-run", "--workers", "1",
            "--held-out-positions", "4", "--held-out-depth", "1", "--match-games", "0",
            "--quiet")
+ENDGAME_COMPARE = ("minizero", "compare", "--budget", "2s", "--out", "@new-run", "--workers",
+                   "1", "--quiet")
 TRAIN_HEXAPAWN = ("minizero", "train", "--data", "@hexapawn-data.npz", "--out", "@new-run",
                   "--epochs", "1", "--quiet")
 TRAIN_CHESS = ("minizero", "train", "--game", "chess", "--data", "@chess-data-result7",
@@ -341,6 +343,20 @@ CASES: list[Case] = [
     # 16. an option that needs others
     Case("chessdata --only-unwon-games alone", (*CHESSDATA, "--out", "@new-data",
                                                 "--only-unwon-games"), ("only_unwon_games",)),
+    # 17. chess endgames (refused before any table is built or run directory made)
+    *[Case(f"compare --game {game}", (*ENDGAME_COMPARE[:2], "--game", game, *ENDGAME_COMPARE[2:]),
+           fragments)
+      for game, fragments in (("chess-endgame:KXvK", ("unknown piece letter",)),
+                              ("chess-endgame:KQRvKR", ("5 men", "at most 4")),
+                              ("chess-endgame:KvK", ("two bare kings",)),
+                              ("chess-endgame", ("signature",)),
+                              ("chess-endgame:KQvK,side=red", ("side",)),
+                              ("chess-endgame:KQvK,starts=short", ("starts",)),
+                              ("chess-endgame:KQvK,depth=3", ("unknown chess-endgame option",)))],
+    *[Case(f"endgame compare --budget {budget}",
+           (*ENDGAME_COMPARE[:2], "--game", "chess-endgame:KQvK", "--budget", budget,
+            *ENDGAME_COMPARE[4:]), ("budget",))
+      for budget in ("0s", "-5m", "nan", "nans", "infh")],
 ]
 
 UCI_CASES: list[UciCase] = [

@@ -236,6 +236,10 @@ class Comparison:
         torch.manual_seed(config.seed)
         self.initial = PolicyValueNet(self.network).state_dict()
 
+    def game_spec(self) -> str:
+        """The ``--game`` text of the self-play arm's run (recorded in its config.json)."""
+        return f"chess:max_plies={self.game.max_plies}"
+
     def checkpoint_config(self) -> dict[str, Any]:
         return {"game": self.game.name, "network": dataclasses.asdict(self.network)}
 
@@ -315,7 +319,7 @@ class Comparison:
         config, directory = self.config, self.out / "selfplay"
         clock = ArmClock(directory)
         run_dir = directory / "run"
-        run = SelfPlayRun(run_dir, self.game, f"chess:max_plies={self.game.max_plies}",
+        run = SelfPlayRun(run_dir, self.game, self.game_spec(),
                           self.network, self.puct, self.selfplay, train_config(config),
                           seed=config.seed,
                           resume=(run_dir / "config.json").exists(), progress=False,

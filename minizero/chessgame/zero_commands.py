@@ -103,7 +103,9 @@ def add_compare_parser(commands: argparse._SubParsersAction) -> None:
     defaults = CompareConfig(budget=1.0)
     compare = commands.add_parser("compare", help="chess: supervised vs self-play at an equal "
                                   "wall-clock budget, graded on held-out positions")
-    compare.add_argument("--game", default="chess", help="chess[:max_plies=N] (self-play cap)")
+    compare.add_argument("--game", default="chess", help="chess[:max_plies=N] (self-play cap), "
+                         "or chess-endgame:SIG[,side=white|black,starts=uniform|long,tables=DIR]"
+                         " (graded exactly by the tablebase)")
     compare.add_argument("--budget", required=True,
                          help="wall-clock budget of each arm: 90s, 20m, 2h, ...")
     compare.add_argument("--out", required=True, help="run directory")
@@ -120,6 +122,10 @@ def add_compare_parser(commands: argparse._SubParsersAction) -> None:
             continue
         default = getattr(defaults, field.name)
         kind = type(default)
+        if field.name == "opening_plies":  # the default depends on the game
+            compare.add_argument("--opening-plies", type=int, default=None, help=f"default "
+                                 f"{default} (0 for chess-endgame: its starts are drawn)")
+            continue
         compare.add_argument(f"--{field.name.replace('_', '-')}", type=kind, default=default,
                              help=f"default {default}")
     compare.set_defaults(run=cmd_compare)
@@ -132,18 +138,32 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from minizero.games import make_game
     from minizero.peers import find_stockfish
 
-    if args.game.partition(":")[0] != "chess":
-        raise ValueError(f"compare is for chess (--game chess), not {args.game!r}; for "
-                         "Hexapawn use `hexapawn compare`")
+    name = args.game.partition(":")[0]
+    if name not in ("chess", "chess-endgame"):
+        raise ValueError(f"compare is for chess (--game chess or chess-endgame:SIG), not "
+                         f"{args.game!r}; for Hexapawn use `hexapawn compare`")
     game = make_game(args.game)
     assert isinstance(game, ChessGame)
-    if "max_plies" not in args.game:  # compare's own cap, shorter than a full game's
+    if name == "chess" and "max_plies" not in args.game:  # compare's own cap for full games
         game = ChessGame(game.history, CompareConfig.max_plies)
     overrides = {field.name: getattr(args, field.name) for field in
                  dataclasses.fields(CompareConfig) if hasattr(args, field.name)
                  and field.name != "budget"}
+    if overrides["opening_plies"] is None:
+        overrides["opening_plies"] = 0 if name == "chess-endgame" else CompareConfig.opening_plies
     config = CompareConfig(budget=parse_budget(args.budget), max_plies=game.max_plies,
                            **overrides)
+    if name == "chess-endgame":
+        from minizero.chessgame.endgame_compare import EndgameComparison
+
+        endgame = EndgameComparison(args.out, config, game, args.resume,  # type: ignore[arg-type]
+                                    progress=not args.quiet and sys.stderr.isatty(),
+                                    log=lambda line: print(line, file=sys.stderr, flush=True),
+                                    device=args.device)
+        endgame.run()
+        print((Path(args.out) / "summary.md").read_text(), end="")
+        print(f"learning curves: {Path(args.out) / 'learning_curves.png'}")
+        return 0
     comparison = Comparison(args.out, config, find_stockfish(args.stockfish), args.held_out,
                             args.resume, game, progress=not args.quiet and sys.stderr.isatty(),
                             log=lambda line: print(line, file=sys.stderr, flush=True),

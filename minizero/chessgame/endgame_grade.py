@@ -1,0 +1,156 @@
+"""Exact grades of a network on a chess endgame, from the tablebase.
+
+On the graded positions (every won position of a 3-man table with the learner to move, one per
+table index, i.e. one of each set of symmetric twins; a fixed seeded sample of 20,000 of a
+4-man table), the raw policy's favourite legal move is
+
+* **win-keeping** when the position after it is still won for the learner;
+* **distance-optimal** when it is one of the fastest mates (the tables' best value).
+
+**Conversion**: from ``starts`` fixed won positions (drawn uniformly with a fixed seed, a random
+symmetry each) the learner plays against the perfect defender (the tables' longest resistance;
+of equal moves the first in python-chess's move order), under the game's rules (the fifty-move
+rule, repetition, insufficient material end a game as a draw). The share of games the learner
+mates, for the raw policy (all games in lockstep, one batched forward pass a move) and for PUCT
+at ``nodes`` simulations (no noise, a fresh tree each move).
+
+Run it: ``minizero compare --game chess-endgame:KQvK --budget 15m --out runs/kqk`` grades every
+snapshot; `grade_network` grades one net.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import chess
+import numpy as np
+import torch
+
+from minizero.agents import puct_agent
+from minizero.chessgame import encoding
+from minizero.chessgame.endgame import EndgameGame
+from minizero.chessgame.game import ChessState
+from minizero.chessgame.tablebase.signature import parse_signature
+
+SAMPLE_4_MEN = 20_000
+CONVERSION_STARTS = 200
+GRADE_SEED = 12_345  # the graded positions and starts are the same for every net of a game
+
+
+@dataclass
+class GradingSet:
+    """The graded positions with each legal move's verdict (flat arrays, `offsets` per row)."""
+
+    planes: np.ndarray  # (N, C, 8, 8) float32, from the side to move (the learner)
+    offsets: np.ndarray  # (N + 1,) int64: row i's moves are [offsets[i], offsets[i + 1])
+    actions: np.ndarray  # (M,) int64 policy indices of the legal moves
+    keeps: np.ndarray  # (M,) bool: the move keeps the win
+    optimal: np.ndarray  # (M,) bool: the move is a fastest mate
+    starts: list[chess.Board]  # the conversion starts
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+def grading_set(game: EndgameGame, starts: int = CONVERSION_STARTS,
+                sample: int | None = None) -> GradingSet:
+    """Build the graded positions of ``game`` (3 men: about 10 s; see the module docstring):
+    all of a 3-man table, ``sample`` (default 20,000) of a 4-man one."""
+    tables = game.tablebase()
+    indices, _ = game.won_starts()
+    rng = np.random.default_rng(GRADE_SEED)
+    if sample is None and parse_signature(game.signature).men > 3:
+        sample = SAMPLE_4_MEN
+    if sample is not None and len(indices) > sample:
+        indices = np.sort(rng.choice(indices, sample, replace=False))
+    planes, offsets, actions, keeps, optimal = [], [0], [], [], []
+    for index in indices:
+        board = game.start_board(int(index), 0)
+        scored = tables.probe_moves(board)
+        assert scored, board.fen()  # a won position has moves, all in the tables
+        best = max(value for _, value in scored)
+        planes.append(game.encode(ChessState(board)))
+        for move, value in scored:
+            actions.append(encoding.move_to_index(move, board.turn))
+            keeps.append(value > 0)
+            optimal.append(value == best)
+        offsets.append(len(actions))
+    boards = [game.random_start(rng, "uniform").board for _ in range(starts)]
+    return GradingSet(np.stack(planes), np.array(offsets, np.int64), np.array(actions, np.int64),
+                      np.array(keeps, bool), np.array(optimal, bool), boards)
+
+
+def favourites(network: torch.nn.Module, planes: np.ndarray, offsets: np.ndarray,
+               actions: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """(N,) the flat position (into ``actions``) of each row's highest-rated legal move."""
+    chosen = np.zeros(len(offsets) - 1, np.int64)
+    network.eval()
+    with torch.inference_mode():
+        for start in range(0, len(chosen), batch_size):
+            stop = min(start + batch_size, len(chosen))
+            logits, _ = network(torch.from_numpy(planes[start:stop]))  # (B, 4672)
+            logits = logits.float().numpy()
+            for row in range(start, stop):
+                moves = actions[offsets[row]:offsets[row + 1]]
+                chosen[row] = offsets[row] + int(np.argmax(logits[row - start, moves]))
+    return chosen
+
+
+def defend(game: EndgameGame, state: ChessState) -> ChessState:
+    """The perfect defender's move: the longest resistance (first of equals)."""
+    best = game.tablebase().best_moves(state.board)
+    assert best, state.board.fen()
+    return state.child(best[0][0])
+
+
+def convert_raw(game: EndgameGame, network: torch.nn.Module, starts: list[chess.Board]) -> float:
+    """The share of ``starts`` the raw policy mates against the perfect defender."""
+    states = [ChessState(board.copy()) for board in starts]
+    mated = 0
+    while states:
+        planes = np.stack([game.encode(state) for state in states])
+        moves = [list(state.moves.items()) for state in states]
+        offsets = np.cumsum([0] + [len(m) for m in moves])
+        actions = np.array([action for m in moves for action, _ in m], np.int64)
+        chosen = favourites(network, planes, offsets, actions) - offsets[:-1]
+        going = []
+        for state, choice, legal in zip(states, chosen, moves):
+            state = state.child(legal[int(choice)][1])
+            if game.terminal_value(state) is None:
+                state = defend(game, state)
+                if game.terminal_value(state) is None:
+                    going.append(state)
+            elif game.terminal_value(state) == -1:  # the defender to move is mated
+                mated += 1
+        states = going
+    return mated / len(starts)
+
+
+def convert_puct(game: EndgameGame, network: torch.nn.Module, starts: list[chess.Board],
+                 nodes: int = 64) -> float:
+    """The share of ``starts`` PUCT at ``nodes`` simulations mates against the perfect defender."""
+    agent = puct_agent(game, network, simulations=nodes)
+    mated = 0
+    for board in starts:
+        state = ChessState(board.copy())
+        while True:
+            state = game.apply(state, agent(state))
+            if game.terminal_value(state) is not None:
+                mated += game.terminal_value(state) == -1
+                break
+            state = defend(game, state)
+            if game.terminal_value(state) is not None:
+                break
+    return mated / len(starts)
+
+
+def grade_network(game: EndgameGame, network: torch.nn.Module, graded: GradingSet,
+                  puct_nodes: int = 0) -> dict[str, float]:
+    """win_keeping, optimal, conversion_raw (and conversion_puct when ``puct_nodes``)."""
+    chosen = favourites(network, graded.planes, graded.offsets, graded.actions)
+    grades = {"positions": len(graded), "win_keeping": float(graded.keeps[chosen].mean()),
+              "optimal": float(graded.optimal[chosen].mean()),
+              "conversion_raw": convert_raw(game, network, graded.starts)}
+    if puct_nodes:
+        grades["conversion_puct"] = convert_puct(game, network, graded.starts, puct_nodes)
+    return grades
