@@ -291,27 +291,39 @@ class Comparison:
                 samples, _ = load_chess_data([data_dir], self.game.history)
                 samples = samples.subset(report.not_in(samples.fen, held_keys))
                 loaded = shard_count
-            saved = time.perf_counter()
-            while clock.seconds() < snapshot * interval and samples is not None and len(samples):
-                trainer.train_steps(samples, 1)
-                if time.perf_counter() - saved > SAVE_EVERY:
-                    save_checkpoint(latest, config=self.checkpoint_config(), **trainer.state())
-                    clock.save()
-                    saved = time.perf_counter()
-                bar.update(round(clock.seconds() - bar.n, 1))
-            save_checkpoint(latest, config=self.checkpoint_config(), **trainer.state())
-            path = directory / f"snapshot-{snapshot:02d}.pt"
-            save_checkpoint(path, config=self.checkpoint_config(), model=network.state_dict())
-            append_metrics(directory / "snapshots.jsonl", {
-                "snapshot": snapshot, "seconds": round(clock.seconds(), 2),
-                "checkpoint": str(path.relative_to(self.out)), "steps": trainer.step,
-                "positions": 0 if samples is None else len(samples),
-                "load_average": round(os.getloadavg()[0], 2)}, key="snapshot")
-            clock.save()
-            bar.update(round(clock.seconds() - bar.n, 1))
-            with clock.paused():
-                on_snapshot()
+            self._train_to_snapshot(trainer, samples, clock, snapshot, interval, bar,
+                                    on_snapshot)
         bar.close()
+
+    def _train_to_snapshot(self, trainer: Trainer, samples: Any, clock: ArmClock,
+                           snapshot: int, interval: float, bar: Any,
+                           on_snapshot: Callable[[], None]) -> None:
+        """The supervised arm's training on ``samples`` (chess or table positions, or None)
+        until snapshot ``snapshot``'s time, checkpointed every SAVE_EVERY seconds; then the
+        snapshot: its weights, its metrics line, and its grading by ``on_snapshot`` on a
+        paused clock."""
+        directory = self.out / "supervised"
+        latest = directory / "latest.pt"
+        saved = time.perf_counter()
+        while clock.seconds() < snapshot * interval and samples is not None and len(samples):
+            trainer.train_steps(samples, 1)
+            if time.perf_counter() - saved > SAVE_EVERY:
+                save_checkpoint(latest, config=self.checkpoint_config(), **trainer.state())
+                clock.save()
+                saved = time.perf_counter()
+            bar.update(round(clock.seconds() - bar.n, 1))
+        save_checkpoint(latest, config=self.checkpoint_config(), **trainer.state())
+        path = directory / f"snapshot-{snapshot:02d}.pt"
+        save_checkpoint(path, config=self.checkpoint_config(), model=trainer.network.state_dict())
+        append_metrics(directory / "snapshots.jsonl", {
+            "snapshot": snapshot, "seconds": round(clock.seconds(), 2),
+            "checkpoint": str(path.relative_to(self.out)), "steps": trainer.step,
+            "positions": 0 if samples is None else len(samples),
+            "load_average": round(os.getloadavg()[0], 2)}, key="snapshot")
+        clock.save()
+        bar.update(round(clock.seconds() - bar.n, 1))
+        with clock.paused():
+            on_snapshot()
 
     # ---------------------------------------------------------------- the self-play arm
 

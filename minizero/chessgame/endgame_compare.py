@@ -23,7 +23,6 @@ grades.jsonl, summary.json, summary.md, learning_curves.png.
 from __future__ import annotations
 
 import os
-import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ from minizero.checkpoint import load_checkpoint, save_checkpoint
 from minizero.chessgame import encoding
 from minizero.chessgame.compare import (
     ARMS,
-    SAVE_EVERY,
     ArmClock,
     CompareConfig,
     Comparison,
@@ -194,26 +192,8 @@ class EndgameComparison(Comparison):
                 clock.save()
                 bar.update(round(clock.seconds() - bar.n, 1))
             samples = load_labels(data_dir, self.game.history)
-            saved = time.perf_counter()
-            while clock.seconds() < snapshot * interval and samples is not None:
-                trainer.train_steps(samples, 1)
-                if time.perf_counter() - saved > SAVE_EVERY:
-                    save_checkpoint(latest, config=self.checkpoint_config(), **trainer.state())
-                    clock.save()
-                    saved = time.perf_counter()
-                bar.update(round(clock.seconds() - bar.n, 1))
-            save_checkpoint(latest, config=self.checkpoint_config(), **trainer.state())
-            path = directory / f"snapshot-{snapshot:02d}.pt"
-            save_checkpoint(path, config=self.checkpoint_config(), model=network.state_dict())
-            append_metrics(directory / "snapshots.jsonl", {
-                "snapshot": snapshot, "seconds": round(clock.seconds(), 2),
-                "checkpoint": str(path.relative_to(self.out)), "steps": trainer.step,
-                "positions": 0 if samples is None else len(samples),
-                "load_average": round(os.getloadavg()[0], 2)}, key="snapshot")
-            clock.save()
-            bar.update(round(clock.seconds() - bar.n, 1))
-            with clock.paused():
-                on_snapshot()
+            self._train_to_snapshot(trainer, samples, clock, snapshot, interval, bar,
+                                    on_snapshot)
         bar.close()
 
     # ---------------------------------------------------------------- grading and report
