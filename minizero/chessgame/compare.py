@@ -262,14 +262,7 @@ class Comparison:
 
     def run_supervised(self, held_keys: set[str], on_snapshot: Callable[[], None]) -> None:
         config, directory = self.config, self.out / "supervised"
-        clock = ArmClock(directory)
-        torch.manual_seed(config.seed)
-        network = PolicyValueNet(self.network).to(self.device)
-        network.load_state_dict(self.initial)
-        trainer = Trainer(network, train_config(config), config.seed)
-        latest = directory / "latest.pt"
-        if latest.exists():
-            trainer.restore(load_checkpoint(latest)[1])
+        clock, trainer = self._supervised_trainer()
         data_dir = directory / "data"
         labelling = ChessDataConfig(positions=10**9, depth=config.label_depth,
                                     workers=config.workers, history=self.game.history,
@@ -294,6 +287,18 @@ class Comparison:
             self._train_to_snapshot(trainer, samples, clock, snapshot, interval, bar,
                                     on_snapshot)
         bar.close()
+
+    def _supervised_trainer(self) -> tuple[ArmClock, Trainer]:
+        """The supervised arm's clock and trainer, from the shared initial weights or from
+        where a killed run left them."""
+        directory = self.out / "supervised"
+        torch.manual_seed(self.config.seed)
+        network = PolicyValueNet(self.network).to(self.device)
+        network.load_state_dict(self.initial)
+        trainer = Trainer(network, train_config(self.config), self.config.seed)
+        if (directory / "latest.pt").exists():
+            trainer.restore(load_checkpoint(directory / "latest.pt")[1])
+        return ArmClock(directory), trainer
 
     def _train_to_snapshot(self, trainer: Trainer, samples: Any, clock: ArmClock,
                            snapshot: int, interval: float, bar: Any,

@@ -34,14 +34,12 @@ import numpy as np
 import torch
 
 from minizero.atomic import atomic_write, write_text
-from minizero.checkpoint import load_checkpoint, save_checkpoint
+from minizero.checkpoint import save_checkpoint
 from minizero.chessgame import encoding
 from minizero.chessgame.compare import (
     ARMS,
-    ArmClock,
     CompareConfig,
     Comparison,
-    train_config,
 )
 from minizero.chessgame.compare_report import LABELS, snapshots
 from minizero.chessgame.endgame import EndgameGame, board_of, label
@@ -53,9 +51,8 @@ from minizero.chessgame.endgame_grade import (
 )
 from minizero.chessgame.game import ChessState
 from minizero.chessgame.tablebase.signature import parse_signature
-from minizero.nn.network import PolicyValueNet, load_network
+from minizero.nn.network import load_network
 from minizero.rundir import append_metrics, read_metrics, write_json
-from minizero.train import Trainer
 
 LABEL_CHUNK = 1000  # positions labelled per shard (about half a second)
 PUCT_NODES = 64
@@ -168,14 +165,7 @@ class EndgameComparison(Comparison):
     def run_supervised(self, held_keys: set[str], on_snapshot: Callable[[], None]) -> None:
         config, directory = self.config, self.out / "supervised"
         assert isinstance(self.game, EndgameGame)
-        clock = ArmClock(directory)
-        torch.manual_seed(config.seed)
-        network = PolicyValueNet(self.network).to(self.device)
-        network.load_state_dict(self.initial)
-        trainer = Trainer(network, train_config(config), config.seed)
-        latest = directory / "latest.pt"
-        if latest.exists():
-            trainer.restore(load_checkpoint(latest)[1])
+        clock, trainer = self._supervised_trainer()
         data_dir = directory / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         interval = config.budget / config.checkpoints
