@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pickle
 import time
 import warnings
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from minizero.checkpoint import load_checkpoint
 from minizero.inputs import MAX_LINE, npz_file, read_bytes, regular_file, text_lines
+from tests.hostile_inputs import RAW_PICKLE
 
 
 def test_comment_lines_are_skipped_whatever_their_bytes(tmp_path: Path) -> None:
@@ -60,7 +60,7 @@ def test_random_bytes_are_not_an_npz_nor_a_pickle(tmp_path: Path) -> None:
 
 def test_a_raw_pickle_is_refused_without_torch_warnings(tmp_path: Path) -> None:
     path = tmp_path / "raw.pt"
-    path.write_bytes(pickle.dumps({"model": [1, 2, 3]}))
+    path.write_bytes(RAW_PICKLE)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(ValueError, match="raw.pt: not a readable checkpoint"):
