@@ -192,7 +192,7 @@ REALISTIC = [
            "state.repetitions >= 2", "state.repetitions >= 1"),
     Mutant("chess training: value to centipawns without atanh", CHESS + "training.py",
            "round(CP_SCALE * math.atanh(value))", "round(CP_SCALE * value)"),
-    Mutant("match: a draw scored as a loss", CHESS + "match.py",
+    Mutant("match: a draw scored as a loss", CHESS + "uci_game.py",
            '        if self.result == "1/2-1/2":\n            return 0.5',
            '        if self.result == "1/2-1/2":\n            return 0.0'),
     Mutant("stockfish client: a lower bound taken as the score", CHESS + "stockfish.py",

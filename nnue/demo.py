@@ -22,8 +22,8 @@ import chess
 
 from minizero.atomic import write_text
 from minizero.chessgame.commands import parse_time_control
-from minizero.chessgame.match import EngineSpec, MatchConfig, play_game
 from minizero.chessgame.openings import read_openings
+from minizero.chessgame.uci_game import EngineSpec, MatchConfig, play_game
 from minizero.outputs import RUNS, add_force_argument, refuse_overwrite
 
 OPENINGS = Path(__file__).resolve().parent.parent / "benchmarks" / "openings.fen"

@@ -101,7 +101,7 @@ def fake_engine(tmp_path: Path, name: str, on_go: str) -> EngineSpec:
 def test_forfeits_are_recorded_as_losses(
     tmp_path: Path, name: str, on_go: str, termination: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("minizero.chessgame.match.SEARCH_GRACE", 0.5)
+    monkeypatch.setattr("minizero.chessgame.uci_game.SEARCH_GRACE", 0.5)
     config = MatchConfig(games=1, base_time=0.4, increment=0.0)
     result = run_match(fake_engine(tmp_path, name, on_go), minizero(), [chess.STARTING_FEN],
                        config)
