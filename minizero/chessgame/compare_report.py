@@ -186,6 +186,17 @@ def write_markdown(path: Path, summary: dict[str, Any]) -> str:
 
 def plot_curves(path: Path, summary: dict[str, Any]) -> Path | None:
     """Top-1 agreement and value error against the arm's wall-clock seconds."""
+    return plot_arms(path, summary, [("top1", 100, "top-1 agreement with Stockfish (%)"),
+                                     ("value_mae", 1, "value MAE vs tanh(cp / 400)")],
+                     "wall-clock seconds of the arm (labelling, games, training)",
+                     f"Chess: supervised vs self-play, {summary['budget_seconds']:.0f} s each, "
+                     f"{summary['held_out_positions']} held-out positions", LABELS)
+
+
+def plot_arms(path: Path, summary: dict[str, Any], panels: list[tuple[str, float, str]],
+              xlabel: str, title: str, labels: dict[str, str]) -> Path | None:
+    """One panel a grade (curve key, scale, y label), both arms' curves against their
+    wall-clock seconds, written as a PNG; None without matplotlib."""
     try:
         import matplotlib
 
@@ -193,20 +204,19 @@ def plot_curves(path: Path, summary: dict[str, Any]) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4))
     for arm, style in (("supervised", "-o"), ("selfplay", "-s")):
         curve = summary["arms"][arm]["curve"]
         seconds = [point["seconds"] for point in curve]
-        axes[0].plot(seconds, [100 * point["top1"] for point in curve], style, label=LABELS[arm])
-        axes[1].plot(seconds, [point["value_mae"] for point in curve], style, label=LABELS[arm])
-    axes[0].set_ylabel("top-1 agreement with Stockfish (%)")
-    axes[1].set_ylabel("value MAE vs tanh(cp / 400)")
-    for axis in axes:
-        axis.set_xlabel("wall-clock seconds of the arm (labelling, games, training)")
+        for axis, (key, scale, _) in zip(axes, panels):
+            axis.plot(seconds, [scale * point[key] for point in curve], style,
+                      label=labels[arm])
+    for axis, (_, _, ylabel) in zip(axes, panels):
+        axis.set_ylabel(ylabel)
+        axis.set_xlabel(xlabel)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    figure.suptitle(f"Chess: supervised vs self-play, {summary['budget_seconds']:.0f} s each, "
-                    f"{summary['held_out_positions']} held-out positions")
+    figure.suptitle(title)
     figure.tight_layout()
     with atomic_write(path) as handle:
         figure.savefig(handle, format="png", dpi=110)

@@ -41,7 +41,7 @@ from minizero.chessgame.compare import (
     CompareConfig,
     Comparison,
 )
-from minizero.chessgame.compare_report import LABELS, snapshots
+from minizero.chessgame.compare_report import LABELS, plot_arms, snapshots
 from minizero.chessgame.endgame import EndgameGame, board_of, label
 from minizero.chessgame.endgame_grade import (
     CONVERSION_STARTS,
@@ -294,30 +294,10 @@ def write_markdown(path: Path, summary: dict[str, Any]) -> str:
 
 def plot_curves(path: Path, summary: dict[str, Any]) -> Path | None:
     """Win-keeping and raw conversion against each arm's wall-clock seconds."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for arm, style in (("supervised", "-o"), ("selfplay", "-s")):
-        curve = summary["arms"][arm]["curve"]
-        seconds = [point["seconds"] for point in curve]
-        name = LABELS[arm].replace("Stockfish", "table")
-        axes[0].plot(seconds, [100 * p["win_keeping"] for p in curve], style, label=name)
-        axes[1].plot(seconds, [100 * p["conversion_raw"] for p in curve], style, label=name)
-    axes[0].set_ylabel("win-keeping moves of the raw policy (%)")
-    axes[1].set_ylabel("mates vs the perfect defender, raw policy (%)")
-    for axis in axes:
-        axis.set_xlabel("wall-clock seconds of the arm")
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
-    figure.suptitle(f"{summary['game']}: supervised vs self-play, "
-                    f"{summary['budget_seconds']:.0f} s each, graded by the tables")
-    figure.tight_layout()
-    with atomic_write(path) as handle:
-        figure.savefig(handle, format="png", dpi=110)
-    plt.close(figure)
-    return path
+    return plot_arms(path, summary,
+                     [("win_keeping", 100, "win-keeping moves of the raw policy (%)"),
+                      ("conversion_raw", 100, "mates vs the perfect defender, raw policy (%)")],
+                     "wall-clock seconds of the arm",
+                     f"{summary['game']}: supervised vs self-play, "
+                     f"{summary['budget_seconds']:.0f} s each, graded by the tables",
+                     {arm: LABELS[arm].replace("Stockfish", "table") for arm in LABELS})
