@@ -153,21 +153,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
         overrides["opening_plies"] = 0 if name == "chess-endgame" else CompareConfig.opening_plies
     config = CompareConfig(budget=parse_budget(args.budget), max_plies=game.max_plies,
                            **overrides)
+    progress = not args.quiet and sys.stderr.isatty()
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
     if name == "chess-endgame":
         from minizero.chessgame.endgame_compare import EndgameComparison
 
-        endgame = EndgameComparison(args.out, config, game, args.resume,  # type: ignore[arg-type]
-                                    progress=not args.quiet and sys.stderr.isatty(),
-                                    log=lambda line: print(line, file=sys.stderr, flush=True),
-                                    device=args.device)
-        endgame.run()
-        print((Path(args.out) / "summary.md").read_text(), end="")
-        print(f"learning curves: {Path(args.out) / 'learning_curves.png'}")
-        return 0
-    comparison = Comparison(args.out, config, find_stockfish(args.stockfish), args.held_out,
-                            args.resume, game, progress=not args.quiet and sys.stderr.isatty(),
-                            log=lambda line: print(line, file=sys.stderr, flush=True),
-                            device=args.device)
+        comparison: Comparison = EndgameComparison(
+            args.out, config, game, args.resume,  # type: ignore[arg-type]
+            progress=progress, log=log, device=args.device)
+    else:
+        comparison = Comparison(args.out, config, find_stockfish(args.stockfish), args.held_out,
+                                args.resume, game, progress=progress, log=log,
+                                device=args.device)
     comparison.run()
     print((Path(args.out) / "summary.md").read_text(), end="")
     print(f"learning curves: {Path(args.out) / 'learning_curves.png'}")
