@@ -98,7 +98,7 @@ class Units:
 
     def submit(self, key: Hashable, function: Callable[..., Any], *arguments: Any) -> None:
         """Start ``function(*arguments)`` as the unit ``key``."""
-        if self.spec.backend == "local":
+        if self._pool is not None:
             self._running[self._pool.submit(function, *arguments)] = key
             return
         if function not in self._remote:  # a worker killed mid-task: Ray runs it again
