@@ -4,8 +4,10 @@
 policy map, the same rules: mate, stalemate, insufficient material, repetition and the fifty-move
 rule end an episode) whose episodes start from a position drawn from a table: one the learning
 side is to move in and wins. ``side`` is the colour that learns (the table's stronger side, put
-on that colour); ``starts`` draws a start uniformly over the won positions or weighted by their
-squared distance to mate in plies (``long``), each turned by a random symmetry of the board. The
+on that colour); ``starts`` draws a start uniformly over the won positions, weighted by their
+squared distance to mate in plies (``long``), or with every distance equally likely (``even``: a
+mate in one as often as the longest mate, a curriculum without a schedule), each turned by a
+random symmetry of the board. The
 defender: in self-play the learner plays both sides (the generic loop runs unchanged); graders
 (endgame_grade.py) pit it against the tables' best resistance.
 
@@ -35,7 +37,7 @@ from minizero.chessgame.tablebase.signature import Signature, parse_signature
 from minizero.chessgame.tablebase.storage import default_directory
 
 SIDES = ("white", "black")
-STARTS = ("uniform", "long")
+STARTS = ("uniform", "long", "even")
 ENDGAME_HISTORY = 1  # positions in the input planes: an endgame's past matters only for repetitions
 
 
@@ -73,7 +75,8 @@ class EndgameGame(ChessGame):
     """Chess from tablebase starts (see the module docstring).
 
     signature: the table, e.g. "KRvK". side: the colour that learns ("white" or "black").
-    starts: "uniform" over the won positions, or "long" (weighted by distance to mate squared).
+    starts: "uniform" over the won positions, "long" (weighted by distance to mate squared), or
+        "even" (every distance to mate equally likely).
     tables: the tables' folder ("" for the user cache). history, max_plies: as in chess.
     """
 
@@ -90,7 +93,7 @@ class EndgameGame(ChessGame):
         if self.side not in SIDES:
             raise ValueError(f"side must be white or black, got {self.side!r}")
         if self.starts not in STARTS:
-            raise ValueError(f"starts must be uniform or long, got {self.starts!r}")
+            raise ValueError(f"starts must be uniform, long or even, got {self.starts!r}")
 
     @property
     def name(self) -> str:
@@ -136,8 +139,12 @@ class EndgameGame(ChessGame):
     def random_start(self, rng: np.random.Generator, starts: str | None = None) -> ChessState:
         """A start drawn with ``rng``: a won position, the learner to move (see ``starts``)."""
         indices, plies = self.won_starts()
-        if (starts or self.starts) == "long":
-            weights = plies.astype(np.float64) ** 2
+        starts = starts or self.starts
+        if starts in ("long", "even"):
+            if starts == "long":
+                weights = plies.astype(np.float64) ** 2
+            else:  # each distance's positions share one equal part
+                weights = 1.0 / np.bincount(plies)[plies]
             choice = int(rng.choice(len(indices), p=weights / weights.sum()))
         else:
             choice = int(rng.integers(len(indices)))
@@ -179,5 +186,5 @@ def from_spec(options: str) -> EndgameGame:
             values[name] = text
         else:
             raise ValueError(f"unknown chess-endgame option {name!r}; options: side=white|black,"
-                             " starts=uniform|long, tables=DIR, history=T, max_plies=N")
+                             " starts=uniform|long|even, tables=DIR, history=T, max_plies=N")
     return EndgameGame(**values)  # type: ignore[arg-type]

@@ -75,6 +75,14 @@ def test_long_starts_lie_further_from_mate(tables: str) -> None:
     assert mean_distance("long") > mean_distance("uniform") + 1
 
 
+def test_even_starts_give_every_distance_its_share(tables: str) -> None:
+    game = from_spec(f"KQvK,starts=even,tables={tables}")
+    rng = np.random.default_rng(0)
+    plies = [32000 - game.tablebase().probe(game.random_start(rng).board) for _ in range(500)]
+    counts = np.bincount(plies, minlength=20)[1::2]  # mates in 1..10 moves: odd plies
+    assert len(counts) == 10 and counts.min() >= 25  # 50 each expected; uniform gives 0-9
+
+
 def test_labels_spread_over_the_fastest_mates_with_the_exact_value(tables: str) -> None:
     game = from_spec(f"KQvK,tables={tables}")
     board = chess.Board("k7/8/1K6/8/8/8/8/7Q w - - 0 1")  # Qh8#, Qa1#... the mates in one
