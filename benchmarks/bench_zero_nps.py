@@ -16,15 +16,20 @@ Three parts, one run, the shipped net throughout:
   thread and on two (the ``Threads`` option), taking turns.
 * **Agreement**: the int8 net graded by the float32 one on the 1,395 bench positions (the 50
   openings and every position one move after them), at 8-bit and at 7-bit activations.
+* **Stockfish**: top-1 agreement with Stockfish's depth-8 move and value error of the float32
+  net and of its int8 twins, on 3,052 held-out positions (benchmarks/heldout-d8, see its
+  SOURCE.md).
 
 Run: ``make bench BENCH=zero_nps`` (MINIZERO_BENCH_MOVETIME, seconds a move, default 2;
 MINIZERO_BENCH_ROUNDS, default 2; MINIZERO_BENCH_NODES, simulations a profiled search,
-default 512).
+default 512; MINIZERO_BENCH_PARTS, some of profile,nps,threads,agreement,stockfish, default all:
+the other parts keep their last figures).
 """
 
 from __future__ import annotations
 
 import cProfile
+import json
 import os
 import pstats
 import sys
@@ -36,16 +41,22 @@ import chess.engine
 import numpy as np
 import torch
 
-from benchmarks.common import machine, markdown_table, write_results
+from benchmarks.common import RESULTS, machine, markdown_table, write_results
 from benchmarks.zero_chess_speed import precision_agreement
+from minizero.chessgame.encoding import history_of
 from minizero.chessgame.game import ChessGame
 from minizero.chessgame.openings import read_openings
 from minizero.chessgame.protocol import Limits
 from minizero.chessgame.puct_engine import SHIPPED_NET, PuctEngine, PuctEngineConfig
+from minizero.chessgame.training import grade, load_chess_data
 from minizero.nn.int8 import Int8Network, calibration_path
-from minizero.nn.network import load_network
+from minizero.nn.network import PolicyValueNet, load_network
 
 OPENINGS = Path(__file__).resolve().parent / "openings.fen"
+HELD_OUT = Path(__file__).resolve().parent / "heldout-d8"
+PARTS = ("profile", "nps", "threads", "agreement", "stockfish")
+KEYS = ("profile", "nodes_per_second", "int8_calls_per_second_by_threads", "int8_agreement",
+        "stockfish_agreement")  # each part's figures in the results
 POSITIONS = [  # three opening positions: open, semi-open, closed
     "r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3",
     "rnbqkb1r/pp2pppp/3p1n2/8/3NP3/8/PPP2PPP/RNBQKB1R w KQkq - 1 5",
@@ -155,32 +166,69 @@ def planes_of_positions(count: int) -> np.ndarray:
     return np.stack([game.encode(game.state_from_board(chess.Board(fen))) for fen in fens])
 
 
+def stockfish_agreement(network: PolicyValueNet) -> dict[str, dict[str, float]]:
+    """Top-1 agreement with Stockfish (depth 8) and value error on the held-out positions, of
+    the float32 net and of its int8 twins (8-bit and 7-bit activations)."""
+    held, _ = load_chess_data([HELD_OUT], history_of(network.config.input_shape[0]))
+    contenders: dict[str, torch.nn.Module] = {"float32": network}
+    for bits in (8, 7):
+        contenders[f"int8, {bits}-bit activations"] = Int8Network.from_file(
+            network, calibration_path(SHIPPED_NET), full_range=bits == 8)
+    return {name: grade(model, held, mirror_average=True) for name, model in contenders.items()}
+
+
 def main() -> None:
     movetime = float(os.environ.get("MINIZERO_BENCH_MOVETIME", "2"))
     rounds = int(os.environ.get("MINIZERO_BENCH_ROUNDS", "2"))
     profiled_nodes = int(os.environ.get("MINIZERO_BENCH_NODES", "512"))
+    parts = os.environ.get("MINIZERO_BENCH_PARTS", ",".join(PARTS)).split(",")
+    if unknown := set(parts) - set(PARTS):
+        sys.exit(f"MINIZERO_BENCH_PARTS: unknown part(s) {sorted(unknown)}; parts: {PARTS}")
+    previous = RESULTS / "zero_nps.json"
+    payload: dict[str, object] = json.loads(previous.read_text()) if previous.exists() else {}
+    # Each part names the machine it was measured on: parts kept from an earlier run may come
+    # from another CPU than the parts measured now.
+    earlier = payload.pop("machine", None)
+    measured_on = payload.get("measured_on") or {
+        part: earlier for part, key in zip(PARTS, KEYS) if key in payload}
     loads = {"start": machine()["load_average_1_5_15_min"]}
-    payload: dict[str, object] = {"positions": POSITIONS, "movetime_seconds": movetime,
-                                  "rounds": rounds}
-    payload["profile"] = {"float32, LeafBatch 16": profile("float32", 16, profiled_nodes),
-                          "int8, LeafBatch 32": profile("int8", 32, profiled_nodes)}
-    loads["after_profile"] = machine()["load_average_1_5_15_min"]
-    speed = {}
-    for label, isa in ISAS.items():
-        speed[label] = nodes_per_second(isa, movetime, rounds)
-        loads[f"after_{isa or 'native'}"] = machine()["load_average_1_5_15_min"]
-    payload["nodes_per_second"] = speed
     network = load_network(str(SHIPPED_NET))
-    payload["int8_calls_per_second_by_threads"] = network_threads(
-        Int8Network.from_file(network, calibration_path(SHIPPED_NET)))
-    loads["after_threads"] = machine()["load_average_1_5_15_min"]
-    payload["int8_agreement"] = {
-        f"{bits}-bit activations": precision_agreement(
-            network, OPENINGS, Int8Network.from_file(network, calibration_path(SHIPPED_NET),
-                                                     full_range=bits == 8))
-        for bits in (8, 7)}
-    payload["load_average_1_5_15_min"] = loads
+    torch.set_num_threads(1)
+    if "profile" in parts:
+        payload["profile"] = {
+            "float32, LeafBatch 16": profile("float32", 16, profiled_nodes),
+            "int8, LeafBatch 32": profile("int8", 32, profiled_nodes)}
+        loads["after_profile"] = machine()["load_average_1_5_15_min"]
+    if "nps" in parts:
+        payload.update({"positions": POSITIONS, "movetime_seconds": movetime, "rounds": rounds})
+        speed = {}
+        for label, isa in ISAS.items():
+            speed[label] = nodes_per_second(isa, movetime, rounds)
+            loads[f"after_{isa or 'native'}"] = machine()["load_average_1_5_15_min"]
+        payload["nodes_per_second"] = speed
+    if "threads" in parts:
+        payload["int8_calls_per_second_by_threads"] = network_threads(
+            Int8Network.from_file(network, calibration_path(SHIPPED_NET)))
+        loads["after_threads"] = machine()["load_average_1_5_15_min"]
+    if "agreement" in parts:
+        payload["int8_agreement"] = {
+            f"{bits}-bit activations": precision_agreement(
+                network, OPENINGS, Int8Network.from_file(network, calibration_path(SHIPPED_NET),
+                                                         full_range=bits == 8))
+            for bits in (8, 7)}
+    if "stockfish" in parts:
+        payload["stockfish_agreement"] = stockfish_agreement(network)
+        loads["after_stockfish"] = machine()["load_average_1_5_15_min"]
+    payload["load_average_1_5_15_min"] = {
+        **(payload.get("load_average_1_5_15_min") or {}), **loads}
+    payload["measured_on"] = {**measured_on, **{part: machine() for part in parts}}
     write_results("zero_nps", payload, table(payload))
+
+
+def cpu_text(payload: dict, part: str) -> str:
+    """The CPU a part was measured on: model and vector extensions."""
+    cpu = ((payload.get("measured_on") or {}).get(part) or {}).get("cpu") or {}
+    return f"{cpu.get('model', '?')} ({', '.join(cpu.get('vector_extensions', [])) or '?'})"
 
 
 def table(payload: dict) -> str:
@@ -189,7 +237,8 @@ def table(payload: dict) -> str:
     for label, rates in payload["nodes_per_second"].items():
         for name, rate in rates.items():
             rows.append([label, name, f"{rate:,.0f}", f"{rate / rates[baseline]:.2f}x"])
-    text = markdown_table(["CPU", "zero-uci", "nodes/s", "vs float32"], rows)
+    text = f"Measured on {cpu_text(payload, 'nps')}\n\n"
+    text += markdown_table(["CPU", "zero-uci", "nodes/s", "vs float32"], rows)
     parts = ("network", "python-chess", "encoding", "tree", "other")
     rows = [[name, *(f"{shares.get(part, 0):.0%}" for part in parts),
              f"{shares['nodes'] / shares['total_seconds']:,.0f}"]
@@ -205,6 +254,13 @@ def table(payload: dict) -> str:
         [["Threads", f"{rates['1']:.1f}", f"{rates['2']:.1f}"]])
     text += "\n\n" + markdown_table(["int8 vs float32", "positions", "same favourite move",
                                      "value difference mean / max"], rows)
+    if "stockfish_agreement" in payload:
+        rows = [[name, graded["held_out"], f"{graded['top1']:.1%}",
+                 f"{graded['top1_mirror_average']:.1%}", f"{graded['value_mae']:.3f}"]
+                for name, graded in payload["stockfish_agreement"].items()]
+        text += f"\n\nMeasured on {cpu_text(payload, 'stockfish')}\n\n" + markdown_table(
+            ["net vs Stockfish depth 8 (held-out)", "positions", "top-1",
+             "top-1, mirror-averaged", "value MAE"], rows)
     return text
 
 
