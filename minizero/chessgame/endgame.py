@@ -7,7 +7,7 @@ side is to move in and wins. ``side`` is the colour that learns (the table's str
 on that colour); ``starts`` draws a start uniformly over the won positions, weighted by their
 squared distance to mate in plies (``long``), or with every distance equally likely (``even``: a
 mate in one as often as the longest mate, a curriculum without a schedule), each turned by a
-random symmetry of the board. The
+random symmetry of the board; ``within=K`` keeps only the starts at most K plies from mate. The
 defender: in self-play the learner plays both sides (the generic loop runs unchanged); graders
 (endgame_grade.py) pit it against the tables' best resistance.
 
@@ -77,6 +77,7 @@ class EndgameGame(ChessGame):
     signature: the table, e.g. "KRvK". side: the colour that learns ("white" or "black").
     starts: "uniform" over the won positions, "long" (weighted by distance to mate squared), or
         "even" (every distance to mate equally likely).
+    within: only starts at most this many plies from mate (0: every won position).
     tables: the tables' folder ("" for the user cache). history, max_plies: as in chess.
     """
 
@@ -84,6 +85,7 @@ class EndgameGame(ChessGame):
     signature: str = "KQvK"
     side: str = "white"
     starts: str = "uniform"
+    within: int = 0
     tables: str = field(default="")
 
     def __post_init__(self) -> None:
@@ -94,17 +96,23 @@ class EndgameGame(ChessGame):
             raise ValueError(f"side must be white or black, got {self.side!r}")
         if self.starts not in STARTS:
             raise ValueError(f"starts must be uniform, long or even, got {self.starts!r}")
+        if self.within < 0:
+            raise ValueError(f"within must be 0 (no limit) or a number of plies, got "
+                             f"{self.within}")
 
     @property
     def name(self) -> str:
-        return f"chess-endgame-{self.signature}-{self.side}-{self.starts}-t{self.history}"
+        within = f"-within{self.within}" if self.within else ""
+        return (f"chess-endgame-{self.signature}-{self.side}-{self.starts}{within}"
+                f"-t{self.history}")
 
     @property
     def spec(self) -> str:
         """The text `from_spec` turns back into this game."""
         tables = f",tables={self.tables}" if self.tables else ""
+        within = f",within={self.within}" if self.within else ""
         return (f"chess-endgame:{self.signature},side={self.side},starts={self.starts},"
-                f"history={self.history},max_plies={self.max_plies}{tables}")
+                f"history={self.history},max_plies={self.max_plies}{within}{tables}")
 
     @property
     def directory(self) -> str:
@@ -118,11 +126,18 @@ class EndgameGame(ChessGame):
         return tablebase(self.directory)
 
     def won_starts(self) -> tuple[np.ndarray, np.ndarray]:
-        """(table indices, distances in plies) of the won positions with the learner to move."""
+        """(table indices, distances in plies) of the won positions with the learner to move
+        that episodes start from: all of them, or those ``within`` plies of mate."""
         indices, plies = won_entries(self.signature, self.directory)
         if not len(indices):
             raise ValueError(f"{self.signature}: the stronger side never wins; no start position")
-        return indices, plies
+        if not self.within:
+            return indices, plies
+        near = plies <= self.within
+        if not near.any():
+            raise ValueError(f"{self.signature}: no won position within {self.within} plies of "
+                             f"mate (the nearest is {plies.min()})")
+        return indices[near], plies[near]
 
     def start_board(self, index: int, symmetry: int) -> chess.Board:
         """A table position on the board the learner sees: its pieces on the learner's colour."""
@@ -176,7 +191,7 @@ def from_spec(options: str) -> EndgameGame:
     values: dict[str, object] = {"signature": items[0]}
     for item in filter(None, items[1:]):
         name, _, text = item.partition("=")
-        if name in ("history", "max_plies"):
+        if name in ("history", "max_plies", "within"):
             try:
                 values[name] = int(text)
             except ValueError:
@@ -186,5 +201,6 @@ def from_spec(options: str) -> EndgameGame:
             values[name] = text
         else:
             raise ValueError(f"unknown chess-endgame option {name!r}; options: side=white|black,"
-                             " starts=uniform|long|even, tables=DIR, history=T, max_plies=N")
+                             " starts=uniform|long|even, within=PLIES, tables=DIR, history=T,"
+                             " max_plies=N")
     return EndgameGame(**values)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ snapshot; `grade_network` grades one net.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import chess
@@ -56,6 +57,7 @@ def grading_set(game: EndgameGame, starts: int = CONVERSION_STARTS,
                 sample: int | None = None) -> GradingSet:
     """Build the graded positions of ``game`` (3 men: about 10 s; see the module docstring):
     all of a 3-man table, ``sample`` (default 20,000) of a 4-man one."""
+    game = dataclasses.replace(game, starts="uniform", within=0)  # graded on every won position
     tables = game.tablebase()
     indices, _ = game.won_starts()
     rng = np.random.default_rng(GRADE_SEED)

@@ -83,6 +83,17 @@ def test_even_starts_give_every_distance_its_share(tables: str) -> None:
     assert len(counts) == 10 and counts.min() >= 25  # 50 each expected; uniform gives 0-9
 
 
+def test_within_keeps_starts_near_mate_and_grading_whole(tables: str) -> None:
+    game = from_spec(f"KQvK,within=3,tables={tables}")
+    assert game.spec.endswith(f"within=3,tables={tables}") and "within3" in game.name
+    rng = np.random.default_rng(0)
+    plies = {32000 - game.tablebase().probe(game.random_start(rng).board) for _ in range(100)}
+    assert plies == {1, 3}
+    assert len(grading_set(game, 2)) == len(grading_set(from_spec(f"KQvK,tables={tables}"), 2))
+    with pytest.raises(ValueError, match="within must be"):
+        from_spec(f"KQvK,within=-1,tables={tables}")
+
+
 def test_labels_spread_over_the_fastest_mates_with_the_exact_value(tables: str) -> None:
     game = from_spec(f"KQvK,tables={tables}")
     board = chess.Board("k7/8/1K6/8/8/8/8/7Q w - - 0 1")  # Qh8#, Qa1#... the mates in one
