@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,13 +132,15 @@ class ReplayBuffer:
                 found.add(int(match.group(1)))
         return sorted(found)
 
-    def load(self, up_to: int) -> Samples:
-        """All samples of generations ``up_to - window + 1 .. up_to``."""
+    def load(self, up_to: int, keep: Callable[[int, int], bool] | None = None) -> Samples:
+        """All samples of generations ``up_to - window + 1 .. up_to`` (of the shards for which
+        ``keep(generation, part)`` holds, if given)."""
         parts = []
         for generation in self.generations():
             if up_to - self.window < generation <= up_to:
                 for part in self.parts(generation):
-                    parts.append(load_samples(self.shard_path(generation, part)))
+                    if keep is None or keep(generation, part):
+                        parts.append(load_samples(self.shard_path(generation, part)))
         if not parts:
             raise ValueError(f"{self.directory}: no replay shards up to generation {up_to}")
         return Samples.concatenate(parts)

@@ -156,13 +156,17 @@ def play_game(game: Game, evaluate: LeafEvaluator, config: PUCTConfig,
                    np.concatenate([samples.value] * len(images)))
 
 
-def _play_part(task: tuple) -> tuple[Samples, dict[str, int]]:
-    """Worker: play a batch of games with the given weights (one torch thread per process)."""
-    game, network_config, weights, puct_config, seed, games, selfplay = task
-    torch.set_num_threads(1)
+def load_network(network_config: dict[str, Any], weights: dict[str, np.ndarray]
+                 ) -> PolicyValueNet:
+    """A network from its config and weights as numpy arrays (what workers are sent)."""
     network = PolicyValueNet(NetworkConfig(**network_config))
     network.load_state_dict({name: torch.from_numpy(array) for name, array in weights.items()})
-    evaluate = network_evaluator(game, network)
+    return network
+
+
+def play_games(game: Game, evaluate: LeafEvaluator, puct_config: PUCTConfig, seed: Any,
+               games: int, selfplay: SelfPlayConfig) -> tuple[Samples, dict[str, int]]:
+    """A batch of ``games`` self-play games seeded by ``seed``: their samples and counts."""
     rng = np.random.default_rng(seed)
     stats: dict[str, int] = {}
     samples = Samples.concatenate([
@@ -170,6 +174,14 @@ def _play_part(task: tuple) -> tuple[Samples, dict[str, int]]:
                   selfplay.resign_threshold, rng.random() >= selfplay.no_resign_fraction, stats)
         for _ in range(games)])
     return samples, stats
+
+
+def _play_part(task: tuple) -> tuple[Samples, dict[str, int]]:
+    """Worker: play a batch of games with the given weights (one torch thread per process)."""
+    game, network_config, weights, puct_config, seed, games, selfplay = task
+    torch.set_num_threads(1)
+    evaluate = network_evaluator(game, load_network(network_config, weights))
+    return play_games(game, evaluate, puct_config, seed, games, selfplay)
 
 
 def _play_part_unit(weights: dict[str, np.ndarray], task: tuple
@@ -185,9 +197,13 @@ class SelfPlayRun:
                  network: NetworkConfig, puct: PUCTConfig, selfplay: SelfPlayConfig,
                  train: TrainConfig, seed: int = 0, resume: bool = False,
                  progress: bool = True, initial_weights: dict[str, torch.Tensor] | None = None,
-                 device: torch.device | str = "cpu", cluster: ClusterSpec = LOCAL) -> None:
+                 device: torch.device | str = "cpu", cluster: ClusterSpec = LOCAL,
+                 actors: bool = False) -> None:
+        if actors and cluster.backend == "local":
+            raise ValueError("--async needs a Ray cluster: --cluster ray")
         self.directory = Path(directory)
         self.cluster = cluster  # where games are played: local processes or a Ray cluster
+        self.actors = actors  # games from actors that play on while the learner trains
         self.game = game
         self.puct = puct
         self.selfplay = selfplay
@@ -237,7 +253,8 @@ class SelfPlayRun:
 
     # ---------------------------------------------------------------- one generation
 
-    def _weights(self) -> dict[str, np.ndarray]:
+    def weights(self) -> dict[str, np.ndarray]:
+        """The learner's weights as numpy arrays on the CPU (what players are sent)."""
         return {name: tensor.detach().cpu().numpy().copy()
                 for name, tensor in self.network.state_dict().items()}
 
@@ -249,7 +266,7 @@ class SelfPlayRun:
         todo = [part for part in range(shards) if part not in done]
         if not todo:
             return
-        weights = self._weights()
+        weights = self.weights()
         tasks = []
         for part in todo:
             games = min(config.games_per_shard,
@@ -266,12 +283,26 @@ class SelfPlayRun:
         bar = tqdm(total=len(tasks), desc=f"gen {generation} self-play", unit="shard",
                    disable=not self.progress, leave=False)
         for part, (samples, stats) in results:
-            shard = self.replay.shard_path(generation, part)
-            shard.parent.mkdir(parents=True, exist_ok=True)
-            write_json(shard.with_suffix(".json"), stats)  # before the shard: never lost
-            save_samples(shard, samples)
+            self.write_shard(generation, part, samples, {**stats, "version": generation - 1})
             bar.update(1)
         bar.close()
+
+    def write_shard(self, generation: int, part: int, samples: Samples,
+                    stats: dict[str, int]) -> None:
+        """Write a finished shard of games, its counts and the weights version that played it
+        (``stats["version"]``) beside it, first: a shard on disk always has them."""
+        shard = self.replay.shard_path(generation, part)
+        shard.parent.mkdir(parents=True, exist_ok=True)
+        write_json(shard.with_suffix(".json"), stats)
+        save_samples(shard, samples)
+
+    def _shard_stats(self, generation: int, part: int) -> dict[str, int]:
+        path = self.replay.shard_path(generation, part).with_suffix(".json")
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def _version(self, generation: int, part: int) -> int:
+        """The weights version that played a shard (generation - 1 in runs older than it)."""
+        return int(self._shard_stats(generation, part).get("version", generation - 1))
 
     def _play_on_cluster(self, parts: list[int], tasks: list[tuple]
                          ) -> Iterator[tuple[int, tuple[Samples, dict[str, int]]]]:
@@ -290,11 +321,28 @@ class SelfPlayRun:
         """Games, plies, resignations and false resignations of a generation's shards."""
         totals: dict[str, int] = {}
         for part in self.replay.parts(generation):
-            path = self.replay.shard_path(generation, part).with_suffix(".json")
-            if path.exists():
-                for name, count in json.loads(path.read_text()).items():
+            for name, count in self._shard_stats(generation, part).items():
+                if name != "version":
                     totals[name] = totals.get(name, 0) + int(count)
         return totals
+
+    def in_window(self, generation: int, part: int, learner: int) -> bool:
+        """The replay window's rule: a shard trains the learner of version ``learner`` while the
+        weights that played it are among its last ``replay_window`` versions. In turn that is
+        exactly the last ``replay_window`` generations; with actors it drops stale games."""
+        return self._version(generation, part) > learner - self.selfplay.replay_window
+
+    def staleness(self, up_to: int) -> float:
+        """Mean over the games of the window trained at generation ``up_to`` of the learner's
+        version (``up_to - 1``) minus the version that played them."""
+        weighted = games = 0
+        for generation in range(max(1, up_to - self.selfplay.replay_window + 1), up_to + 1):
+            for part in self.replay.parts(generation):
+                if self.in_window(generation, part, up_to - 1):
+                    count = int(self._shard_stats(generation, part).get("games", 1))
+                    weighted += count * (up_to - 1 - self._version(generation, part))
+                    games += count
+        return weighted / max(1, games)
 
     def train_generation(self, generation: int, session_start: float,
                          chunk: int = 50) -> dict[str, float]:
@@ -302,7 +350,8 @@ class SelfPlayRun:
         last chunk is checkpointed by `run`, after the generation's own checkpoint and metrics
         line, so that a kill in between cannot skip them)."""
         target = generation * self.selfplay.train_steps
-        samples = self.replay.load(generation)
+        samples = self.replay.load(
+            generation, lambda shard, part: self.in_window(shard, part, generation - 1))
         losses: dict[str, float] = {}
         bar = tqdm(total=target - self.trainer.step, desc=f"gen {generation} training",
                    unit="step", disable=not self.progress, leave=False)
@@ -315,6 +364,14 @@ class SelfPlayRun:
         bar.close()
         losses["samples"] = len(samples)
         return losses
+
+    def _filled_in_turn(self, last: int, pool: Any
+                        ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Generation by generation: play each one's games with the current weights, then hand
+        it over to be trained (the learner's version goes up before the next is played)."""
+        while self.generation < last:
+            self.play_generation(self.generation + 1, pool)
+            yield self.generation + 1, {}
 
     def run(self, generations: int,
             evaluate: Callable[[PolicyValueNet, dict[str, Any]], dict[str, Any]] | None = None,
@@ -335,11 +392,15 @@ class SelfPlayRun:
         workers = self.selfplay.workers
         pool = context.Pool(workers, initializer=start_worker, initargs=(os.getpid(),)) \
             if workers > 1 and self.cluster.backend == "local" else None
+        if self.actors:
+            from minizero.selfplay_actors import filled_by_actors
+
+            filled = filled_by_actors(self, generations)
+        else:
+            filled = self._filled_in_turn(generations, pool)
         try:
-            while self.generation < generations:
-                generation = self.generation + 1
-                started = time.perf_counter()
-                self.play_generation(generation, pool)
+            started = time.perf_counter()
+            for generation, extra in filled:
                 played = time.perf_counter()
                 losses = self.train_generation(generation, session_start + measuring)
                 trained = time.perf_counter()
@@ -353,6 +414,7 @@ class SelfPlayRun:
                           "selfplay_seconds": round(played - started, 2),
                           "train_seconds": round(trained - played, 2),
                           "steps": self.trainer.step, **losses,
+                          "staleness": round(self.staleness(generation), 3), **extra,
                           **self.game_stats(generation)}
                 if evaluate is not None:
                     record.update(evaluate(self.network, record))
@@ -365,7 +427,9 @@ class SelfPlayRun:
                     break
                 if time_budget is not None and elapsed > time_budget:
                     break
+                started = time.perf_counter()
         finally:
+            filled.close()  # actors stop: the games they were playing are not needed
             if pool is not None:
                 pool.terminate()
                 pool.join()
