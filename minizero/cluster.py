@@ -39,6 +39,9 @@ from typing import Any
 from minizero.lifeline import start_pool_worker
 
 RAY_EXTRA = "pip install -e '.[cluster]'"
+# Ray nodes that lacked what a unit needs, named once for the whole command (a relabelling
+# opens one set of units per shard); node ids are never reused.
+_AVOIDED: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,6 @@ class Units:
             # a worker killed mid-task: Ray runs the task again
             self._remote = self._ray.remote(max_retries=3)(_on_node)
             self._units: dict[Any, tuple[Callable, tuple]] = {}  # task -> what it runs
-            self._avoided: set[str] = set()  # nodes that lacked what a unit needs
             self._actors: list[Any] = []
 
     def share(self, value: Any) -> Any:
@@ -127,11 +129,11 @@ class Units:
             self._running[self._pool.submit(function, *arguments)] = key
             return
         options = {}
-        if self._avoided:  # the nodes that lacked something get no more units
+        if _AVOIDED:  # the nodes that lacked something get no more units
             from ray.util.scheduling_strategies import NodeLabelSchedulingStrategy, NotIn
 
             options["scheduling_strategy"] = NodeLabelSchedulingStrategy(
-                {"ray.io/node-id": NotIn(*self._avoided)})
+                {"ray.io/node-id": NotIn(*_AVOIDED)})
         reference = self._remote.options(**options).remote(function, *arguments)
         self._running[reference] = key
         self._units[reference] = (function, arguments)
@@ -185,12 +187,12 @@ class Units:
         ValueError (the unit's own line) when no node with CPUs is left."""
         nodes = {node["NodeID"]: node for node in self._ray.nodes()
                  if node["Alive"] and node["Resources"].get("CPU", 0) > 0}
-        if lacking.node not in self._avoided:
-            self._avoided.add(lacking.node)
+        if lacking.node not in _AVOIDED:
+            _AVOIDED.add(lacking.node)
             address = nodes.get(lacking.node, {}).get("NodeManagerAddress", "?")
             print(f"warning: Ray node {address} ({lacking.node[:8]}): {lacking.reason}; "
                   "its units go to the other nodes", file=sys.stderr, flush=True)
-        if set(nodes) <= self._avoided:
+        if set(nodes) <= _AVOIDED:
             raise ValueError(f"{lacking.reason} on every node of the cluster")
 
     def close(self) -> None:
