@@ -39,9 +39,10 @@ from typing import Any
 from minizero.lifeline import start_pool_worker
 
 RAY_EXTRA = "pip install -e '.[cluster]'"
-# Ray nodes that lacked what a unit needs, named once for the whole command (a relabelling
-# opens one set of units per shard); node ids are never reused.
-_AVOIDED: set[str] = set()
+# (node, what it lacks) already named on stderr: once for the whole command, though a
+# relabelling opens one set of units per shard (each finds the node again, at the cost of one
+# engine that fails to start); node ids are never reused.
+_NAMED: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class Units:
             # a worker killed mid-task: Ray runs the task again
             self._remote = self._ray.remote(max_retries=3)(_on_node)
             self._units: dict[Any, tuple[Callable, tuple]] = {}  # task -> what it runs
+            self._avoided: set[str] = set()  # nodes that lacked what a unit needs
             self._actors: list[Any] = []
 
     def share(self, value: Any) -> Any:
@@ -129,11 +131,11 @@ class Units:
             self._running[self._pool.submit(function, *arguments)] = key
             return
         options = {}
-        if _AVOIDED:  # the nodes that lacked something get no more units
+        if self._avoided:  # the nodes that lacked something get no more units
             from ray.util.scheduling_strategies import NodeLabelSchedulingStrategy, NotIn
 
             options["scheduling_strategy"] = NodeLabelSchedulingStrategy(
-                {"ray.io/node-id": NotIn(*_AVOIDED)})
+                {"ray.io/node-id": NotIn(*self._avoided)})
         reference = self._remote.options(**options).remote(function, *arguments)
         self._running[reference] = key
         self._units[reference] = (function, arguments)
@@ -187,12 +189,13 @@ class Units:
         ValueError (the unit's own line) when no node with CPUs is left."""
         nodes = {node["NodeID"]: node for node in self._ray.nodes()
                  if node["Alive"] and node["Resources"].get("CPU", 0) > 0}
-        if lacking.node not in _AVOIDED:
-            _AVOIDED.add(lacking.node)
+        self._avoided.add(lacking.node)
+        if (lacking.node, lacking.reason) not in _NAMED:
+            _NAMED.add((lacking.node, lacking.reason))
             address = nodes.get(lacking.node, {}).get("NodeManagerAddress", "?")
             print(f"warning: Ray node {address} ({lacking.node[:8]}): {lacking.reason}; "
                   "its units go to the other nodes", file=sys.stderr, flush=True)
-        if set(nodes) <= _AVOIDED:
+        if set(nodes) <= self._avoided:
             raise ValueError(f"{lacking.reason} on every node of the cluster")
 
     def close(self) -> None:
