@@ -10,9 +10,19 @@ Everything lives in a run directory and survives a crash at any moment (kill -9 
 
     config.json                   every component's config; a resume must match it
     replay/gen-GGGG-part-PP.npz   finished batches of games (a finished batch is never replayed)
+    replay/gen-GGGG-part-PP.json  their counts and the weights version that played them
     checkpoints/latest.pt         weights + optimizer + counters, saved during training too
     checkpoints/gen-GGGG.pt       the network at the end of each generation
     metrics.jsonl                 one JSON object per generation
+
+Two loops fill the generations. Locally, and on Ray without ``--async``, they go in turn: a
+generation's games are all played with its weights, then the network trains (simple and
+deterministic: a Ray run writes the same shards as a local one, and the tests compare those).
+With ``--cluster ray --async`` Ray actors keep playing while the network trains, each shard
+tagged with the weights version that played it (``minizero/selfplay_actors.py``: faster on a
+cluster, not reproducible bit for bit). Both keep a shard in the replay window while the
+version that played it is among the learner's last ``replay_window`` ones (``ReplayBuffer``), and
+the metrics record the mean ``staleness`` of the games trained on.
 
 Reference: Silver et al., Science 362 (2018). Run it: ``minizero selfplay --game hexapawn:3x3``.
 """
@@ -20,7 +30,6 @@ Reference: Silver et al., Science 362 (2018). Run it: ``minizero selfplay --game
 from __future__ import annotations
 
 import dataclasses
-import json
 import multiprocessing
 import os
 import time
@@ -38,8 +47,8 @@ from minizero.cluster import LOCAL, ClusterSpec, Units
 from minizero.game import Game
 from minizero.lifeline import start_worker
 from minizero.nn.network import NetworkConfig, PolicyValueNet
-from minizero.replay import ReplayBuffer, Samples, save_samples
-from minizero.rundir import append_metrics, open_run, write_json
+from minizero.replay import ReplayBuffer, Samples
+from minizero.rundir import append_metrics, open_run
 from minizero.search.puct import PUCT, LeafEvaluator, PUCTConfig, network_evaluator
 from minizero.train import TrainConfig, Trainer
 
@@ -283,26 +292,9 @@ class SelfPlayRun:
         bar = tqdm(total=len(tasks), desc=f"gen {generation} self-play", unit="shard",
                    disable=not self.progress, leave=False)
         for part, (samples, stats) in results:
-            self.write_shard(generation, part, samples, {**stats, "version": generation - 1})
+            self.replay.write(generation, part, samples, {**stats, "version": generation - 1})
             bar.update(1)
         bar.close()
-
-    def write_shard(self, generation: int, part: int, samples: Samples,
-                    stats: dict[str, int]) -> None:
-        """Write a finished shard of games, its counts and the weights version that played it
-        (``stats["version"]``) beside it, first: a shard on disk always has them."""
-        shard = self.replay.shard_path(generation, part)
-        shard.parent.mkdir(parents=True, exist_ok=True)
-        write_json(shard.with_suffix(".json"), stats)
-        save_samples(shard, samples)
-
-    def _shard_stats(self, generation: int, part: int) -> dict[str, int]:
-        path = self.replay.shard_path(generation, part).with_suffix(".json")
-        return json.loads(path.read_text()) if path.exists() else {}
-
-    def _version(self, generation: int, part: int) -> int:
-        """The weights version that played a shard (generation - 1 in runs older than it)."""
-        return int(self._shard_stats(generation, part).get("version", generation - 1))
 
     def _play_on_cluster(self, parts: list[int], tasks: list[tuple]
                          ) -> Iterator[tuple[int, tuple[Samples, dict[str, int]]]]:
@@ -321,28 +313,10 @@ class SelfPlayRun:
         """Games, plies, resignations and false resignations of a generation's shards."""
         totals: dict[str, int] = {}
         for part in self.replay.parts(generation):
-            for name, count in self._shard_stats(generation, part).items():
+            for name, count in self.replay.stats(generation, part).items():
                 if name != "version":
                     totals[name] = totals.get(name, 0) + int(count)
         return totals
-
-    def in_window(self, generation: int, part: int, learner: int) -> bool:
-        """The replay window's rule: a shard trains the learner of version ``learner`` while the
-        weights that played it are among its last ``replay_window`` versions. In turn that is
-        exactly the last ``replay_window`` generations; with actors it drops stale games."""
-        return self._version(generation, part) > learner - self.selfplay.replay_window
-
-    def staleness(self, up_to: int) -> float:
-        """Mean over the games of the window trained at generation ``up_to`` of the learner's
-        version (``up_to - 1``) minus the version that played them."""
-        weighted = games = 0
-        for generation in range(max(1, up_to - self.selfplay.replay_window + 1), up_to + 1):
-            for part in self.replay.parts(generation):
-                if self.in_window(generation, part, up_to - 1):
-                    count = int(self._shard_stats(generation, part).get("games", 1))
-                    weighted += count * (up_to - 1 - self._version(generation, part))
-                    games += count
-        return weighted / max(1, games)
 
     def train_generation(self, generation: int, session_start: float,
                          chunk: int = 50) -> dict[str, float]:
@@ -350,8 +324,7 @@ class SelfPlayRun:
         last chunk is checkpointed by `run`, after the generation's own checkpoint and metrics
         line, so that a kill in between cannot skip them)."""
         target = generation * self.selfplay.train_steps
-        samples = self.replay.load(
-            generation, lambda shard, part: self.in_window(shard, part, generation - 1))
+        samples = self.replay.load(generation)
         losses: dict[str, float] = {}
         bar = tqdm(total=target - self.trainer.step, desc=f"gen {generation} training",
                    unit="step", disable=not self.progress, leave=False)
@@ -414,7 +387,7 @@ class SelfPlayRun:
                           "selfplay_seconds": round(played - started, 2),
                           "train_seconds": round(trained - played, 2),
                           "steps": self.trainer.step, **losses,
-                          "staleness": round(self.staleness(generation), 3), **extra,
+                          "staleness": round(self.replay.staleness(generation), 3), **extra,
                           **self.game_stats(generation)}
                 if evaluate is not None:
                     record.update(evaluate(self.network, record))

@@ -7,10 +7,11 @@ changes and hands its shard back tagged with the version that played it. The dri
 shard once, atomically, into the run directory as the next part of the generation being filled
 (``replay/gen-GGGG-part-PP.npz``, the version in the ``.json`` beside it); when the generation
 has its ``ceil(games_per_generation / games_per_shard)`` shards it trains, and the version goes
-up. Each player has one call queued behind the one it plays, so it never waits for the learner.
+up. Each player has one call queued behind the one it plays, so it never waits for the learner
+(a second call only while the run needs more shards than are coming: little waste at its end).
 
 The replay window keeps a shard while the weights that played it are among the learner's last
-``replay_window`` versions (``SelfPlayRun.in_window``): the rule that, in turn, is the last
+``replay_window`` versions (``ReplayBuffer.window_shards``): the rule that, in turn, is the last
 ``replay_window`` generations. A shard already too stale when it arrives is not written
 (``stale_dropped`` in the metrics); ``staleness`` is the mean over the games trained on of the
 learner's version minus the version that played them.
@@ -82,20 +83,27 @@ def filled_by_actors(run: SelfPlayRun, last: int) -> Iterator[tuple[int, dict[st
     with Units(run.cluster, config.workers) as units:
         units.start_actors(SelfPlayer, units.capacity, run.game, run.config["network"],
                            run.puct, config)
+        calls = [0] * units.capacity  # calls each player holds
 
-        def queue(player: int) -> None:
+        def top_up() -> None:
+            """Every player plays; the least busy get a second call while the run needs more
+            shards than are coming (few games are played for nothing at the end of the run).
+            A player whose node is gone and that waits for a CPU to start again on cannot
+            hold up the others."""
             nonlocal queued
-            version = run.generation
-            if version not in shared:  # a queued call keeps its own version's copy alive
-                shared.clear()
-                shared[version] = units.share(run.weights())
-            units.call(player, player, "play", version, shared[version],
-                       [run.seed, session, queued], config.games_per_shard)
-            queued += 1
+            needed = (last - run.generation) * shards - len(run.replay.parts(run.generation + 1))
+            while min(calls) == 0 or (units.running < needed and min(calls) < QUEUED):
+                player = calls.index(min(calls))
+                version = run.generation
+                if version not in shared:  # a queued call keeps its own version's copy alive
+                    shared.clear()
+                    shared[version] = units.share(run.weights())
+                units.call(player, player, "play", version, shared[version],
+                           [run.seed, session, queued], config.games_per_shard)
+                calls[player] += 1
+                queued += 1
 
-        for _ in range(QUEUED):
-            for player in range(units.capacity):
-                queue(player)
+        top_up()
         while run.generation < last:
             generation = run.generation + 1
             parts = run.replay.parts(generation)
@@ -104,9 +112,10 @@ def filled_by_actors(run: SelfPlayRun, last: int) -> Iterator[tuple[int, dict[st
                 dropped = 0
                 continue
             player, (version, samples, stats) = units.next_done()
-            queue(player)
+            calls[player] -= 1
             if version <= generation - 1 - config.replay_window:  # out of the window at once
                 dropped += 1
-                continue
-            run.write_shard(generation, parts[-1] + 1 if parts else 0, samples,
-                            {**stats, "version": version})
+            else:
+                run.replay.write(generation, parts[-1] + 1 if parts else 0, samples,
+                                 {**stats, "version": version})
+            top_up()

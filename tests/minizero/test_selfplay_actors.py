@@ -76,7 +76,7 @@ def test_a_node_removed_mid_run_loses_and_doubles_nothing(cluster, tmp_path: Pat
         except BaseException as error:  # noqa: BLE001 - reported by the test
             failures.append(error)
 
-    thread = threading.Thread(target=run)
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
     while not list((tmp_path / "replay").glob("gen-0002-*.npz")) and time.monotonic() < deadline:
