@@ -9,9 +9,11 @@ the same load:
 - labelled positions: Stockfish games at depth 6, one shard a unit (``minizero chessdata``);
 - self-play games: one generation of 4x4 Hexapawn, a shard of games a unit (``minizero
   selfplay``; its few training steps stay on the driver and are counted too);
-- self-play with training: four generations of 4x4 Hexapawn and their training steps, in turn
+- self-play with training: eight generations of 4x4 Hexapawn and their training steps, in turn
   on local processes against Ray actors that play on while the learner trains (``minizero
-  selfplay --cluster ray --async``).
+  selfplay --cluster ray --async``); the whole run, and from its first shard written to its
+  last (the steady rate, without the start of the workers: a few seconds for Ray's actors,
+  which import torch afresh, none for the local ones, forked from the driver).
 
 The figure is Ray's throughput as a share of the local processes' (the aim is at least 0.9).
 ``--only selfplay`` runs the two self-play kinds alone and writes ``cluster_selfplay.json``.
@@ -79,32 +81,39 @@ def positions_per_second(cluster: ClusterSpec, workers: int, positions: int,
 
 def selfplay_games_per_second(cluster: ClusterSpec, workers: int, games: int,
                               generations: int = 1, train_steps: int = 1,
-                              actors: bool = False) -> float:
+                              actors: bool = False) -> tuple[float, float]:
     """Games a second of ``generations`` generations of ``games`` games each, their training
-    steps included; ``actors``: Ray actors that play on while the learner trains."""
+    steps included (``actors``: Ray actors that play on while the learner trains): over the
+    whole run, and from its first shard written to its last."""
     from minizero.cli import main as minizero
 
     with tempfile.TemporaryDirectory(prefix="bench-cluster-selfplay-") as folder, \
             contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        start = time.perf_counter()
+        start = time.time()
         minizero(["selfplay", "--game", "hexapawn:4x4", "--generations", str(generations),
-                  "--games", str(games), "--shard-games", "4", "--workers", str(workers),
-                  "--simulations", "32", "--train-steps", str(train_steps), "--quiet",
-                  "--out", str(Path(folder) / "run"),
+                  "--games", str(games), "--shard-games", str(SHARD_GAMES), "--workers",
+                  str(workers), "--simulations", "32", "--train-steps", str(train_steps),
+                  "--quiet", "--out", str(Path(folder) / "run"),
                   "--cluster", "ray" if cluster.backend == "ray" else "local",
                   *(["--async"] if actors else [])])
-        return generations * games / (time.perf_counter() - start)
+        whole = generations * games / (time.time() - start)
+        written = sorted(path.stat().st_mtime for path in Path(folder, "run").glob("**/*.npz"))
+        return whole, (len(written) - 1) * SHARD_GAMES / (written[-1] - written[0])
 
 
-SELFPLAY_KINDS = ("self-play games/s", "self-play + training games/s")
+SHARD_GAMES = 4
+SELFPLAY_KINDS = ("self-play games/s", "self-play + training games/s",
+                  "self-play + training, first to last shard, games/s")
 
 
-def selfplay_rates(kind: str, cluster: ClusterSpec, workers: int) -> float:
-    """One round of a self-play kind: Ray's side of the second one is the asynchronous loop."""
-    if kind == SELFPLAY_KINDS[0]:
-        return selfplay_games_per_second(cluster, workers, 256)
-    return selfplay_games_per_second(cluster, workers, 64, generations=4, train_steps=20,
-                                     actors=cluster.backend == "ray")
+def selfplay_rates(cluster: ClusterSpec, workers: int, kinds: tuple[str, ...]
+                   ) -> dict[str, float]:
+    """One round of the self-play kinds: Ray's side of the training ones is the asynchronous
+    loop; the last two kinds come from the same run."""
+    rates = {SELFPLAY_KINDS[0]: selfplay_games_per_second(cluster, workers, 256)[0]}
+    rates[SELFPLAY_KINDS[1]], rates[SELFPLAY_KINDS[2]] = selfplay_games_per_second(
+        cluster, workers, 64, generations=8, train_steps=20, actors=cluster.backend == "ray")
+    return {kind: rate for kind, rate in rates.items() if kind in kinds}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -120,7 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     kinds = SELFPLAY_KINDS if args.only else ("tables/s", "games/min", "positions/s",
                                               *SELFPLAY_KINDS)
     started = time.perf_counter()
-    ray.init(num_cpus=args.workers, logging_level="ERROR", log_to_driver=False)
+    # address="local": a fresh cluster of our own, never one another user left on this machine
+    ray.init(address="local", num_cpus=args.workers, logging_level="ERROR", log_to_driver=False)
     ray_startup = time.perf_counter() - started
     rates: dict[str, dict[str, list[float]]] = {
         kind: {"local": [], "ray": []} for kind in kinds}
@@ -137,10 +147,12 @@ def main(argv: list[str] | None = None) -> None:
                     tables_per_second(cluster, args.workers, Path(three_men))
             for round_ in range(args.rounds):
                 for name, cluster in (("local", LOCAL), ("ray", ClusterSpec("ray"))):
+                    for kind, rate in selfplay_rates(cluster, args.workers, kinds).items():
+                        rates[kind][name].append(rate)
                     for kind in kinds:
                         if kind in SELFPLAY_KINDS:
-                            rate = selfplay_rates(kind, cluster, args.workers)
-                        elif kind == "tables/s":
+                            continue
+                        if kind == "tables/s":
                             rate = tables_per_second(cluster, args.workers, Path(three_men))
                         elif kind == "games/min":
                             rate = games_per_minute(cluster, args.workers, args.games)
@@ -165,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(TABLES)} pawnless 4-man tables a round; {args.games} games a match at 300 nodes "
         f"a move; {args.positions} positions labelled at depth 6 a round; ")
     table += (f"\n\nMedians of {args.rounds} interleaved rounds; {work}256 self-play games of "
-              "4x4 Hexapawn at 32 simulations a round; self-play + training: 4 generations of "
+              "4x4 Hexapawn at 32 simulations a round; self-play + training: 8 generations of "
               "64 games and 20 training steps each, local processes in turn against Ray "
               "actors (--async) that play on while the learner trains; Ray started "
               f"in {ray_startup:.1f} s (not counted).")

@@ -7,8 +7,8 @@ changes and hands its shard back tagged with the version that played it. The dri
 shard once, atomically, into the run directory as the next part of the generation being filled
 (``replay/gen-GGGG-part-PP.npz``, the version in the ``.json`` beside it); when the generation
 has its ``ceil(games_per_generation / games_per_shard)`` shards it trains, and the version goes
-up. Each player has one call queued behind the one it plays, so it never waits for the learner
-(a second call only while the run needs more shards than are coming: little waste at its end).
+up. While the run needs more shards than are coming, a player holds a second call queued behind
+the one it plays, so it does not wait for the learner; near the end it holds one (little waste).
 
 The replay window keeps a shard while the weights that played it are among the learner's last
 ``replay_window`` versions (``ReplayBuffer.window_shards``): the rule that, in turn, is the last
@@ -25,6 +25,10 @@ compare those two); local runs always go generation by generation, simpler and d
 What a crash costs: a player or node that dies is started again by Ray, which replays the call
 it was in, so its shard still comes back once; a killed driver loses only shards not yet
 written, and ``--resume`` goes on from the checkpoint and the shards on disk, as in turn.
+
+Reference: the asynchronous actor/learner split of Horgan et al., "Distributed Prioritized
+Experience Replay" (2018), as AlphaZero's own self-play ran. Run it (on a cluster's head):
+``minizero selfplay --game hexapawn:4x4 --cluster ray --async``.
 """
 
 from __future__ import annotations
