@@ -1,7 +1,8 @@
 """Training samples on disk: npz shards of (planes, policy, value), never pickled.
 
 Self-play writes one shard per finished batch of games and supervised data is one shard too; a
-``ReplayBuffer`` reads the shards of the most recent generations back as one set of arrays. Each
+``ReplayBuffer`` reads the shards of the replay window back as one set of arrays (a self-play
+shard has a ``.json`` beside it: its counts and the weights version that played it). Each
 shard is written atomically (minizero.atomic), so a crash leaves no half shard behind; a
 corrupt or foreign shard gets a one-line error naming it.
 
