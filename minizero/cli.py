@@ -125,7 +125,8 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
                       _train_config(args, args.generations * args.train_steps),
                       seed=args.seed, resume=args.resume,
                       progress=not args.quiet and sys.stderr.isatty(), initial_weights=initial,
-                      device=resolve_device(args.device), cluster=args.cluster)
+                      device=resolve_device(args.device), cluster=args.cluster,
+                      actors=args.async_actors)
     print(f"run directory: {out} (generation {run.generation} done)", file=sys.stderr)
 
     def report(network: Any, record: dict[str, Any]) -> dict[str, Any]:
@@ -271,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     selfplay.add_argument("--cluster", type=cluster_spec, default=LOCAL,
                           help="local (this machine's processes) or ray / ray://HOST:PORT: each "
                                "shard of games a task on a Ray cluster; training stays here")
+    selfplay.add_argument("--async", dest="async_actors", action="store_true",
+                          help="with --cluster ray: players that keep playing while the "
+                               "network trains (faster, not reproducible; see docs/cluster.md)")
     selfplay.add_argument("--simulations", type=positive_int, default=32)
     selfplay.add_argument("--leaf-batch", type=positive_int, default=8,
                           help="leaves evaluated per network call")

@@ -12,6 +12,13 @@ the run directory stays the single record that ``--resume`` reads, wherever the 
                                the cluster ``ray start --head`` left on this machine
     --cluster ray://HOST:PORT  a remote cluster through the Ray Client
 
+Two more things only a cluster has. *Actors*: copies of a worker object that live on the
+cluster and take calls one after another (self-play players that keep their network between
+shards); Ray starts a dead one again, on another node if its own is gone, and re-runs the call it
+was in. *Nodes that lack something*: a unit that raises ``NodeLacks`` (a node without the
+Stockfish binary) is run again elsewhere, and that node, named once in a warning on stderr, gets
+no more units; only when no node is left does the run stop, with the unit's one line.
+
 This module is the only one that imports Ray, an optional extra:
 ``pip install -e '.[cluster]'``. See the docs page "Running on a cluster".
 """
@@ -23,6 +30,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import socket
+import sys
 import warnings
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -31,6 +39,10 @@ from typing import Any
 from minizero.lifeline import start_pool_worker
 
 RAY_EXTRA = "pip install -e '.[cluster]'"
+# (node, what it lacks) already named on stderr: once for the whole command, though a
+# relabelling opens one set of units per shard (each finds the node again, at the cost of one
+# engine that fails to start); node ids are never reused.
+_NAMED: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,19 @@ class ClusterSpec:
 
 
 LOCAL = ClusterSpec()
+
+
+class NodeLacks(ValueError):
+    """Raised by a unit when the machine it runs on lacks what it needs (a program): one line
+    saying what. Locally that ends the run; on a cluster the unit moves to another node."""
+
+
+@dataclass(frozen=True)
+class _Lacking:
+    """What a unit that raised ``NodeLacks`` hands back from a Ray node: the node and why."""
+
+    node: str
+    reason: str
 
 
 def cluster_spec(text: str) -> ClusterSpec:
@@ -89,7 +114,11 @@ class Units:
         else:
             self._ray = _connect(spec)
             self.capacity = workers or max(1, int(self._ray.cluster_resources().get("CPU", 1)))
-            self._remote: dict[Callable, Any] = {}
+            # a worker killed mid-task: Ray runs the task again
+            self._remote = self._ray.remote(max_retries=3)(_on_node)
+            self._units: dict[Any, tuple[Callable, tuple]] = {}  # task -> what it runs
+            self._avoided: set[str] = set()  # nodes that lacked what a unit needs
+            self._actors: list[Any] = []
 
     def share(self, value: Any) -> Any:
         """A handle to pass a large value (a table, a net's weights) to many units: Ray keeps
@@ -101,9 +130,29 @@ class Units:
         if self._pool is not None:
             self._running[self._pool.submit(function, *arguments)] = key
             return
-        if function not in self._remote:  # a worker killed mid-task: Ray runs it again
-            self._remote[function] = self._ray.remote(max_retries=3)(function)
-        self._running[self._remote[function].remote(*arguments)] = key
+        options = {}
+        if self._avoided:  # the nodes that lacked something get no more units
+            from ray.util.scheduling_strategies import NodeLabelSchedulingStrategy, NotIn
+
+            options["scheduling_strategy"] = NodeLabelSchedulingStrategy(
+                {"ray.io/node-id": NotIn(*self._avoided)})
+        reference = self._remote.options(**options).remote(function, *arguments)
+        self._running[reference] = key
+        self._units[reference] = (function, arguments)
+
+    def start_actors(self, worker: type, count: int, *arguments: Any) -> None:
+        """Ray only: ``count`` copies of ``worker(*arguments)`` (one CPU each), called with
+        ``call``. Ray starts a copy that died again, on another node if its node is gone, and
+        runs the call it was in again there, so every call's result comes back once."""
+        if self.spec.backend == "local":
+            raise ValueError("actors need a Ray cluster: --cluster ray")
+        actor = self._ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1)(worker)
+        self._actors = [actor.remote(*arguments) for _ in range(count)]
+
+    def call(self, key: Hashable, actor: int, method: str, *arguments: Any) -> None:
+        """Queue ``method(*arguments)`` on actor number ``actor`` as the unit ``key`` (an actor
+        runs its calls one after another, in the order queued)."""
+        self._running[getattr(self._actors[actor], method).remote(*arguments)] = key
 
     @property
     def running(self) -> int:
@@ -118,23 +167,48 @@ class Units:
                                               return_when=concurrent.futures.FIRST_COMPLETED)
             future = next(iter(done))
             return self._running.pop(future), future.result()
-        done, _ = self._ray.wait(list(self._running), num_returns=1)
-        reference = done[0]
-        key = self._running.pop(reference)
-        try:
-            return key, self._ray.get(reference)
-        except self._ray.exceptions.RayTaskError as error:  # the unit's own exception, as
-            cause = getattr(error, "cause", None)               # it was raised (one line)
-            raise (cause if isinstance(cause, Exception) else error.as_instanceof_cause()) \
-                from None
+        while True:
+            done, _ = self._ray.wait(list(self._running), num_returns=1)
+            reference = done[0]
+            key = self._running.pop(reference)
+            unit = self._units.pop(reference, None)
+            try:
+                result = self._ray.get(reference)
+            except self._ray.exceptions.RayTaskError as error:  # the unit's own exception,
+                cause = getattr(error, "cause", None)               # as raised (one line)
+                raise (cause if isinstance(cause, Exception) else
+                       error.as_instanceof_cause()) from None
+            if not isinstance(result, _Lacking):
+                return key, result
+            self._avoid(result)
+            assert unit is not None
+            self.submit(key, unit[0], *unit[1])  # again, on a node that has what it needs
+
+    def _avoid(self, lacking: _Lacking) -> None:
+        """Name a node that lacks what a unit needs once, on stderr, and send it no more units;
+        ValueError (the unit's own line) when no node with CPUs is left."""
+        nodes = {node["NodeID"]: node for node in self._ray.nodes()
+                 if node["Alive"] and node["Resources"].get("CPU", 0) > 0}
+        self._avoided.add(lacking.node)
+        if (lacking.node, lacking.reason) not in _NAMED:
+            _NAMED.add((lacking.node, lacking.reason))
+            address = nodes.get(lacking.node, {}).get("NodeManagerAddress", "?")
+            print(f"warning: Ray node {address} ({lacking.node[:8]}): {lacking.reason}; "
+                  "its units go to the other nodes", file=sys.stderr, flush=True)
+        if set(nodes) <= self._avoided:
+            raise ValueError(f"{lacking.reason} on every node of the cluster")
 
     def close(self) -> None:
         """Stop: units still running are cancelled (local ones end with their pool)."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         else:
-            for reference in self._running:
-                self._ray.cancel(reference, force=True)
+            for reference in self._running:  # an actor's calls cannot be forced; they end
+                self._ray.cancel(reference, force=reference in self._units)  # with it
+            for actor in self._actors:
+                self._ray.kill(actor)
+            self._units.clear()
+            self._actors = []
         self._running.clear()
 
     def __enter__(self) -> Units:
@@ -176,6 +250,16 @@ class _InProcess(concurrent.futures.Executor):
         except BaseException as error:  # noqa: BLE001 - handed back through the future
             future.set_exception(error)
         return future
+
+
+def _on_node(function: Callable[..., Any], *arguments: Any) -> Any:
+    """A unit as a Ray task: its result, or, when its node lacks what it needs, which node."""
+    try:
+        return function(*arguments)
+    except NodeLacks as error:
+        import ray
+
+        return _Lacking(ray.get_runtime_context().get_node_id(), str(error))
 
 
 def _connect(spec: ClusterSpec) -> Any:

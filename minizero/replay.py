@@ -1,7 +1,8 @@
 """Training samples on disk: npz shards of (planes, policy, value), never pickled.
 
 Self-play writes one shard per finished batch of games and supervised data is one shard too; a
-``ReplayBuffer`` reads the shards of the most recent generations back as one set of arrays. Each
+``ReplayBuffer`` reads the shards of the replay window back as one set of arrays (a self-play
+shard has a ``.json`` beside it: its counts and the weights version that played it). Each
 shard is written atomically (minizero.atomic), so a crash leaves no half shard behind; a
 corrupt or foreign shard gets a one-line error naming it.
 
@@ -13,6 +14,7 @@ Arrays of a shard of N samples:
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ import torch
 
 from minizero.atomic import atomic_write
 from minizero.inputs import npz_file
+from minizero.rundir import write_json
 
 SHARD_PATTERN = re.compile(r"gen-(\d+)-part-(\d+)\.npz")
 
@@ -103,7 +106,15 @@ def check_samples(samples: Samples, source: str) -> None:
 
 
 class ReplayBuffer:
-    """The shards ``gen-GGGG-part-PP.npz`` of a directory; the last ``window`` generations."""
+    """The shards ``gen-GGGG-part-PP.npz`` of a directory, each with a ``.json`` beside it: its
+    counts (games, plies, ...) and the weights ``version`` that played it (a shard without one
+    was played by version generation - 1, as in turn).
+
+    The window: the learner of version v trains on the shards played by one of its last
+    ``window`` versions (version > v - window). When games are played in turn, generation g by
+    version g - 1, those are the last ``window`` generations; when actors play on while the
+    learner trains, that rule drops the games that are too stale.
+    """
 
     def __init__(self, directory: str | Path, window: int) -> None:
         if window < 1:
@@ -131,13 +142,45 @@ class ReplayBuffer:
                 found.add(int(match.group(1)))
         return sorted(found)
 
+    def write(self, generation: int, part: int, samples: Samples, stats: dict[str, int]) -> None:
+        """Write a finished shard; its counts and version (``stats``) first, so that a shard on
+        disk always has them."""
+        shard = self.shard_path(generation, part)
+        shard.parent.mkdir(parents=True, exist_ok=True)
+        write_json(shard.with_suffix(".json"), stats)
+        save_samples(shard, samples)
+
+    def stats(self, generation: int, part: int) -> dict[str, int]:
+        path = self.shard_path(generation, part).with_suffix(".json")
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def version(self, generation: int, part: int) -> int:
+        """The weights version that played a shard."""
+        return int(self.stats(generation, part).get("version", generation - 1))
+
+    def window_shards(self, up_to: int) -> list[tuple[int, int]]:
+        """(generation, part) of the shards that train generation ``up_to`` (learner version
+        ``up_to - 1``): played by one of its last ``window`` versions. Such a shard lies in
+        the last ``window`` generations, as a shard's version is below its generation."""
+        return [(generation, part) for generation in self.generations()
+                if up_to - self.window < generation <= up_to
+                for part in self.parts(generation)
+                if self.version(generation, part) > up_to - 1 - self.window]
+
+    def staleness(self, up_to: int) -> float:
+        """Mean over the games that train generation ``up_to`` of the learner's version
+        (``up_to - 1``) minus the version that played them."""
+        weighted = games = 0
+        for generation, part in self.window_shards(up_to):
+            count = int(self.stats(generation, part).get("games", 1))
+            weighted += count * (up_to - 1 - self.version(generation, part))
+            games += count
+        return weighted / max(1, games)
+
     def load(self, up_to: int) -> Samples:
-        """All samples of generations ``up_to - window + 1 .. up_to``."""
-        parts = []
-        for generation in self.generations():
-            if up_to - self.window < generation <= up_to:
-                for part in self.parts(generation):
-                    parts.append(load_samples(self.shard_path(generation, part)))
+        """All samples of the shards that train generation ``up_to`` (``window_shards``)."""
+        parts = [load_samples(self.shard_path(generation, part))
+                 for generation, part in self.window_shards(up_to)]
         if not parts:
             raise ValueError(f"{self.directory}: no replay shards up to generation {up_to}")
         return Samples.concatenate(parts)

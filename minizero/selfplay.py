@@ -10,9 +10,19 @@ Everything lives in a run directory and survives a crash at any moment (kill -9 
 
     config.json                   every component's config; a resume must match it
     replay/gen-GGGG-part-PP.npz   finished batches of games (a finished batch is never replayed)
+    replay/gen-GGGG-part-PP.json  their counts and the weights version that played them
     checkpoints/latest.pt         weights + optimizer + counters, saved during training too
     checkpoints/gen-GGGG.pt       the network at the end of each generation
     metrics.jsonl                 one JSON object per generation
+
+Two loops fill the generations. Locally, and on Ray without ``--async``, they go in turn: a
+generation's games are all played with its weights, then the network trains (simple and
+deterministic: a Ray run writes the same shards as a local one, and the tests compare those).
+With ``--cluster ray --async`` Ray actors keep playing while the network trains, each shard
+tagged with the weights version that played it (``minizero/selfplay_actors.py``: faster on a
+cluster, not reproducible bit for bit). Both keep a shard in the replay window while the
+version that played it is among the learner's last ``replay_window`` ones (``ReplayBuffer``), and
+the metrics record the mean ``staleness`` of the games trained on.
 
 Reference: Silver et al., Science 362 (2018). Run it: ``minizero selfplay --game hexapawn:3x3``.
 """
@@ -20,7 +30,6 @@ Reference: Silver et al., Science 362 (2018). Run it: ``minizero selfplay --game
 from __future__ import annotations
 
 import dataclasses
-import json
 import multiprocessing
 import os
 import time
@@ -38,8 +47,8 @@ from minizero.cluster import LOCAL, ClusterSpec, Units
 from minizero.game import Game
 from minizero.lifeline import start_worker
 from minizero.nn.network import NetworkConfig, PolicyValueNet
-from minizero.replay import ReplayBuffer, Samples, save_samples
-from minizero.rundir import append_metrics, open_run, write_json
+from minizero.replay import ReplayBuffer, Samples
+from minizero.rundir import append_metrics, open_run
 from minizero.search.puct import PUCT, LeafEvaluator, PUCTConfig, network_evaluator
 from minizero.train import TrainConfig, Trainer
 
@@ -156,13 +165,17 @@ def play_game(game: Game, evaluate: LeafEvaluator, config: PUCTConfig,
                    np.concatenate([samples.value] * len(images)))
 
 
-def _play_part(task: tuple) -> tuple[Samples, dict[str, int]]:
-    """Worker: play a batch of games with the given weights (one torch thread per process)."""
-    game, network_config, weights, puct_config, seed, games, selfplay = task
-    torch.set_num_threads(1)
+def load_network(network_config: dict[str, Any], weights: dict[str, np.ndarray]
+                 ) -> PolicyValueNet:
+    """A network from its config and weights as numpy arrays (what workers are sent)."""
     network = PolicyValueNet(NetworkConfig(**network_config))
     network.load_state_dict({name: torch.from_numpy(array) for name, array in weights.items()})
-    evaluate = network_evaluator(game, network)
+    return network
+
+
+def play_games(game: Game, evaluate: LeafEvaluator, puct_config: PUCTConfig, seed: Any,
+               games: int, selfplay: SelfPlayConfig) -> tuple[Samples, dict[str, int]]:
+    """A batch of ``games`` self-play games seeded by ``seed``: their samples and counts."""
     rng = np.random.default_rng(seed)
     stats: dict[str, int] = {}
     samples = Samples.concatenate([
@@ -170,6 +183,14 @@ def _play_part(task: tuple) -> tuple[Samples, dict[str, int]]:
                   selfplay.resign_threshold, rng.random() >= selfplay.no_resign_fraction, stats)
         for _ in range(games)])
     return samples, stats
+
+
+def _play_part(task: tuple) -> tuple[Samples, dict[str, int]]:
+    """Worker: play a batch of games with the given weights (one torch thread per process)."""
+    game, network_config, weights, puct_config, seed, games, selfplay = task
+    torch.set_num_threads(1)
+    evaluate = network_evaluator(game, load_network(network_config, weights))
+    return play_games(game, evaluate, puct_config, seed, games, selfplay)
 
 
 def _play_part_unit(weights: dict[str, np.ndarray], task: tuple
@@ -185,9 +206,13 @@ class SelfPlayRun:
                  network: NetworkConfig, puct: PUCTConfig, selfplay: SelfPlayConfig,
                  train: TrainConfig, seed: int = 0, resume: bool = False,
                  progress: bool = True, initial_weights: dict[str, torch.Tensor] | None = None,
-                 device: torch.device | str = "cpu", cluster: ClusterSpec = LOCAL) -> None:
+                 device: torch.device | str = "cpu", cluster: ClusterSpec = LOCAL,
+                 actors: bool = False) -> None:
+        if actors and cluster.backend == "local":
+            raise ValueError("--async needs a Ray cluster: --cluster ray")
         self.directory = Path(directory)
         self.cluster = cluster  # where games are played: local processes or a Ray cluster
+        self.actors = actors  # games from actors that play on while the learner trains
         self.game = game
         self.puct = puct
         self.selfplay = selfplay
@@ -237,7 +262,8 @@ class SelfPlayRun:
 
     # ---------------------------------------------------------------- one generation
 
-    def _weights(self) -> dict[str, np.ndarray]:
+    def weights(self) -> dict[str, np.ndarray]:
+        """The learner's weights as numpy arrays on the CPU (what players are sent)."""
         return {name: tensor.detach().cpu().numpy().copy()
                 for name, tensor in self.network.state_dict().items()}
 
@@ -249,7 +275,7 @@ class SelfPlayRun:
         todo = [part for part in range(shards) if part not in done]
         if not todo:
             return
-        weights = self._weights()
+        weights = self.weights()
         tasks = []
         for part in todo:
             games = min(config.games_per_shard,
@@ -266,10 +292,7 @@ class SelfPlayRun:
         bar = tqdm(total=len(tasks), desc=f"gen {generation} self-play", unit="shard",
                    disable=not self.progress, leave=False)
         for part, (samples, stats) in results:
-            shard = self.replay.shard_path(generation, part)
-            shard.parent.mkdir(parents=True, exist_ok=True)
-            write_json(shard.with_suffix(".json"), stats)  # before the shard: never lost
-            save_samples(shard, samples)
+            self.replay.write(generation, part, samples, {**stats, "version": generation - 1})
             bar.update(1)
         bar.close()
 
@@ -290,9 +313,8 @@ class SelfPlayRun:
         """Games, plies, resignations and false resignations of a generation's shards."""
         totals: dict[str, int] = {}
         for part in self.replay.parts(generation):
-            path = self.replay.shard_path(generation, part).with_suffix(".json")
-            if path.exists():
-                for name, count in json.loads(path.read_text()).items():
+            for name, count in self.replay.stats(generation, part).items():
+                if name != "version":
                     totals[name] = totals.get(name, 0) + int(count)
         return totals
 
@@ -316,6 +338,14 @@ class SelfPlayRun:
         losses["samples"] = len(samples)
         return losses
 
+    def _filled_in_turn(self, last: int, pool: Any
+                        ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Generation by generation: play each one's games with the current weights, then hand
+        it over to be trained (the learner's version goes up before the next is played)."""
+        while self.generation < last:
+            self.play_generation(self.generation + 1, pool)
+            yield self.generation + 1, {}
+
     def run(self, generations: int,
             evaluate: Callable[[PolicyValueNet, dict[str, Any]], dict[str, Any]] | None = None,
             stop: Callable[[dict[str, Any]], bool] | None = None,
@@ -335,11 +365,15 @@ class SelfPlayRun:
         workers = self.selfplay.workers
         pool = context.Pool(workers, initializer=start_worker, initargs=(os.getpid(),)) \
             if workers > 1 and self.cluster.backend == "local" else None
+        if self.actors:
+            from minizero.selfplay_actors import filled_by_actors
+
+            filled = filled_by_actors(self, generations)
+        else:
+            filled = self._filled_in_turn(generations, pool)
         try:
-            while self.generation < generations:
-                generation = self.generation + 1
-                started = time.perf_counter()
-                self.play_generation(generation, pool)
+            started = time.perf_counter()
+            for generation, extra in filled:
                 played = time.perf_counter()
                 losses = self.train_generation(generation, session_start + measuring)
                 trained = time.perf_counter()
@@ -353,6 +387,7 @@ class SelfPlayRun:
                           "selfplay_seconds": round(played - started, 2),
                           "train_seconds": round(trained - played, 2),
                           "steps": self.trainer.step, **losses,
+                          "staleness": round(self.replay.staleness(generation), 3), **extra,
                           **self.game_stats(generation)}
                 if evaluate is not None:
                     record.update(evaluate(self.network, record))
@@ -365,7 +400,9 @@ class SelfPlayRun:
                     break
                 if time_budget is not None and elapsed > time_budget:
                     break
+                started = time.perf_counter()
         finally:
+            filled.close()  # actors stop: the games they were playing are not needed
             if pool is not None:
                 pool.terminate()
                 pool.join()

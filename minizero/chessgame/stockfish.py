@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import subprocess
 
+from minizero.cluster import NodeLacks
 from minizero.lifeline import engine_preexec
 
 MATE_SCORE = 30000  # centipawn value reported for "mate found", from the side to move
@@ -29,7 +30,8 @@ class UciEngine:
                 stderr=subprocess.DEVNULL, text=True, bufsize=1, preexec_fn=engine_preexec,
             )
         except OSError as error:
-            raise ValueError(f"{path}: cannot start the engine ({error.strerror})") from None
+            # NodeLacks: on a cluster, the unit moves to a node that has the engine
+            raise NodeLacks(f"{path}: cannot start the engine ({error.strerror})") from None
         self._send("uci")
         self._read_until("uciok")
         self._send("setoption name Threads value 1")

@@ -51,6 +51,21 @@ def test_replay_buffer_window_and_corrupt_shards(tmp_path: Path) -> None:
         ReplayBuffer(tmp_path, window=0)
 
 
+def test_the_window_keeps_the_shards_of_the_last_versions(tmp_path: Path) -> None:
+    """Shards written by players that play on: the learner of version 3 (training generation 4)
+    with a window of 2 trains on the games of versions 2 and 3 only, whatever their generation;
+    staleness is the games' mean distance to version 3."""
+    buffer = ReplayBuffer(tmp_path, window=2)
+    for generation, part, version, games in ((3, 0, 1, 2), (3, 1, 2, 2), (4, 0, 2, 1),
+                                             (4, 1, 3, 3)):
+        samples = Samples(np.zeros((1, 2, 3, 3), np.float32),
+                          np.full((1, 27), 1 / 27, np.float32), np.full(1, version / 4, np.float32))
+        buffer.write(generation, part, samples, {"games": games, "version": version})
+    assert buffer.window_shards(4) == [(3, 1), (4, 0), (4, 1)]
+    assert sorted(buffer.load(4).value.tolist()) == [0.5, 0.5, 0.75]
+    assert buffer.staleness(4) == (2 * 1 + 1 * 1 + 3 * 0) / 6
+
+
 def test_only_the_first_temperature_moves_plies_are_drawn_by_visit_counts() -> None:
     game = Hexapawn(3, 3)
 

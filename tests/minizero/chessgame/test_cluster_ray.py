@@ -134,6 +134,38 @@ def test_a_node_without_the_stockfish_binary_is_one_error_naming_it(two_nodes,
     assert not any((tmp_path / "data").iterdir())
 
 
+def test_a_node_without_stockfish_is_named_once_and_skipped(two_nodes, stockfish_path: str,
+                                                            tmp_path: Path, capfd,
+                                                            monkeypatch) -> None:
+    """Only a third node finds the teacher on its PATH: units that land on the other two move
+    to it, each of those nodes named once on stderr for the whole command (a relabelling opens
+    one set of units per shard), and every position is labelled."""
+    from nnue.data import GenerateConfig
+    from nnue.data import generate as generate_nnue
+    from nnue.relabel import relabel
+
+    cluster, _ = two_nodes
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "teacher-stockfish").symlink_to(stockfish_path)
+    node = cluster.add_node(num_cpus=1, env_vars={"PATH": f"{folder}:{os.environ['PATH']}"})
+    try:
+        config = ChessDataConfig(positions=40, depth=1, workers=2, shard_size=10, max_plies=12)
+        labelled = generate(config, "teacher-stockfish", tmp_path / "data", quiet=True,
+                            cluster=ClusterSpec("ray"))
+        assert labelled >= 40 and len(list((tmp_path / "data").iterdir())) == 4
+        generate_nnue(GenerateConfig(positions=20, depth=1, workers=1, shard_size=10),
+                      stockfish_path, tmp_path / "nnue", quiet=True)
+        monkeypatch.setattr("nnue.relabel.CHUNK", 3)  # several units from each shard
+        assert relabel([tmp_path / "nnue"], tmp_path / "relabelled", "teacher-stockfish", 2,
+                       quiet=True, cluster=ClusterSpec("ray")) >= 20
+    finally:
+        cluster.remove_node(node)
+    named = [line.split("(")[1][:8] for line in capfd.readouterr().err.splitlines()
+             if line.startswith("warning: Ray node")]
+    assert 1 <= len(named) == len(set(named)) <= 2 and node.node_id[:8] not in named
+
+
 @pytest.mark.slow
 def test_a_build_on_the_cluster_resumes_after_kill_9_of_the_driver(two_nodes, tablebase_dir: Path,
                                                                    tmp_path: Path) -> None:
