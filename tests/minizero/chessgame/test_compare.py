@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from minizero.chessgame.compare import ArmClock, parse_budget
 from minizero.cli import main
+from minizero.compare import ArmClock, parse_budget
 
 STOCKFISH = shutil.which("stockfish") or next(
     (path for path in ("/usr/games/stockfish",) if os.access(path, os.X_OK)), None)
