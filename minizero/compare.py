@@ -369,31 +369,38 @@ class Comparison:
                           cluster=self.cluster)
         lines = self.snapshots("selfplay")
         bar = self._bar("self-play", budget, clock, len(lines))
-        while not self._arm_done("selfplay", lines):
+
+        def after(generation: int) -> None:
+            """Record the snapshot due once ``generation`` generations are done, if any."""
             spent = clock.seconds()
-            if checkpoints is not None:  # the snapshot due on the clock, if any
+            if checkpoints is not None:  # the snapshot due on the clock
                 due = checkpoints if spent >= budget.seconds else int(
                     spent // (budget.seconds / checkpoints))
                 new = due > (lines[-1]["snapshot"] if lines else 0)
                 final = due == checkpoints
             else:  # one a generation
                 due = len(lines) + 1
-                new = run.generation > (lines[-1]["generation"] if lines else 0)
+                new = generation > (lines[-1]["generation"] if lines else 0)
                 final = budget.spent(spent, due)
             if new:
-                stats = [run.game_stats(g) for g in range(1, run.generation + 1)]
+                stats = [run.game_stats(g) for g in range(1, generation + 1)]
                 line = {"snapshot": due, "seconds": round(spent, 2),
-                        "checkpoint": f"selfplay/run/checkpoints/gen-{run.generation:04d}.pt",
-                        "generation": run.generation, "steps": run.trainer.step,
+                        "checkpoint": f"selfplay/run/checkpoints/gen-{generation:04d}.pt",
+                        "generation": generation, "steps": run.trainer.step,
                         **{name: sum(s.get(name, 0) for s in stats) for name in
                            ("games", "plies", "resigned", "no_resign_checks",
                             "false_resignations")}, "final": final}
                 self._snapshot("selfplay", clock, line)
                 lines.append(line)
-                continue
-            run.run(run.generation + 1)
             clock.save()
             self._advance(bar, budget, clock, len(lines))
+
+        after(run.generation)  # a killed session may have left a snapshot due
+        if not self._arm_done("selfplay", lines):
+            # One call, so one pool of worker processes for all generations; the snapshots are
+            # taken after each generation, between its checkpoint and the run's latest.pt.
+            run.run(10**9, evaluate=lambda network, record: after(record["generation"]) or {},
+                    stop=lambda record: self._arm_done("selfplay", lines))
         bar.close()
 
     # ---------------------------------------------------------------- the curves
