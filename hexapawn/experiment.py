@@ -39,7 +39,8 @@ from hexapawn.game import WHITE, Hexapawn
 from hexapawn.solve import Solution, solve
 from minizero.agents import network_agent, play_match, puct_agent, random_agent
 from minizero.cluster import LOCAL, ClusterSpec
-from minizero.compare import Budget, Comparison, Panel, Schedule, plot_arms
+from minizero.compare import Budget, Comparison, Schedule
+from minizero.compare_curves import Panel, arm_curves, plot_arms
 from minizero.nn.network import NetworkConfig, PolicyValueNet
 from minizero.replay import Samples, load_samples, save_samples
 from minizero.rundir import write_json
@@ -245,7 +246,7 @@ def compare(width: int, height: int, out: str | Path, seed: int = 0,
         SolverLabeller(solution), grader, seed=seed, resume=resume, progress=progress, log=log,
         cluster=cluster)
     comparison.run_arms()
-    arms = comparison.summarize(THRESHOLDS)
+    arms = arm_curves(out, THRESHOLDS)
     batch = configs["train"].batch_size
     summary = {"size": game.size, "winning_side": grader.winning_side(),
                **{arm: summarize(part, batch) for arm, part in arms["arms"].items()}}
@@ -257,7 +258,7 @@ def compare(width: int, height: int, out: str | Path, seed: int = 0,
 
 def summarize(arm: dict[str, Any], batch_size: int) -> dict[str, Any]:
     """Best accuracy reached, when 99% and perfect play were first reached, and the last
-    snapshot's grades (``arm`` as `Comparison.summarize` gives it)."""
+    snapshot's grades (``arm`` as `arm_curves` gives it)."""
     perfect = next((point for point in arm["curve"] if point["perfect"] == 1.0), None)
     return {
         "best_accuracy": max(point["accuracy"] for point in arm["curve"][1:]),

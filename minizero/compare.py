@@ -19,7 +19,8 @@ had finished and grades each snapshot once.
 
 Run layout: config.json, initial.pt, supervised/ (clock.json, data/, latest.pt,
 snapshot-KK.pt, snapshots.jsonl), selfplay/ (clock.json, run/ = a self-play run directory,
-snapshots.jsonl), grades.jsonl; the game's report adds summary.json and learning_curves.png.
+snapshots.jsonl), grades.jsonl; the game's report adds summary.json and learning_curves.png
+(compare_curves.py reads the curves back and draws both arms').
 
 Users: ``hexapawn compare --size 3x3``, ``minizero compare --game chess --budget 15m --out RUN``
 and ``minizero compare --game chess-endgame:KQvK --budget 15m --out RUN``.
@@ -37,14 +38,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from minizero.atomic import TEMPORARY_SUFFIX, atomic_write
+from minizero.atomic import TEMPORARY_SUFFIX
 from minizero.checkpoint import load_checkpoint, save_checkpoint
 from minizero.cluster import LOCAL, ClusterSpec
+from minizero.compare_curves import ARMS
 from minizero.game import Game
 from minizero.inputs import shown
 from minizero.nn.network import NetworkConfig, PolicyValueNet, load_network, resolve_device
@@ -53,7 +55,6 @@ from minizero.search.puct import PUCTConfig
 from minizero.selfplay import SelfPlayConfig, SelfPlayRun
 from minizero.train import TrainConfig, Trainer
 
-ARMS = ("supervised", "selfplay")
 UNITS = {"s": 1, "m": 60, "h": 3600}
 SAVE_EVERY = 5.0  # seconds of supervised training between checkpoints (a kill loses less)
 
@@ -213,7 +214,7 @@ class Comparison:
         return read_metrics(self.out / arm / "snapshots.jsonl")
 
     def run_arms(self) -> None:
-        """Both arms, grading as they go (`summarize` then gives the curves)."""
+        """Both arms, grading as they go (`compare_curves.arm_curves` then reads the curves)."""
         # Training runs on one thread: with the cores shared (labelling or self-play workers
         # that have just stopped, other jobs), 20 steps of a small net took 0.3 s on one thread
         # and 16 s on two. Labelling and self-play use every core through their workers.
@@ -402,77 +403,3 @@ class Comparison:
             run.run(10**9, evaluate=lambda network, record: after(record["generation"]) or {},
                     stop=lambda record: self._arm_done("selfplay", lines))
         bar.close()
-
-    # ---------------------------------------------------------------- the curves
-
-    def summarize(self, thresholds: dict[str, tuple[float, ...]] | None = None
-                  ) -> dict[str, Any]:
-        """The initial net's marks and, per arm, its curve (the initial net, then each
-        snapshot's grade line), its final snapshot (with its marks), the arm's seconds at its
-        first snapshot with each mark of ``thresholds`` at least each of its values (None if
-        never), and the load average at each snapshot."""
-        grades = read_metrics(self.out / "grades.jsonl")
-        initial = next(line for line in grades if line["arm"] == "initial")
-        arms = {}
-        for arm in ARMS:
-            lines = self.snapshots(arm)
-            curve = [initial] + [line for line in grades if line["arm"] == arm]
-            arms[arm] = {
-                "curve": curve, "final": {**lines[-1], **curve[-1]},
-                "time_to": {f"{key}_{value}": first_reaching(curve, key, value)
-                            for key, values in (thresholds or {}).items() for value in values},
-                "load_average": [line["load_average"] for line in lines
-                                 if "load_average" in line]}
-        return {"initial": initial, "arms": arms}
-
-
-def first_reaching(curve: list[dict[str, Any]], key: str, threshold: float) -> float | None:
-    """The arm's seconds at its first point with ``key`` at least ``threshold``."""
-    return next((point["seconds"] for point in curve if point[key] >= threshold), None)
-
-
-class Panel(NamedTuple):
-    """One plot of a figure: the ``marks`` (mark -> legend suffix) of both arms' curves, times
-    ``scale``, against ``x`` ("seconds" or "steps") times ``x_scale``."""
-
-    marks: dict[str, str]
-    ylabel: str
-    scale: float = 1.0
-    xlabel: str = "wall-clock seconds of the arm"
-    x: str = "seconds"
-    x_scale: float = 1.0
-
-
-def plot_arms(path: Path, arms: dict[str, Any], panels: list[Panel], title: str,
-              labels: dict[str, str], ylim: tuple[float, float] | None = None) -> Path | None:
-    """Both arms' curves (``arms`` as `Comparison.summarize` gives them), one panel a `Panel`,
-    written as a PNG; None without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4))
-    for arm, style in (("supervised", "-o"), ("selfplay", "-s")):
-        curve = arms[arm]["curve"]
-        for axis, panel in zip(axes, panels):
-            xs = [panel.x_scale * point[panel.x] for point in curve]
-            for number, (key, suffix) in enumerate(panel.marks.items()):
-                axis.plot(xs, [panel.scale * point[key] for point in curve], style,
-                          markersize=3, alpha=1.0 if number == 0 else 0.6,
-                          label=labels[arm] + (f", {suffix}" if suffix else ""))
-    for axis, panel in zip(axes, panels):
-        axis.set_ylabel(panel.ylabel)
-        axis.set_xlabel(panel.xlabel)
-        if ylim is not None:
-            axis.set_ylim(*ylim)
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
-    figure.suptitle(title)
-    figure.tight_layout()
-    with atomic_write(path) as handle:
-        figure.savefig(handle, format="png", dpi=110)
-    plt.close(figure)
-    return path

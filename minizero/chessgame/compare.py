@@ -45,6 +45,7 @@ from minizero.chessgame.game import ChessGame
 from minizero.chessgame.training import PackedSamples, is_chess_data, load_chess_data
 from minizero.cluster import LOCAL, ClusterSpec
 from minizero.compare import Budget, Comparison, Grader, Labeller, Schedule
+from minizero.compare_curves import arm_curves
 from minizero.nn.network import NetworkConfig
 from minizero.rundir import write_json
 from minizero.search.puct import PUCTConfig
@@ -240,7 +241,7 @@ class ChessComparison(Comparison):
         self.log(f"held-out set: {len(held)} positions; budget {self.config.budget:.0f} s "
                  "per arm")
         self.run_arms()
-        arms = self.summarize()
+        arms = arm_curves(self.out)
         report.play_matches(self.out, self.game, self.config, self.progress)
         summary = report.summarize(self.out, arms, self.config, len(held))
         write_json(self.out / "summary.json", summary)

@@ -27,7 +27,7 @@ from minizero.agents import play_game, puct_agent, random_agent
 from minizero.atomic import write_text
 from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.training import PackedSamples, grade
-from minizero.compare import Panel, plot_arms
+from minizero.compare_curves import Panel, plot_arms
 from minizero.elo import elo_interval
 from minizero.nn.network import load_network
 from minizero.rundir import append_metrics, read_metrics
@@ -98,7 +98,7 @@ def play_matches(out: Path, game: ChessGame, config: Any, progress: bool = True)
 
 def summarize(out: Path, arms: dict[str, Any], config: Any, held_out: int) -> dict[str, Any]:
     """Every number of the run: curves, final grades and arm statistics (``arms`` as
-    `Comparison.summarize` gives them), match results."""
+    `arm_curves` gives them), match results."""
     initial = arms["initial"]
     result = {arm: {"curve": [{key: point[key] for key in ("snapshot", "seconds", "top1",
                                                           "value_mae")}

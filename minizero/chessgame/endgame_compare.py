@@ -48,7 +48,8 @@ from minizero.chessgame.endgame_grade import (
 from minizero.chessgame.game import ChessState
 from minizero.chessgame.tablebase.signature import parse_signature
 from minizero.cluster import LOCAL, ClusterSpec
-from minizero.compare import Comparison, Grader, Labeller, Panel, plot_arms
+from minizero.compare import Comparison, Grader, Labeller
+from minizero.compare_curves import Panel, arm_curves, plot_arms
 from minizero.rundir import write_json
 
 LABEL_CHUNK = 1000  # positions labelled per shard (about half a second)
@@ -202,7 +203,8 @@ class EndgameComparison(Comparison):
         self.log(f"{self.game.name}: {len(graded)} graded positions, {len(graded.starts)} "
                  f"conversion starts; budget {self.config.budget:.0f} s per arm")
         self.run_arms()
-        arms = self.summarize({key: THRESHOLDS for key in ("win_keeping", "conversion_raw")})
+        arms = arm_curves(self.out, {key: THRESHOLDS for key in ("win_keeping",
+                                                                 "conversion_raw")})
         summary = summarize(arms, self.config, self.game.name, graded, self.puct_nodes)
         write_json(self.out / "summary.json", summary)
         write_markdown(self.out / "summary.md", summary)
@@ -212,7 +214,7 @@ class EndgameComparison(Comparison):
 
 def summarize(arms: dict[str, Any], config: CompareConfig, game: str, graded: GradingSet,
               puct_nodes: int) -> dict[str, Any]:
-    """The report's numbers; ``arms`` as `Comparison.summarize` gives them."""
+    """The report's numbers; ``arms`` as `arm_curves` gives them."""
     return {"game": game, "budget_seconds": config.budget, "positions": len(graded),
             "starts": len(graded.starts), "puct_nodes": puct_nodes, **arms}
 

@@ -17,6 +17,7 @@ from hexapawn.cli import main as hexapawn_main
 from hexapawn.game import Hexapawn
 from minizero.checkpoint import load_checkpoint
 from minizero.compare import Budget, Comparison, Grader, Labeller, Schedule, parse_budget
+from minizero.compare_curves import arm_curves
 from minizero.nn.network import NetworkConfig, PolicyValueNet
 from minizero.replay import Samples, load_samples, save_samples
 from minizero.search.puct import PUCTConfig
@@ -138,7 +139,7 @@ def test_both_arms_run_to_their_budgets_and_are_graded(tmp_path: Path) -> None:
         "initial-00", "supervised-01", "supervised-02", "supervised-03", "selfplay-01",
         "selfplay-02"]
     assert grader.calls == [False, False, False, True, False, True]
-    summary = run.summarize({"start_value": (-math.inf,)})
+    summary = arm_curves(tmp_path / "run", {"start_value": (-math.inf,)})
     assert summary["initial"]["name"] == "initial-00"
     for arm in ("supervised", "selfplay"):
         assert len(summary["arms"][arm]["curve"]) == len(taken[arm]) + 1
