@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -250,13 +251,18 @@ class Comparison:
             self.log(f"{line['arm']:10s} snapshot {line['snapshot']:2d} at "
                      f"{line['seconds']:7.1f} s: {self.grader.describe(marks)}")
 
-    def _snapshot(self, arm: str, clock: ArmClock, record: dict[str, Any]) -> None:
-        """Record an arm's snapshot line, then grade it on a paused clock."""
-        append_metrics(self.out / arm / "snapshots.jsonl", {
-            **record, "load_average": round(os.getloadavg()[0], 2)}, key="snapshot")
-        clock.save()
+    def _snapshot(self, arm: str, clock: ArmClock, record: dict[str, Any],
+                  save: Callable[[], None] | None = None) -> None:
+        """Write an arm's snapshot (its files by ``save``, then its line) and grade it, all on a
+        paused clock: a snapshot exists for grading, so neither is charged."""
         with clock.paused():
+            if save is not None:
+                save()
+            append_metrics(self.out / arm / "snapshots.jsonl", {
+                **record, "load_average": round(os.getloadavg()[0], 2)}, key="snapshot")
+            clock.save()
             self.grade_snapshots()
+        clock.save()
 
     def _arm_done(self, arm: str, lines: list[dict[str, Any]]) -> bool:
         if self.schedule.checkpoints is not None:
@@ -322,21 +328,27 @@ class Comparison:
                 until = {"steps": (lines[-1]["steps"] if lines else 0) + steps}
             self._train(trainer, samples, clock, until, bar, budget, len(lines))
             path = directory / f"snapshot-{snapshot:02d}.pt"
-            save_checkpoint(path, config=self.checkpoint_config(), model=network.state_dict())
-            line = {"snapshot": snapshot, "seconds": round(clock.seconds(), 2),
+            spent = clock.seconds()
+            line = {"snapshot": snapshot, "seconds": round(spent, 2),
                     "checkpoint": str(path.relative_to(self.out)), "steps": trainer.step,
                     "positions": 0 if samples is None else len(samples),
                     "final": (snapshot == checkpoints if checkpoints is not None
-                              else budget.spent(clock.seconds(), snapshot))}
-            self._snapshot("supervised", clock, line)
+                              else budget.spent(spent, snapshot))}
+            self._snapshot("supervised", clock, line, partial(self._save_supervised, trainer, path))
             lines.append(line)
         bar.close()
+
+    def _save_supervised(self, trainer: Trainer, path: Path) -> None:
+        """latest.pt, then the snapshot's weights: a resumed arm goes on from the snapshot."""
+        config = self.checkpoint_config()
+        save_checkpoint(self.out / "supervised" / "latest.pt", config=config, **trainer.state())
+        save_checkpoint(path, config=config, model=trainer.network.state_dict())
 
     def _train(self, trainer: Trainer, samples: Any, clock: ArmClock, until: dict[str, float],
                bar: tqdm, budget: Budget, rounds: int) -> None:
         """Train on ``samples`` (None: nothing yet) until the clock's ``seconds`` or the
-        trainer's ``steps`` of ``until``, checkpointing latest.pt every SAVE_EVERY seconds and
-        at the end."""
+        trainer's ``steps`` of ``until``, checkpointing latest.pt every SAVE_EVERY seconds (and
+        at the snapshot that follows)."""
         latest = self.out / "supervised" / "latest.pt"
         saved = time.perf_counter()
 
@@ -352,8 +364,6 @@ class Comparison:
                 clock.save()
                 saved = time.perf_counter()
                 self._advance(bar, budget, clock, rounds)
-        save_checkpoint(latest, config=self.checkpoint_config(), **trainer.state())
-        clock.save()
         self._advance(bar, budget, clock, rounds)
 
     # ---------------------------------------------------------------- the self-play arm
