@@ -210,11 +210,11 @@ class ChessComparison(Comparison):
                                config.held_out_positions)
         self.held_out_dir = Path(out) / "held-out"
         self.stockfish = stockfish
-        self.stockfish_labels = StockfishLabeller(config, game, stockfish)
         super().__init__(out, game, f"chess:max_plies={game.max_plies}",
                          {"compare": dataclasses.asdict(config), "game": game.name,
                           "held_out": str(held_out) if held_out else None},
-                         **arms_settings(config, game), labeller=self.stockfish_labels,
+                         **arms_settings(config, game),
+                         labeller=StockfishLabeller(config, game, stockfish),
                          grader=HeldOutGrader(self.load_held_out), seed=config.seed,
                          resume=resume, progress=progress, log=log, device=device,
                          cluster=cluster)
@@ -237,7 +237,8 @@ class ChessComparison(Comparison):
         """Both arms, grading as they go, then the matches; returns the summary."""
         torch.set_num_threads(1)  # see Comparison.run_arms
         held = self.load_held_out()
-        self.stockfish_labels.exclude = report.position_keys(held.fen)
+        assert isinstance(self.labeller, StockfishLabeller)
+        self.labeller.exclude = report.position_keys(held.fen)
         self.log(f"held-out set: {len(held)} positions; budget {self.config.budget:.0f} s "
                  "per arm")
         self.run_arms()
