@@ -27,9 +27,10 @@ import numpy as np
 import torch
 
 from benchmarks.common import RESULTS, write_results
-from minizero.chessgame.compare import CompareConfig, Comparison, parse_budget
+from minizero.chessgame.compare import ChessComparison, CompareConfig
 from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.training import cp_to_value
+from minizero.compare import parse_budget
 from minizero.nn.network import load_network
 from minizero.peers import find_stockfish
 from minizero.replay import load_samples
@@ -63,7 +64,7 @@ def ending(game: ChessGame, state: ChessState) -> str:
     return f"{game.max_plies}-ply cap"
 
 
-def selfplay_endings(comparison: Comparison, checkpoint: Path, games: int) -> dict[str, Any]:
+def selfplay_endings(comparison: ChessComparison, checkpoint: Path, games: int) -> dict[str, Any]:
     """How ``games`` self-play games of the final self-play net end, and their length."""
     torch.set_num_threads(1)
     game = RecordingChess(comparison.game.history, comparison.game.max_plies)
@@ -100,7 +101,7 @@ def main() -> None:
     held_out = os.environ.get("MINIZERO_AZ_DATA", "/work/data/az-chess/sf-d8")
     config = CompareConfig(budget=parse_budget(budget),
                            seed=int(os.environ.get("MINIZERO_BENCH_SEED", "1")))
-    comparison = Comparison(out, config, find_stockfish(),
+    comparison = ChessComparison(out, config, find_stockfish(),
                             held_out if Path(held_out).is_dir() else None,
                             resume=(out / "config.json").exists(), progress=False,
                             log=lambda line: print(line, flush=True))

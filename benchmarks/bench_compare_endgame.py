@@ -18,9 +18,10 @@ import shutil
 from pathlib import Path
 
 from benchmarks.common import RESULTS, write_results
-from minizero.chessgame.compare import CompareConfig, parse_budget
+from minizero.chessgame.compare import CompareConfig
 from minizero.chessgame.endgame import EndgameGame
 from minizero.chessgame.endgame_compare import EndgameComparison
+from minizero.compare import parse_budget
 from minizero.games import make_game
 
 

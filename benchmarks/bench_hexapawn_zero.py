@@ -20,16 +20,8 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import markdown_table, write_results
-from hexapawn.experiment import (
-    CompareConfig,
-    Grader,
-    compare,
-    default_configs,
-    is_perfect,
-    run_selfplay,
-)
+from hexapawn.experiment import CompareConfig, compare, default_configs
 from hexapawn.game import Hexapawn
-from hexapawn.solve import solve
 from minizero.nn import NetworkConfig, PolicyValueNet
 from minizero.search.puct import PUCT, PUCTConfig, network_evaluator
 
@@ -93,20 +85,16 @@ def main() -> None:
 def temperature_only_selfplay(budget: float = 300.0) -> dict:
     """3x3 self-play as compare runs it, but with no random openings and temperature on all
     moves."""
-    game = Hexapawn(3, 3)
-    grader = Grader(solve(3, 3))
-    configs = default_configs(game)
+    configs = default_configs(Hexapawn(3, 3))
     configs["puct"] = dataclasses.replace(configs["puct"], temperature_moves=1000)
     configs["selfplay"] = dataclasses.replace(configs["selfplay"], opening_plies=0)
-    torch.manual_seed(0)
-    initial = PolicyValueNet(configs["network"]).state_dict()
     with tempfile.TemporaryDirectory() as directory:
-        records = run_selfplay(game, configs, initial, grader,
-                               CompareConfig(selfplay_seconds=budget), Path(directory) / "run",
-                               0, False, log=lambda line: None)
-    last = records[-1]
-    return {"generations": len(records), "seconds": last["seconds"],
-            "perfect": is_perfect(last, grader.winning_side()),
+        summary = compare(3, 3, Path(directory) / "run", seed=0,
+                          config=CompareConfig(selfplay_seconds=budget), progress=False,
+                          log=lambda line: None, configs=configs)
+    last = summary["selfplay"]["final"]
+    return {"generations": last["generation"], "seconds": last["seconds"],
+            "perfect": last["perfect"] == 1.0,
             "accuracy_white": last["accuracy_white"], "accuracy_black": last["accuracy_black"]}
 
 

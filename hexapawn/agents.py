@@ -52,7 +52,7 @@ def make_agent(name: str, game: Hexapawn, seed: int = 0, iterations: int = 1000,
         path = name[len(NETWORK_PREFIX):]
         if not path:
             raise ValueError("opponent 'net:' needs a checkpoint path, e.g. "
-                             "net:runs/compare-3x3/selfplay/checkpoints/latest.pt")
+                             "net:runs/compare-3x3/selfplay/run/checkpoints/latest.pt")
         return network_opponent(path, game, simulations)
     if name == "solver":
         return solver_agent(solve(game.width, game.height), seed)

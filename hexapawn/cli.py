@@ -115,13 +115,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     width, height = args.size
     out = args.out or default_run_dir("compare", f"{width}x{height}")
     config = CompareConfig(supervised_seconds=args.supervised_seconds,
-                           selfplay_seconds=args.selfplay_seconds, games=args.games)
+                           selfplay_seconds=args.selfplay_seconds, games=args.games,
+                           supervised_epochs=args.supervised_epochs,
+                           selfplay_generations=args.selfplay_generations)
     log = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
     summary = compare(width, height, out, seed=args.seed, config=config, workers=args.workers,
-                      progress=not args.quiet and sys.stderr.isatty(), log=log)
+                      progress=not args.quiet and sys.stderr.isatty(), log=log,
+                      resume=args.resume)
     print()
     print(results_table(summary))
-    print(f"\nmetrics: {out}/supervised/metrics.jsonl and {out}/selfplay/metrics.jsonl")
+    print(f"\ngrades of every snapshot: {out}/grades.jsonl")
     if summary.get("plot"):
         print(f"learning curves: {summary['plot']}")
     return 0
@@ -176,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     play_parser.add_argument(
         "--opponent", type=_opponent, default="solver",
         help=f"{', '.join(OPPONENTS)}, or {NETWORK_PREFIX}PATH: a trained network's checkpoint "
-             "(e.g. from hexapawn compare: OUT/selfplay/checkpoints/latest.pt)")
+             "(e.g. from hexapawn compare: OUT/selfplay/run/checkpoints/latest.pt)")
     play_parser.add_argument("--color", choices=("white", "black"), default="white")
     play_parser.add_argument("--iterations", type=positive_int, default=2000,
                              help="MCTS iterations per move")
@@ -195,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="self-play processes (default: the number of cores)")
     compare_parser.add_argument("--supervised-seconds", type=float, default=60.0)
     compare_parser.add_argument("--selfplay-seconds", type=float, default=300.0)
+    compare_parser.add_argument("--supervised-epochs", type=positive_int, default=None,
+                                help="the supervised budget in epochs instead of seconds")
+    compare_parser.add_argument("--selfplay-generations", type=positive_int, default=None,
+                                help="the self-play budget in generations instead of seconds")
+    compare_parser.add_argument("--resume", action="store_true",
+                                help="continue the run in --out")
     compare_parser.add_argument("--games", type=positive_int, default=20,
                                 help="games per match when grading")
     compare_parser.add_argument("--quiet", action="store_true")

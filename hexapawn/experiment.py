@@ -1,9 +1,10 @@
 """The book's final experiment done properly: supervised vs self-play, graded by the solver.
 
-Two networks of the same architecture start from the same initial weights. One learns from the
-solver (every reachable position, its optimal moves as the policy target and its exact value as
-the value target); the other learns from its own games (minizero.selfplay). After every epoch or
-generation both are graded against the exact solution:
+Hexapawn's hooks of the shared comparison (minizero/compare.py: both arms from the same initial
+weights, the arm clocks, snapshots, resume, the curves). The labeller is the solver (every
+reachable position, its optimal moves as the policy target and its exact value as the value
+target); the self-play arm learns from its own games. After every epoch or generation both are
+graded against the exact solution:
 
 * **move accuracy**: over every reachable position with a move to choose, is the raw policy's
   favourite (argmax, no search) a correct move? A move is correct when it keeps the position's
@@ -15,7 +16,8 @@ generation both are graded against the exact solution:
   and a random player, as both colours.
 
 A network plays perfectly when its move accuracy is 100% for both colours; it then wins every
-game from the winning side whatever the opponent does.
+game from the winning side whatever the opponent does. An arm stops there, or when its budget
+(seconds, or epochs / generations) is spent.
 
 Run it: ``hexapawn compare --size 3x3`` (``make demo`` does).
 """
@@ -30,21 +32,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
+import minizero.compare
 from hexapawn.agents import solver_agent
 from hexapawn.game import WHITE, Hexapawn
 from hexapawn.solve import Solution, solve
 from minizero.agents import network_agent, play_match, puct_agent, random_agent
-from minizero.atomic import atomic_write
-from minizero.checkpoint import load_checkpoint
+from minizero.cluster import LOCAL, ClusterSpec
+from minizero.compare import Budget, Comparison, Schedule
+from minizero.compare_curves import Panel, arm_curves, plot_arms
 from minizero.nn.network import NetworkConfig, PolicyValueNet
-from minizero.replay import Samples
+from minizero.replay import Samples, load_samples, save_samples
 from minizero.rundir import write_json
 from minizero.search.puct import PUCTConfig
-from minizero.selfplay import SelfPlayConfig, SelfPlayRun
-from minizero.supervised import SupervisedRun
+from minizero.selfplay import SelfPlayConfig
 from minizero.train import TrainConfig
+
+THRESHOLDS = {"accuracy": (0.99,), "perfect": (1.0,)}
 
 
 def supervised_samples(solution: Solution) -> Samples:
@@ -63,7 +67,25 @@ def supervised_samples(solution: Solution) -> Samples:
     return Samples(np.stack(planes), np.stack(policies), np.array(values, dtype=np.float32))
 
 
-class Grader:
+class SolverLabeller(minizero.compare.Labeller):
+    """The solver's labels (`supervised_samples`), written once as the arm's data/solver.npz."""
+
+    def __init__(self, solution: Solution) -> None:
+        self.solution = solution
+
+    def label(self, directory: Path, seconds: float) -> bool:
+        path = directory / "solver.npz"
+        if path.exists():
+            return False
+        save_samples(path, supervised_samples(self.solution))
+        return True
+
+    def load(self, directory: Path) -> Samples | None:
+        path = directory / "solver.npz"
+        return load_samples(path) if path.exists() else None
+
+
+class Grader(minizero.compare.Grader):
     """Grades a network against the solver (see the module docstring for the measures)."""
 
     def __init__(self, solution: Solution, games: int = 20, simulations: int = 16,
@@ -120,14 +142,21 @@ class Grader:
                     record["as_second"][0] / max(1, self.games - half))
         return results
 
-    def grade(self, network: PolicyValueNet, matches: bool | None = None) -> dict[str, Any]:
-        """Accuracies; the games too when ``matches`` or, by default, once both colours'
-        accuracy is 100% (games take far longer than the accuracy sweep)."""
-        record = self.accuracy(network)
-        if matches or (matches is None and record["accuracy_white"] == 1.0
-                       and record["accuracy_black"] == 1.0):
+    def grade(self, network: PolicyValueNet, final: bool) -> dict[str, Any]:
+        """Accuracies; the games too when ``final`` or once both colours' accuracy is 100%
+        (games take far longer than the accuracy sweep); ``perfect`` is 1.0 for perfect play."""
+        record: dict[str, Any] = self.accuracy(network)
+        if final or (record["accuracy_white"] == 1.0 and record["accuracy_black"] == 1.0):
             record.update(self.matches(network))
+        record["perfect"] = float(is_perfect(record, self.winning_side()))
         return record
+
+    def finished(self, marks: dict[str, Any]) -> bool:
+        return marks["perfect"] == 1.0
+
+    def describe(self, marks: dict[str, Any]) -> str:
+        return (f"accuracy White {marks['accuracy_white']:7.2%} Black "
+                f"{marks['accuracy_black']:7.2%}  value {marks['value_accuracy']:6.1%}")
 
     def winning_side(self) -> str:
         return "white" if self.solution.value(self.game.initial_state()) > 0 else "black"
@@ -144,7 +173,8 @@ def is_perfect(record: dict[str, Any], winning_side: str) -> bool:
 class CompareConfig:
     """Budgets of `compare`.
 
-    supervised_seconds, selfplay_seconds: wall-clock caps of each method.
+    supervised_seconds, selfplay_seconds: wall-clock caps of each method; supervised_epochs,
+        selfplay_generations: when given, the method's budget in rounds instead.
     min_epoch_steps: an epoch is one pass over the data, but at least this many steps.
     games: games per match when grading; simulations: PUCT simulations of the graded player.
     """
@@ -154,6 +184,17 @@ class CompareConfig:
     min_epoch_steps: int = 20
     games: int = 20
     simulations: int = 16
+    supervised_epochs: int | None = None
+    selfplay_generations: int | None = None
+
+    def schedule(self) -> Schedule:
+        """Each method's budget, a snapshot after every epoch or generation."""
+        def budget(seconds: float, rounds: int | None) -> Budget:
+            return Budget(rounds=rounds) if rounds is not None else Budget(seconds=seconds)
+
+        return Schedule(budget(self.supervised_seconds, self.supervised_epochs),
+                        budget(self.selfplay_seconds, self.selfplay_generations),
+                        min_epoch_steps=self.min_epoch_steps)
 
 
 def default_configs(game: Hexapawn, workers: int | None = None) -> dict[str, Any]:
@@ -181,111 +222,50 @@ def default_configs(game: Hexapawn, workers: int | None = None) -> dict[str, Any
     }
 
 
-def run_supervised(solution: Solution, configs: dict[str, Any],
-                   initial: dict[str, torch.Tensor], grader: Grader, config: CompareConfig,
-                   out: Path, seed: int, progress: bool,
-                   log: Any = print) -> tuple[list[dict[str, Any]], PolicyValueNet]:
-    samples = supervised_samples(solution)
-    run = SupervisedRun(out, f"hexapawn:{solution.game.size}", configs["network"],
-                        configs["train"], ["solver"], seed=seed, progress=progress,
-                        initial_weights=initial)
-    epoch_steps = max(config.min_epoch_steps, -(-len(samples) // configs["train"].batch_size))
-
-    def evaluate(network: PolicyValueNet, record: dict[str, Any]) -> dict[str, Any]:
-        extra = grader.grade(network)
-        log(_progress_line("supervised", f"epoch {record['epoch']}", {**record, **extra}))
-        return extra
-
-    records = run.run(samples, 10**6, epoch_steps, evaluate=evaluate,
-                      stop=lambda record: is_perfect(record, grader.winning_side()),
-                      time_budget=config.supervised_seconds)
-    return records, run.network
-
-
-def run_selfplay(game: Hexapawn, configs: dict[str, Any], initial: dict[str, torch.Tensor],
-                 grader: Grader, config: CompareConfig, out: Path, seed: int,
-                 progress: bool, log: Any = print) -> list[dict[str, Any]]:
-    run = SelfPlayRun(out, game, f"hexapawn:{game.size}", configs["network"], configs["puct"],
-                      configs["selfplay"], configs["train"], seed=seed, progress=progress,
-                      initial_weights=initial)
-    batch = configs["train"].batch_size
-
-    def evaluate(network: PolicyValueNet, record: dict[str, Any]) -> dict[str, Any]:
-        extra = {"positions_seen": run.trainer.step * batch, **grader.grade(network)}
-        log(_progress_line("self-play", f"generation {record['generation']}",
-                           {**record, **extra}))
-        return extra
-
-    return run.run(10**6, evaluate=evaluate,
-                   stop=lambda record: is_perfect(record, grader.winning_side()),
-                   time_budget=config.selfplay_seconds)
-
-
-def _progress_line(method: str, step: str, record: dict[str, Any]) -> str:
-    return (f"{method:10s} {step:14s} {record['seconds']:7.1f} s  accuracy White "
-            f"{record['accuracy_white']:7.2%} Black {record['accuracy_black']:7.2%}  "
-            f"value {record['value_accuracy']:6.1%}")
-
-
 def compare(width: int, height: int, out: str | Path, seed: int = 0,
             config: CompareConfig = CompareConfig(), workers: int | None = None,
-            progress: bool = True, log: Any = print) -> dict[str, Any]:
-    """Run both methods from the same initial weights; write metrics, a summary and plots."""
+            progress: bool = True, log: Any = print, resume: bool = False,
+            configs: dict[str, Any] | None = None,
+            cluster: ClusterSpec = LOCAL) -> dict[str, Any]:
+    """Run both methods from the same initial weights (``configs`` replaces `default_configs`);
+    write the run (minizero/compare.py), summary.json and learning_curves.png."""
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise ValueError(f"{out} already exists and is not empty; choose another --out")
+    if not resume and out.exists() and any(out.iterdir()):
+        raise ValueError(f"{out} already exists and is not empty; choose another --out "
+                         "(or pass --resume to continue its run)")
     game = Hexapawn(width, height)
-    # Networks this small run fastest on one thread; more threads spin and wait on each other,
-    # thirty times slower when self-play workers or other jobs share the cores.
-    torch.set_num_threads(1)
+    schedule = config.schedule()
     solution = solve(width, height)
     grader = Grader(solution, config.games, config.simulations, seed)
-    configs = default_configs(game, workers)
-    torch.manual_seed(seed)
-    initial = {name: tensor.clone()
-               for name, tensor in PolicyValueNet(configs["network"]).state_dict().items()}
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "config.json", {
-        "size": game.size, "seed": seed, "compare": dataclasses.asdict(config),
-        **{name: dataclasses.asdict(value) for name, value in configs.items()}})
-
-    supervised, supervised_network = run_supervised(
-        solution, configs, initial, grader, config, out / "supervised", seed, progress, log)
-    selfplay = run_selfplay(game, configs, initial, grader, config, out / "selfplay", seed,
-                            progress, log)
-    for records, network in ((supervised, supervised_network), (selfplay, None)):
-        if "raw_vs_solver_white" not in records[-1]:
-            if network is None:
-                network = PolicyValueNet(configs["network"])
-                _, parts = load_checkpoint(out / "selfplay" / "checkpoints" / "latest.pt")
-                network.load_state_dict(parts["model"])
-            records[-1].update(grader.matches(network))
+    configs = configs or default_configs(game, workers)
+    comparison = Comparison(
+        out, game, f"hexapawn:{game.size}",
+        {"game": f"hexapawn:{game.size}", "seed": seed, "compare": dataclasses.asdict(config),
+         **{name: dataclasses.asdict(value) for name, value in configs.items()}},
+        configs["network"], configs["puct"], configs["selfplay"], configs["train"], schedule,
+        SolverLabeller(solution), grader, seed=seed, resume=resume, progress=progress, log=log,
+        cluster=cluster)
+    comparison.run_arms()
+    arms = arm_curves(out, THRESHOLDS)
+    batch = configs["train"].batch_size
     summary = {"size": game.size, "winning_side": grader.winning_side(),
-               "supervised": summarize(supervised, grader.winning_side()),
-               "selfplay": summarize(selfplay, grader.winning_side())}
+               **{arm: summarize(part, batch) for arm, part in arms["arms"].items()}}
     write_json(out / "summary.json", summary)
-    start_network = PolicyValueNet(configs["network"])
-    start_network.load_state_dict(initial)
-    start = {"seconds": 0.0, "positions_seen": 0, **grader.accuracy(start_network)}
-    plot_path = plot_curves([start, *supervised], [start, *selfplay],
-                            out / "learning_curves.png", game.size)
+    plot_path = plot_curves(arms["arms"], out / "learning_curves.png", game.size, batch)
     summary["plot"] = str(plot_path) if plot_path else None
     return summary
 
 
-def summarize(records: list[dict[str, Any]], winning_side: str) -> dict[str, Any]:
-    """Best accuracy reached, when 99% and perfect play were first reached, and the last record."""
-    def first(predicate: Any) -> dict[str, Any] | None:
-        return next((r for r in records if predicate(r)), None)
-
-    reached_99 = first(lambda r: r["accuracy"] >= 0.99)
-    perfect = first(lambda r: is_perfect(r, winning_side))
+def summarize(arm: dict[str, Any], batch_size: int) -> dict[str, Any]:
+    """Best accuracy reached, when 99% and perfect play were first reached, and the last
+    snapshot's grades (``arm`` as `arm_curves` gives it)."""
+    perfect = next((point for point in arm["curve"] if point["perfect"] == 1.0), None)
     return {
-        "best_accuracy": max(r["accuracy"] for r in records),
-        "seconds_to_99": reached_99["seconds"] if reached_99 else None,
-        "seconds_to_perfect": perfect["seconds"] if perfect else None,
-        "positions_to_perfect": perfect["positions_seen"] if perfect else None,
-        "final": records[-1],
+        "best_accuracy": max(point["accuracy"] for point in arm["curve"][1:]),
+        "seconds_to_99": arm["time_to"]["accuracy_0.99"],
+        "seconds_to_perfect": arm["time_to"]["perfect_1.0"],
+        "positions_to_perfect": perfect["steps"] * batch_size if perfect else None,
+        "final": {**arm["final"], "positions_seen": arm["final"]["steps"] * batch_size},
     }
 
 
@@ -322,35 +302,16 @@ def results_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def plot_curves(supervised: list[dict], selfplay: list[dict], path: Path,
-                size: str) -> Path | None:
+def plot_curves(arms: dict[str, Any], path: Path, size: str, batch_size: int) -> Path | None:
     """Accuracy against wall-clock seconds and against training positions seen."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for records, name, style in ((supervised, "supervised", "-o"), (selfplay, "self-play", "-s")):
-        for axis, x_key in zip(axes, ("seconds", "positions_seen")):
-            xs = [r[x_key] for r in records]
-            axis.plot(xs, [r["accuracy_white"] for r in records], style, markersize=3,
-                      label=f"{name}, White to move")
-            axis.plot(xs, [r["accuracy_black"] for r in records], style, markersize=3,
-                      alpha=0.6, label=f"{name}, Black to move")
-    axes[0].set_xlabel("wall-clock seconds (training and self-play)")
-    axes[1].set_xlabel("training positions seen")
-    axes[0].set_ylabel("optimal-move accuracy of the raw policy")
-    axes[0].set_ylim(0, 1.02)
-    axes[0].legend(loc="lower right", fontsize=8)
-    figure.suptitle(f"Hexapawn {size}: supervised from the solver vs self-play")
-    figure.tight_layout()
-    with atomic_write(path) as handle:
-        figure.savefig(handle, format="png", dpi=110)
-    plt.close(figure)
-    return path
+    marks = {"accuracy_white": "White to move", "accuracy_black": "Black to move"}
+    ylabel = "optimal-move accuracy of the raw policy"
+    return plot_arms(path, arms,
+                     [Panel(marks, ylabel, xlabel="wall-clock seconds (training and self-play)"),
+                      Panel(marks, ylabel, xlabel="training positions seen", x="steps",
+                            x_scale=batch_size)],
+                     f"Hexapawn {size}: supervised from the solver vs self-play",
+                     {"supervised": "supervised", "selfplay": "self-play"}, ylim=(0, 1.02))
 
 
 def load_summary(path: str | Path) -> dict[str, Any]:

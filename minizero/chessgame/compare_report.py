@@ -1,9 +1,9 @@
-"""Grading, matches and the report of ``minizero compare`` (the runner is compare.py).
+"""Grading, matches and the report of ``minizero compare --game chess`` (compare.py runs it).
 
 * Grades: every snapshot of each arm (and the shared initial net) on the held-out set, with
   `training.grade`: top-1 agreement of the raw policy with Stockfish's move, and the mean absolute
-  error of the value against ``tanh(cp / 400)`` of Stockfish's score, both from the side to move.
-  One line per snapshot in grades.jsonl; a snapshot is graded once, even across resumes.
+  error of the value against ``tanh(cp / 400)`` of Stockfish's score, both from the side to move
+  (one line per snapshot in grades.jsonl, written by minizero/compare.py).
 * Matches: the two final nets against each other and each against the uniformly random mover.
   Each opening (a few seeded random plies from the start) is played twice with the colours
   swapped; the nets search with PUCT at a fixed number of simulations (no noise, fresh tree each
@@ -20,17 +20,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from minizero.agents import play_game, puct_agent, random_agent
-from minizero.atomic import atomic_write, write_text
+from minizero.atomic import write_text
 from minizero.chessgame.game import ChessGame, ChessState
 from minizero.chessgame.training import PackedSamples, grade
+from minizero.compare_curves import Panel, plot_arms
 from minizero.elo import elo_interval
 from minizero.nn.network import load_network
 from minizero.rundir import append_metrics, read_metrics
 
 LABELS = {"supervised": "supervised (Stockfish labels)", "selfplay": "self-play"}
+AXIS = "wall-clock seconds of the arm (labelling, games, training)"
 PAIRINGS = (("supervised", "selfplay"), ("supervised", "random"), ("selfplay", "random"))
 
 
@@ -49,28 +52,11 @@ def not_in(fens: np.ndarray, keys: set[str]) -> np.ndarray:
     return np.array([position_key(fen) not in keys for fen in fens], dtype=bool)
 
 
-def snapshots(out: Path, arm: str) -> list[dict[str, Any]]:
-    return read_metrics(out / arm / "snapshots.jsonl")
-
-
-def grade_snapshots(out: Path, held: PackedSamples, arms: tuple[str, ...],
-                    log: Any = print) -> None:
-    """Grade the initial net and every snapshot not graded yet; append to grades.jsonl."""
-    path = out / "grades.jsonl"
-    graded = {line["name"] for line in read_metrics(path)}
-    todo = [{"snapshot": 0, "seconds": 0.0, "checkpoint": "initial.pt", "arm": "initial"}]
-    for arm in arms:
-        todo += [{**line, "arm": arm} for line in snapshots(out, arm)]
-    for line in todo:
-        name = f"{line['arm']}-{line['snapshot']:02d}"
-        if name in graded:
-            continue
-        marks = grade(load_network(str(out / line["checkpoint"])), held)
-        append_metrics(path, {"name": name, "arm": line["arm"], "snapshot": line["snapshot"],
-                              "seconds": line["seconds"], "top1": marks["top1"],
-                              "value_mae": marks["value_mae"]}, key="name")
-        log(f"{line['arm']:10s} snapshot {line['snapshot']:2d} at {line['seconds']:7.1f} s: "
-            f"top-1 {marks['top1']:6.1%}, value MAE {marks['value_mae']:.3f}")
+def grade_held_out(network: torch.nn.Module, held: PackedSamples) -> dict[str, float]:
+    """Top-1 agreement of the raw policy with Stockfish's move and the value's mean absolute
+    error against ``tanh(cp / 400)`` of its score, on the held-out set."""
+    marks = grade(network, held)
+    return {"top1": marks["top1"], "value_mae": marks["value_mae"]}
 
 
 def opening(game: ChessGame, index: int, seed: int, plies: int = 4) -> ChessState:
@@ -91,8 +77,8 @@ def play_matches(out: Path, game: ChessGame, config: Any, progress: bool = True)
     path = out / "matches.jsonl"
     match_game = ChessGame(game.history, config.match_plies)
     played = {line["name"] for line in read_metrics(path)}
-    finals = {arm: load_network(str(out / snapshots(out, arm)[-1]["checkpoint"]))
-              for arm in ("supervised", "selfplay")}
+    finals = {arm: load_network(str(out / read_metrics(out / arm / "snapshots.jsonl")[-1][
+        "checkpoint"])) for arm in ("supervised", "selfplay")}
     todo = [(a, b, index) for a, b in PAIRINGS for index in range(config.match_games)
             if f"{a}-vs-{b}-{index:03d}" not in played]
     for a, b, index in tqdm(todo, desc="matches", unit="game", disable=not progress,
@@ -110,19 +96,15 @@ def play_matches(out: Path, game: ChessGame, config: Any, progress: bool = True)
                               "plies": start.ply + len(actions)}, key="name")
 
 
-def summarize(out: Path, config: Any, held_out: int) -> dict[str, Any]:
-    """Every number of the run: curves, final grades and arm statistics, match results."""
-    grades = read_metrics(out / "grades.jsonl")
-    initial = next(line for line in grades if line["arm"] == "initial")
-    arms = {}
-    for arm in ("supervised", "selfplay"):
-        curve = [initial] + [line for line in grades if line["arm"] == arm]
-        arms[arm] = {"curve": [{key: line[key] for key in ("snapshot", "seconds", "top1",
-                                                           "value_mae")} for line in curve],
-                     "final": {**snapshots(out, arm)[-1], **{key: curve[-1][key] for key in
-                                                             ("top1", "value_mae")}},
-                     "load_average": [line["load_average"] for line in snapshots(out, arm)
-                                      if "load_average" in line]}
+def summarize(out: Path, arms: dict[str, Any], config: Any, held_out: int) -> dict[str, Any]:
+    """Every number of the run: curves, final grades and arm statistics (``arms`` as
+    `arm_curves` gives them), match results."""
+    initial = arms["initial"]
+    result = {arm: {"curve": [{key: point[key] for key in ("snapshot", "seconds", "top1",
+                                                          "value_mae")}
+                              for point in part["curve"]],
+                    "final": part["final"], "load_average": part["load_average"]}
+              for arm, part in arms["arms"].items()}
     matches = {}
     lines = read_metrics(out / "matches.jsonl")
     for a, b in PAIRINGS:
@@ -138,7 +120,7 @@ def summarize(out: Path, config: Any, held_out: int) -> dict[str, Any]:
     return {"budget_seconds": config.budget, "held_out_positions": held_out,
             "match_nodes": config.match_nodes, "match_plies": config.match_plies,
             "initial": {"top1": initial["top1"], "value_mae": initial["value_mae"]},
-            "arms": arms, "matches": matches}
+            "arms": result, "matches": matches}
 
 
 def _finite(value: float) -> float | None:
@@ -186,39 +168,8 @@ def write_markdown(path: Path, summary: dict[str, Any]) -> str:
 
 def plot_curves(path: Path, summary: dict[str, Any]) -> Path | None:
     """Top-1 agreement and value error against the arm's wall-clock seconds."""
-    return plot_arms(path, summary, [("top1", 100, "top-1 agreement with Stockfish (%)"),
-                                     ("value_mae", 1, "value MAE vs tanh(cp / 400)")],
-                     "wall-clock seconds of the arm (labelling, games, training)",
+    return plot_arms(path, summary["arms"],
+                     [Panel({"top1": ""}, "top-1 agreement with Stockfish (%)", 100, AXIS),
+                      Panel({"value_mae": ""}, "value MAE vs tanh(cp / 400)", 1, AXIS)],
                      f"Chess: supervised vs self-play, {summary['budget_seconds']:.0f} s each, "
                      f"{summary['held_out_positions']} held-out positions", LABELS)
-
-
-def plot_arms(path: Path, summary: dict[str, Any], panels: list[tuple[str, float, str]],
-              xlabel: str, title: str, labels: dict[str, str]) -> Path | None:
-    """One panel a grade (curve key, scale, y label), both arms' curves against their
-    wall-clock seconds, written as a PNG; None without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4))
-    for arm, style in (("supervised", "-o"), ("selfplay", "-s")):
-        curve = summary["arms"][arm]["curve"]
-        seconds = [point["seconds"] for point in curve]
-        for axis, (key, scale, _) in zip(axes, panels):
-            axis.plot(seconds, [scale * point[key] for point in curve], style,
-                      label=labels[arm])
-    for axis, (_, _, ylabel) in zip(axes, panels):
-        axis.set_ylabel(ylabel)
-        axis.set_xlabel(xlabel)
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
-    figure.suptitle(title)
-    figure.tight_layout()
-    with atomic_write(path) as handle:
-        figure.savefig(handle, format="png", dpi=110)
-    plt.close(figure)
-    return path

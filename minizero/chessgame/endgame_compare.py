@@ -1,28 +1,29 @@
 """Supervised vs self-play on a chess endgame, graded exactly: ``minizero compare --game
 chess-endgame:KQvK --budget 15m``.
 
-The chess comparison (compare.py) with the tablebase in Stockfish's two places:
+The shared comparison (minizero/compare.py) with the chess settings (compare.py) and the
+tablebase in Stockfish's two places:
 
-* **labeller** (the supervised arm): each interval first labels positions drawn uniformly from
-  the table's entries (either side to move, a random symmetry each, on the learner's colours)
-  with `endgame.label` (policy spread over the distance-optimal moves, value the exact result),
-  then trains on every position labelled so far; the labelling time counts, as in chess.
-* **grader**: every snapshot of both arms, and the shared initial net, on the exact grades of
-  endgame_grade.py (win-keeping, distance-optimal, raw-policy conversion; PUCT conversion at
-  ``puct_nodes`` for each arm's final net). Grading is outside both budgets.
+* **labeller** (`TableLabeller`, the supervised arm): each interval first labels positions
+  drawn uniformly from the table's entries (either side to move, a random symmetry each, on the
+  learner's colours) with `endgame.label` (policy spread over the distance-optimal moves, value
+  the exact result), then trains on every position labelled so far; the labelling time counts.
+* **grader** (`TableGrader`): every snapshot of both arms, and the shared initial net, on the
+  exact grades of endgame_grade.py (win-keeping, distance-optimal, raw-policy conversion; PUCT
+  conversion at ``puct_nodes`` for each arm's final net). Grading is outside both budgets.
 
-The self-play arm is compare.py's unchanged (the generic loop; the learner plays both sides,
-each game from a start drawn by the game). Both arms start from the same initial weights and
-get the same wall clock; the run resumes after kill -9 as the chess comparison does.
+The self-play arm is the shared one unchanged (the learner plays both sides, each game from a
+start drawn by the game). Both arms start from the same initial weights and get the same wall
+clock; the run resumes after kill -9.
 
-Run layout (``--out RUN``): config.json, initial.pt, supervised/ (clock.json, data/labels-*.npz,
-latest.pt, snapshot-KK.pt, snapshots.jsonl), selfplay/ (clock.json, run/, snapshots.jsonl),
-grades.jsonl, summary.json, summary.md, learning_curves.png.
+Run layout (``--out RUN``): the shared one (config.json, initial.pt, supervised/ with
+data/labels-*.npz, selfplay/, grades.jsonl) with summary.json, summary.md,
+learning_curves.png.
 """
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,14 +35,9 @@ import numpy as np
 import torch
 
 from minizero.atomic import atomic_write, write_text
-from minizero.checkpoint import save_checkpoint
 from minizero.chessgame import encoding
-from minizero.chessgame.compare import (
-    ARMS,
-    CompareConfig,
-    Comparison,
-)
-from minizero.chessgame.compare_report import LABELS, plot_arms, snapshots
+from minizero.chessgame.compare import CompareConfig, arms_settings
+from minizero.chessgame.compare_report import LABELS
 from minizero.chessgame.endgame import EndgameGame, board_of, label
 from minizero.chessgame.endgame_grade import (
     CONVERSION_STARTS,
@@ -51,8 +47,10 @@ from minizero.chessgame.endgame_grade import (
 )
 from minizero.chessgame.game import ChessState
 from minizero.chessgame.tablebase.signature import parse_signature
-from minizero.nn.network import load_network
-from minizero.rundir import append_metrics, read_metrics, write_json
+from minizero.cluster import LOCAL, ClusterSpec
+from minizero.compare import Comparison, Grader, Labeller
+from minizero.compare_curves import Panel, arm_curves, plot_arms
+from minizero.rundir import write_json
 
 LABEL_CHUNK = 1000  # positions labelled per shard (about half a second)
 PUCT_NODES = 64
@@ -133,6 +131,41 @@ def load_labels(directory: Path, history: int) -> TableSamples | None:
                         np.concatenate([p["value"] for p in parts]), history)
 
 
+class TableLabeller(Labeller):
+    """Shards of `LABEL_CHUNK` positions of the table, labelled exactly (`label_shard`)."""
+
+    def __init__(self, game: EndgameGame, seed: int) -> None:
+        self.game, self.seed = game, seed
+
+    def label(self, directory: Path, seconds: float) -> bool:
+        shard = len(list(directory.glob("labels-*.npz")))
+        label_shard(self.game, directory / f"labels-{shard:05d}.npz",
+                    np.random.default_rng([self.seed, shard]))
+        return True
+
+    def load(self, directory: Path) -> TableSamples | None:
+        return load_labels(directory, self.game.history)
+
+
+class TableGrader(Grader):
+    """The exact grades of endgame_grade.py on the grading set (``graded`` gives it, built at
+    its first use); PUCT conversion at ``puct_nodes`` for an arm's final snapshot."""
+
+    def __init__(self, game: EndgameGame, graded: Callable[[], GradingSet],
+                 puct_nodes: int) -> None:
+        self.game, self.graded, self.puct_nodes = game, graded, puct_nodes
+
+    def grade(self, network: torch.nn.Module, final: bool) -> dict[str, Any]:
+        return grade_network(self.game, network, self.graded(),
+                             self.puct_nodes if final else 0)
+
+    def describe(self, marks: dict[str, Any]) -> str:
+        return (f"win-keeping {marks['win_keeping']:6.1%}, optimal {marks['optimal']:6.1%}, "
+                f"conversion {marks['conversion_raw']:6.1%}"
+                + (f", PUCT{self.puct_nodes} {marks['conversion_puct']:6.1%}"
+                   if "conversion_puct" in marks else ""))
+
+
 class EndgameComparison(Comparison):
     """One endgame comparison run in a directory (see the module docstring).
 
@@ -145,14 +178,18 @@ class EndgameComparison(Comparison):
 
     def __init__(self, out: str | Path, config: CompareConfig, game: EndgameGame,
                  resume: bool = False, progress: bool = True,
-                 log: Callable[[str], None] = print, device: str = "cpu") -> None:
+                 log: Callable[[str], None] = print, device: str = "cpu",
+                 cluster: ClusterSpec = LOCAL) -> None:
         game.won_starts()  # builds the tables (and says when a side never wins) before the run
-        super().__init__(out, config, "", None, resume, game, progress, log, device)
+        self.config = config
         self.graded: GradingSet | None = None
-
-    def game_spec(self) -> str:
-        assert isinstance(self.game, EndgameGame)
-        return self.game.spec
+        super().__init__(out, game, game.spec,
+                         {"compare": dataclasses.asdict(config), "game": game.name,
+                          "held_out": None},
+                         **arms_settings(config, game), labeller=TableLabeller(game, config.seed),
+                         grader=TableGrader(game, self.load_held_out, self.puct_nodes),
+                         seed=config.seed, resume=resume, progress=progress, log=log,
+                         device=device, cluster=cluster)
 
     def load_held_out(self) -> GradingSet:
         if self.graded is None:
@@ -160,99 +197,26 @@ class EndgameComparison(Comparison):
             self.graded = grading_set(self.game, self.starts, self.sample)
         return self.graded
 
-    # ---------------------------------------------------------------- the supervised arm
-
-    def run_supervised(self, held_keys: set[str], on_snapshot: Callable[[], None]) -> None:
-        config, directory = self.config, self.out / "supervised"
-        assert isinstance(self.game, EndgameGame)
-        clock, trainer = self._supervised_trainer()
-        data_dir = directory / "data"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        interval = config.budget / config.checkpoints
-        done = len(read_metrics(directory / "snapshots.jsonl"))
-        bar = self._bar("supervised", clock)
-        samples = load_labels(data_dir, self.game.history)
-        for snapshot in range(done + 1, config.checkpoints + 1):
-            share = config.label_fraction if samples is not None else 1.0
-            label_until = (snapshot - 1 + share) * interval
-            while clock.seconds() < label_until:
-                shard = len(list(data_dir.glob("labels-*.npz")))
-                label_shard(self.game, data_dir / f"labels-{shard:05d}.npz",
-                            np.random.default_rng([config.seed, shard]))
-                clock.save()
-                bar.update(round(clock.seconds() - bar.n, 1))
-            samples = load_labels(data_dir, self.game.history)
-            self._train_to_snapshot(trainer, samples, clock, snapshot, interval, bar,
-                                    on_snapshot)
-        bar.close()
-
-    # ---------------------------------------------------------------- grading and report
-
-    def grade_snapshots(self) -> None:
-        """Grade the initial net and every snapshot not graded yet (PUCT on each arm's last)."""
-        assert isinstance(self.game, EndgameGame)
-        graded = self.load_held_out()
-        path = self.out / "grades.jsonl"
-        done = {line["name"] for line in read_metrics(path)}
-        todo = [{"snapshot": 0, "seconds": 0.0, "checkpoint": "initial.pt", "arm": "initial"}]
-        for arm in ARMS:
-            todo += [{**line, "arm": arm} for line in snapshots(self.out, arm)]
-        for line in todo:
-            name = f"{line['arm']}-{line['snapshot']:02d}"
-            if name in done:
-                continue
-            last = line["snapshot"] == self.config.checkpoints
-            torch.set_num_threads(1)
-            marks = grade_network(self.game, load_network(str(self.out / line["checkpoint"])),
-                                  graded, self.puct_nodes if last else 0)
-            append_metrics(path, {"name": name, "arm": line["arm"], "snapshot": line["snapshot"],
-                                  "seconds": line["seconds"], **marks,
-                                  "load_average": round(os.getloadavg()[0], 2)}, key="name")
-            self.log(f"{line['arm']:10s} snapshot {line['snapshot']:2d} at "
-                     f"{line['seconds']:7.1f} s: win-keeping {marks['win_keeping']:6.1%}, "
-                     f"optimal {marks['optimal']:6.1%}, conversion {marks['conversion_raw']:6.1%}"
-                     + (f", PUCT{self.puct_nodes} {marks['conversion_puct']:6.1%}" if last
-                        else ""))
-
     def run(self) -> dict[str, Any]:
         """Both arms, grading as they go; returns the summary."""
-        torch.set_num_threads(1)  # see Comparison.run
         graded = self.load_held_out()
         self.log(f"{self.game.name}: {len(graded)} graded positions, {len(graded.starts)} "
                  f"conversion starts; budget {self.config.budget:.0f} s per arm")
-        initial_path = self.out / "initial.pt"
-        if not initial_path.exists():
-            save_checkpoint(initial_path, config=self.checkpoint_config(), model=self.initial)
-        self.grade_snapshots()
-        self.run_supervised(set(), self.grade_snapshots)
-        self.run_selfplay(self.grade_snapshots)
-        summary = summarize(self.out, self.config, self.game, graded, self.puct_nodes)
+        self.run_arms()
+        arms = arm_curves(self.out, {key: THRESHOLDS for key in ("win_keeping",
+                                                                 "conversion_raw")})
+        summary = summarize(arms, self.config, self.game.name, graded, self.puct_nodes)
         write_json(self.out / "summary.json", summary)
         write_markdown(self.out / "summary.md", summary)
         plot_curves(self.out / "learning_curves.png", summary)
         return summary
 
 
-def first_reaching(curve: list[dict[str, Any]], key: str, threshold: float) -> float | None:
-    """The arm's seconds at its first snapshot with ``key`` at least ``threshold``."""
-    return next((point["seconds"] for point in curve if point[key] >= threshold), None)
-
-
-def summarize(out: Path, config: CompareConfig, game: EndgameGame, graded: GradingSet,
+def summarize(arms: dict[str, Any], config: CompareConfig, game: str, graded: GradingSet,
               puct_nodes: int) -> dict[str, Any]:
-    grades = read_metrics(out / "grades.jsonl")
-    initial = next(line for line in grades if line["arm"] == "initial")
-    arms = {}
-    for arm in ARMS:
-        curve = [initial] + [line for line in grades if line["arm"] == arm]
-        arms[arm] = {"curve": curve, "final": {**snapshots(out, arm)[-1], **curve[-1]},
-                     "time_to": {f"{key}_{threshold}": first_reaching(curve, key, threshold)
-                                 for key in ("win_keeping", "conversion_raw")
-                                 for threshold in THRESHOLDS},
-                     "load_average": [line["load_average"] for line in snapshots(out, arm)]}
-    return {"game": game.name, "budget_seconds": config.budget, "positions": len(graded),
-            "starts": len(graded.starts), "puct_nodes": puct_nodes, "initial": initial,
-            "arms": arms}
+    """The report's numbers; ``arms`` as `arm_curves` gives them."""
+    return {"game": game, "budget_seconds": config.budget, "positions": len(graded),
+            "starts": len(graded.starts), "puct_nodes": puct_nodes, **arms}
 
 
 def _share(value: float | None) -> str:
@@ -294,10 +258,10 @@ def write_markdown(path: Path, summary: dict[str, Any]) -> str:
 
 def plot_curves(path: Path, summary: dict[str, Any]) -> Path | None:
     """Win-keeping and raw conversion against each arm's wall-clock seconds."""
-    return plot_arms(path, summary,
-                     [("win_keeping", 100, "win-keeping moves of the raw policy (%)"),
-                      ("conversion_raw", 100, "mates vs the perfect defender, raw policy (%)")],
-                     "wall-clock seconds of the arm",
+    return plot_arms(path, summary["arms"],
+                     [Panel({"win_keeping": ""}, "win-keeping moves of the raw policy (%)", 100),
+                      Panel({"conversion_raw": ""},
+                            "mates vs the perfect defender, raw policy (%)", 100)],
                      f"{summary['game']}: supervised vs self-play, "
                      f"{summary['budget_seconds']:.0f} s each, graded by the tables",
                      {arm: LABELS[arm].replace("Stockfish", "table") for arm in LABELS})

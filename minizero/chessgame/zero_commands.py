@@ -117,6 +117,9 @@ def add_compare_parser(commands: argparse._SubParsersAction) -> None:
     compare.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
                          help="where both arms train (auto: CUDA if present); self-play "
                          "games, grading and matches run on the CPU")
+    compare.add_argument("--cluster", type=cluster_spec, default=LOCAL,
+                         help="local (this machine's processes) or ray / ray://HOST:PORT: the "
+                              "self-play arm's shards of games as tasks on a Ray cluster")
     for field in dataclasses.fields(CompareConfig):
         if field.name in ("budget", "max_plies", "dirichlet_alpha"):
             continue
@@ -133,8 +136,10 @@ def add_compare_parser(commands: argparse._SubParsersAction) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Bad input (budget, game, held-out folder, settings) is a ValueError: one line, exit 2."""
-    from minizero.chessgame.compare import CompareConfig, Comparison, parse_budget
+    from minizero.chessgame.compare import ChessComparison, CompareConfig
+    from minizero.chessgame.endgame_compare import EndgameComparison
     from minizero.chessgame.game import ChessGame
+    from minizero.compare import parse_budget
     from minizero.games import make_game
     from minizero.peers import find_stockfish
 
@@ -159,15 +164,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
 
     if name == "chess-endgame":
-        from minizero.chessgame.endgame_compare import EndgameComparison
-
-        comparison: Comparison = EndgameComparison(
+        comparison: ChessComparison | EndgameComparison = EndgameComparison(
             args.out, config, game, args.resume,  # type: ignore[arg-type]
-            progress=progress, log=log, device=args.device)
+            progress=progress, log=log, device=args.device, cluster=args.cluster)
     else:
-        comparison = Comparison(args.out, config, find_stockfish(args.stockfish), args.held_out,
-                                args.resume, game, progress=progress, log=log,
-                                device=args.device)
+        comparison = ChessComparison(args.out, config, find_stockfish(args.stockfish),
+                                     args.held_out, args.resume, game, progress=progress,
+                                     log=log, device=args.device, cluster=args.cluster)
     comparison.run()
     print((Path(args.out) / "summary.md").read_text(), end="")
     print(f"learning curves: {Path(args.out) / 'learning_curves.png'}")

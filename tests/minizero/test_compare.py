@@ -1,163 +1,202 @@
-"""minizero compare: the budget, bad input, the clock, and a tiny run killed twice and resumed."""
+"""The shared comparison (minizero/compare.py) with a tiny fake labeller and grader on Hexapawn
+3x3: both arms run, an interrupted run resumes to the same snapshots, another game's run is
+refused, bad budgets are refused."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import time
+import math
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
-from minizero.chessgame.compare import ArmClock, parse_budget
-from minizero.cli import main
+from hexapawn.cli import main as hexapawn_main
+from hexapawn.game import Hexapawn
+from minizero.checkpoint import load_checkpoint
+from minizero.compare import Budget, Comparison, Grader, Labeller, Schedule, parse_budget
+from minizero.compare_curves import arm_curves
+from minizero.nn.network import NetworkConfig, PolicyValueNet
+from minizero.replay import Samples, load_samples, save_samples
+from minizero.search.puct import PUCTConfig
+from minizero.selfplay import SelfPlayConfig
+from minizero.train import TrainConfig
 
-STOCKFISH = shutil.which("stockfish") or next(
-    (path for path in ("/usr/games/stockfish",) if os.access(path, os.X_OK)), None)
-needs_stockfish = pytest.mark.skipif(
-    STOCKFISH is None, reason="Stockfish is not installed (`make peers` installs it)")
-BUDGET = 12.0
-TINY = [sys.executable, "-m", "minizero", "compare", "--game", "chess:max_plies=30",
-        "--budget", f"{BUDGET:.0f}s", "--checkpoints", "3", "--held-out-positions", "40",
-        "--held-out-depth", "2", "--label-depth", "2", "--simulations", "4",
-        "--games-per-generation", "2", "--train-steps", "4", "--blocks", "1", "--channels", "8",
-        "--batch-size", "16", "--match-games", "2", "--match-nodes", "2", "--match-plies", "24",
-        "--workers", "2", "--policy-head", "conv", "--quiet"]
-
-
-@pytest.mark.parametrize("text, seconds", [("90s", 90), ("20m", 1200), ("2h", 7200),
-                                           ("1.5h", 5400), (" 45 s ", 45)])
-def test_budget_forms(text: str, seconds: float) -> None:
-    assert parse_budget(text) == seconds
+GAME = Hexapawn(3, 3)
+CHUNKS = 2  # the fake labeller has this many chunks to give
 
 
-@pytest.mark.parametrize("text", ["", "2", "h", "-5m", "0s", "0.0h", "2d", "1e3s", "m20", "x"])
-def test_bad_budgets_are_refused(text: str) -> None:
+class Interrupted(Exception):
+    """Stands for a kill in the middle of grading."""
+
+
+class RandomLabeller(Labeller):
+    """Chunks of 16 positions of seeded random games, with a uniform policy over the legal
+    moves and a value of 0: data to train on, nothing more."""
+
+    def label(self, directory: Path, seconds: float) -> bool:
+        chunk = len(list(directory.glob("chunk-*.npz")))
+        if chunk >= CHUNKS:
+            return False
+        rng = np.random.default_rng(chunk)
+        planes, policies = [], []
+        while len(planes) < 16:
+            state = GAME.initial_state()
+            while GAME.terminal_value(state) is None and len(planes) < 16:
+                legal = GAME.legal_actions(state)
+                policy = np.zeros(GAME.action_size, np.float32)
+                policy[legal] = 1.0 / len(legal)
+                planes.append(GAME.encode(state))
+                policies.append(policy)
+                state = GAME.apply(state, int(rng.choice(legal)))
+        save_samples(directory / f"chunk-{chunk}.npz",
+                     Samples(np.stack(planes), np.stack(policies), np.zeros(16, np.float32)))
+        return True
+
+    def load(self, directory: Path) -> Samples | None:
+        parts = [load_samples(path) for path in sorted(directory.glob("chunk-*.npz"))]
+        return Samples.concatenate(parts) if parts else None
+
+
+class ValueGrader(Grader):
+    """The value of the start position; `interrupt_at` grade calls in, it raises once."""
+
+    def __init__(self, interrupt_at: int | None = None) -> None:
+        self.calls: list[bool] = []
+        self.interrupt_at = interrupt_at
+
+    def grade(self, network: PolicyValueNet, final: bool) -> dict[str, Any]:
+        self.calls.append(final)
+        if len(self.calls) == self.interrupt_at:
+            raise Interrupted
+        _, value = network.predict(GAME.encode(GAME.initial_state())[None],
+                                   np.ones((1, GAME.action_size), bool))
+        return {"start_value": float(value[0]), "final_mark": float(final)}
+
+
+def comparison(out: Path, grader: Grader, resume: bool = False,
+               game_name: str = "hexapawn:3x3") -> Comparison:
+    """Budgets: 3 epochs of the supervised arm, 2 generations of the self-play arm."""
+    network = NetworkConfig(GAME.input_shape, GAME.action_size, blocks=0, channels=4)
+    puct = PUCTConfig(simulations=4, batch_size=1)
+    selfplay_config = SelfPlayConfig(games_per_generation=2, games_per_shard=2,
+                                     train_steps=3, workers=1)
+    train = TrainConfig(batch_size=8)
+    schedule = Schedule(Budget(rounds=3), Budget(rounds=2), min_epoch_steps=3)
+    return Comparison(out, GAME, "hexapawn:3x3", {"game": game_name}, network, puct,
+                      selfplay_config, train, schedule,
+                      RandomLabeller(), grader, seed=3, resume=resume, progress=False,
+                      log=lambda line: None)
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def snapshots(out: Path) -> dict[str, list[dict[str, Any]]]:
+    """Each arm's snapshot lines without the clock readings, and the weights of each."""
+    result = {}
+    for arm in ("supervised", "selfplay"):
+        result[arm] = [{key: value for key, value in line.items()
+                        if key not in ("seconds", "load_average")}
+                       for line in lines(out / arm / "snapshots.jsonl")]
+        for line in result[arm]:
+            line["weights"] = load_checkpoint(out / line["checkpoint"])[1]["model"]
+    return result
+
+
+def same(a: dict[str, list[dict[str, Any]]], b: dict[str, list[dict[str, Any]]]) -> None:
+    for arm in a:
+        assert len(a[arm]) == len(b[arm]), arm
+        for first, second in zip(a[arm], b[arm]):
+            assert {k: v for k, v in first.items() if k != "weights"} == {
+                k: v for k, v in second.items() if k != "weights"}
+            for name, tensor in first["weights"].items():
+                assert torch.equal(tensor, second["weights"][name]), (arm, name)
+
+
+def test_both_arms_run_to_their_budgets_and_are_graded(tmp_path: Path) -> None:
+    grader = ValueGrader()
+    run = comparison(tmp_path / "run", grader)
+    run.run_arms()
+    taken = snapshots(tmp_path / "run")
+    supervised, selfplay = taken["supervised"], taken["selfplay"]
+    assert [line["snapshot"] for line in supervised] == [1, 2, 3]
+    assert [line["final"] for line in supervised] == [False, False, True]
+    assert [line["steps"] for line in supervised] == [3, 7, 11]  # 16, then 32 positions
+    assert [line["positions"] for line in supervised] == [16, 32, 32]
+    assert [line["generation"] for line in selfplay] == [1, 2]
+    assert [line["steps"] for line in selfplay] == [3, 6] and selfplay[-1]["games"] == 4
+    # The shared initial weights: the first steps of both arms start from initial.pt.
+    initial = load_checkpoint(tmp_path / "run" / "initial.pt")[1]["model"]
+    start = load_checkpoint(tmp_path / "run" / "selfplay" / "run" / "checkpoints"
+                            / "gen-0000.pt")[1]["model"]
+    assert all(torch.equal(initial[name], start[name]) for name in initial)
+    grades = lines(tmp_path / "run" / "grades.jsonl")
+    assert [line["name"] for line in grades] == [
+        "initial-00", "supervised-01", "supervised-02", "supervised-03", "selfplay-01",
+        "selfplay-02"]
+    assert grader.calls == [False, False, False, True, False, True]
+    summary = arm_curves(tmp_path / "run", {"start_value": (-math.inf,)})
+    assert summary["initial"]["name"] == "initial-00"
+    for arm in ("supervised", "selfplay"):
+        assert len(summary["arms"][arm]["curve"]) == len(taken[arm]) + 1
+        assert summary["arms"][arm]["final"]["final_mark"] == 1.0
+        assert summary["arms"][arm]["time_to"]["start_value_-inf"] == 0.0
+
+
+@pytest.mark.parametrize("interrupt_at", [3, 5])  # a supervised, then a self-play snapshot
+def test_an_interrupted_run_resumes_to_the_same_snapshots(tmp_path: Path,
+                                                          interrupt_at: int) -> None:
+    comparison(tmp_path / "whole", ValueGrader()).run_arms()
+    with pytest.raises(Interrupted):
+        comparison(tmp_path / "cut", ValueGrader(interrupt_at)).run_arms()
+    with pytest.raises(ValueError, match="pass --resume"):
+        comparison(tmp_path / "cut", ValueGrader())
+    comparison(tmp_path / "cut", ValueGrader(), resume=True).run_arms()
+    same(snapshots(tmp_path / "whole"), snapshots(tmp_path / "cut"))
+    names = [line["name"] for line in lines(tmp_path / "cut" / "grades.jsonl")]
+    assert sorted(names) == sorted(set(names)) and len(names) == 6  # each graded once
+    finished = ValueGrader()
+    comparison(tmp_path / "cut", finished, resume=True).run_arms()  # nothing left to do
+    assert finished.calls == []
+
+
+def test_a_run_of_another_game_is_refused_in_one_line(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "run"
+    comparison(out, ValueGrader(), game_name="fake-game")
+    before = sorted(path.name for path in out.rglob("*"))
+    with pytest.raises(ValueError, match="differs in: game"):
+        comparison(out, ValueGrader(), resume=True)
+    assert hexapawn_main(["compare", "--size", "3x3", "--out", str(out), "--resume",
+                          "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "differs in" in error, error
+    assert sorted(path.name for path in out.rglob("*")) == before
+
+
+@pytest.mark.parametrize("budget", [{"seconds": 0.0}, {"seconds": -5.0}, {"seconds": math.nan},
+                                    {"seconds": math.inf}, {"rounds": 0}, {"rounds": -2},
+                                    {"rounds": 1.5}, {}, {"seconds": 1.0, "rounds": 1}])
+def test_bad_budgets_are_refused(budget: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="budget"):
+        Budget(**budget)
+
+
+@pytest.mark.parametrize("text", ["0s", "-1m", "nans", "inf h", "0.0h"])
+def test_bad_budget_texts_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="budget"):
         parse_budget(text)
 
 
-def _refused(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    assert main(["compare", *arguments]) == 2
-    error = capsys.readouterr().err
-    assert error.startswith("minizero: error: ") and error.count("\n") == 1, error
-    return error
-
-
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
-    out = str(tmp_path / "run")
-    assert "budget '5x'" in _refused(["--budget", "5x", "--out", out], capsys)
-    assert "positive" in _refused(["--budget", "0m", "--out", out], capsys)
-    assert "compare is for chess" in _refused(
-        ["--game", "hexapawn:3x3", "--budget", "1m", "--out", out], capsys)
-    assert "even" in _refused(["--budget", "1m", "--match-games", "3", "--out", out], capsys)
-    assert "label_fraction" in _refused(
-        ["--budget", "1m", "--label-fraction", "1.5", "--out", out], capsys)
-    assert "Stockfish not found" in _refused(
-        ["--budget", "1m", "--stockfish", str(tmp_path / "none"), "--out", out], capsys)
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    if STOCKFISH is not None:  # these checks come after Stockfish is found
-        assert "policy_head" in _refused(
-            ["--budget", "1m", "--policy-head", "attention", "--out", out], capsys)
-        if not torch.cuda.is_available():
-            assert "no CUDA device" in _refused(
-                ["--budget", "1m", "--device", "cuda", "--out", out], capsys)
-        assert "no chess shards" in _refused(
-            ["--budget", "1m", "--held-out", str(empty), "--out", out], capsys)
-        junk = tmp_path / "junk"
-        junk.mkdir()
-        (junk / "az-w00-00000.npz").write_bytes(b"not a shard")
-        assert "az-w00-00000.npz" in _refused(
-            ["--budget", "1m", "--held-out", str(junk), "--out", out], capsys)
-    assert not (tmp_path / "run").exists()  # nothing was started
-
-
-def test_a_killed_session_is_charged_up_to_its_newest_artefact(tmp_path: Path) -> None:
-    now = time.time()
-    (tmp_path / "clock.json").write_text(json.dumps({"seconds": 5.0, "saved_at": now - 10}))
-    for name, age in (("old.npz", 20), ("kept.npz", 4)):  # written 20 s and 4 s ago
-        (tmp_path / name).write_bytes(b"x")
-        os.utime(tmp_path / name, (now - age, now - age))
-    clock = ArmClock(tmp_path)  # the killed session ran 6 s past its record, then died
-    assert 11.0 <= clock.seconds() < 11.5
-    with clock.paused():
-        time.sleep(0.2)
-    assert clock.seconds() < 11.5
-    again = ArmClock(tmp_path)  # resumed at once: nothing new to charge
-    assert 11.0 <= again.seconds() < 12.0
-
-
-def _lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def _start_and_kill(out: Path, arm: str) -> None:
-    """Run (or resume) until ``arm`` has recorded a snapshot, then kill -9."""
-    resume = ["--resume"] if (out / "config.json").exists() else []
-    process = subprocess.Popen([*TINY, "--stockfish", STOCKFISH or "", "--out", str(out),
-                                *resume], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 240
-    while time.time() < deadline and not _lines(out / arm / "snapshots.jsonl"):
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    process.kill()
-    _, error = process.communicate()
-    assert process.returncode == -9, error.decode()
-
-
-@needs_stockfish
-@pytest.mark.slow
-def test_a_tiny_comparison_killed_twice_resumes_to_a_whole_report(tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    _start_and_kill(out, "supervised")
-    first = out / "supervised" / "snapshot-01.pt"
-    kept = {path: path.stat().st_mtime_ns for path in (out / "supervised").glob("*.pt")
-            if path.name.startswith("snapshot")}
-    assert first in kept
-    _start_and_kill(out, "selfplay")
-    selfplay_first = _lines(out / "selfplay" / "snapshots.jsonl")
-    finished = subprocess.run([*TINY, "--stockfish", str(STOCKFISH), "--out", str(out),
-                               "--resume"], capture_output=True, text=True, timeout=400)
-    assert finished.returncode == 0, finished.stderr
-    assert "| supervised |" in finished.stdout and "learning curves" in finished.stdout
-
-    # Nothing finished was lost or redone; every snapshot was graded once.
-    for path, mtime in kept.items():
-        assert path.stat().st_mtime_ns == mtime
-    supervised = _lines(out / "supervised" / "snapshots.jsonl")
-    selfplay = _lines(out / "selfplay" / "snapshots.jsonl")
-    assert [line["snapshot"] for line in supervised] == [1, 2, 3]
-    assert selfplay[:len(selfplay_first)] == selfplay_first
-    numbers = [line["snapshot"] for line in selfplay]
-    assert numbers == sorted(set(numbers)) and numbers[-1] == 3
-    names = [line["name"] for line in _lines(out / "grades.jsonl")]
-    assert sorted(names) == sorted(["initial-00", *(f"supervised-{n:02d}" for n in [1, 2, 3]),
-                                    *(f"selfplay-{n:02d}" for n in numbers)])
-    # Each arm spent its budget (kills included) and not far beyond it.
-    for lines in (supervised, selfplay):
-        assert all(a["seconds"] < b["seconds"] for a, b in zip(lines, lines[1:]))
-        assert BUDGET <= lines[-1]["seconds"] < 4 * BUDGET
-    assert supervised[-1]["positions"] > 0 and supervised[-1]["steps"] > 0
-    assert selfplay[-1]["games"] > 0 and selfplay[-1]["steps"] > 0
-    assert all(line["load_average"] >= 0 for line in supervised + selfplay)
-
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["held_out_positions"] == 40
-    for arm in ("supervised", "selfplay"):
-        for point in summary["arms"][arm]["curve"]:
-            assert 0 <= point["top1"] <= 1 and 0 <= point["value_mae"] <= 2
-    for match in summary["matches"].values():
-        assert match["games"] == 2 == match["wins"] + match["draws"] + match["losses"]
-        bounds = [match[key] for key in ("elo_low", "elo", "elo_high") if match[key] is not None]
-        assert bounds == sorted(bounds)  # null: unbounded (every game won or lost)
-    assert (out / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "| self-play |" in (out / "summary.md").read_text()
-    assert not list(out.rglob("*.tmp"))
-    assert main(["compare", *TINY[4:], "--out", str(out)]) == 2  # no silent restart
+def test_checkpoints_need_clock_budgets_and_bad_budgets_reach_no_folder(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="checkpoints"):
+        Schedule(Budget(rounds=2), Budget(seconds=5.0), checkpoints=2)
+    for flag in ("--supervised-seconds", "--selfplay-seconds"):
+        for value in ("0", "-1", "nan"):
+            assert hexapawn_main(["compare", "--out", str(tmp_path / "run"), flag, value,
+                                  "--quiet"]) == 2
+    assert not (tmp_path / "run").exists()

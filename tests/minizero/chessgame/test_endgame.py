@@ -201,3 +201,24 @@ def test_a_tiny_endgame_comparison_writes_a_whole_report(tables: str, tmp_path: 
     assert (out / "learning_curves.png").exists()
     assert minizero_main([*argv, "--resume"]) == 0  # a finished run resumes to the same report
     assert capsys.readouterr().out == table
+
+
+def test_cluster_option_reaches_the_selfplay_run(tables: str, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--cluster local`` parses, and the self-play arm's run gets it."""
+    import minizero.compare
+    from minizero.cluster import LOCAL
+
+    class Reached(Exception):
+        pass
+
+    def selfplay_run(*args: object, cluster: object = None, **kwargs: object) -> None:
+        raise Reached(cluster)
+
+    monkeypatch.setattr(minizero.compare, "SelfPlayRun", selfplay_run)
+    monkeypatch.setattr(EndgameComparison, "run", lambda self: self.run_selfplay())
+    with pytest.raises(Reached) as reached:
+        minizero_main(["compare", "--game", f"chess-endgame:KQvK,tables={tables}", "--budget",
+                       "2s", "--out", str(tmp_path / "run"), "--workers", "1", "--quiet",
+                       "--cluster", "local"])
+    assert reached.value.args[0] == LOCAL
