@@ -104,8 +104,8 @@ def add_compare_parser(commands: argparse._SubParsersAction) -> None:
     compare = commands.add_parser("compare", help="chess: supervised vs self-play at an equal "
                                   "wall-clock budget, graded on held-out positions")
     compare.add_argument("--game", default="chess", help="chess[:max_plies=N] (self-play cap), "
-                         "or chess-endgame:SIG[,side=white|black,starts=uniform|long,tables=DIR]"
-                         " (graded exactly by the tablebase)")
+                         "or chess-endgame:SIG[,side=white|black,starts=uniform|long|even,"
+                         "within=PLIES,tables=DIR] (graded exactly by the tablebase)")
     compare.add_argument("--budget", required=True,
                          help="wall-clock budget of each arm: 90s, 20m, 2h, ...")
     compare.add_argument("--out", required=True, help="run directory")
