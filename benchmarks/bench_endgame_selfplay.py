@@ -50,6 +50,10 @@ RECIPES = {  # name: (game options, self-play options)
         ",starts=even", ["--simulations", "64", "--temperature-moves", "0"]),
     "within=1 (every start a mate in one)": (
         ",within=1", ["--simulations", "32", "--temperature-moves", "10"]),
+    "uniform starts, discount 0.95": (
+        "", ["--simulations", "32", "--temperature-moves", "10", "--discount", "0.95"]),
+    "starts=even, discount 0.95": (
+        ",starts=even", ["--simulations", "32", "--temperature-moves", "10", "--discount", "0.95"]),
 }
 
 

@@ -119,7 +119,8 @@ def cmd_selfplay(args: argparse.Namespace) -> int:
                               replay_window=args.window, train_steps=args.train_steps,
                               workers=args.workers, opening_plies=args.opening_plies,
                               resign_threshold=args.resign,
-                              no_resign_fraction=args.no_resign_fraction)
+                              no_resign_fraction=args.no_resign_fraction,
+                              discount=args.discount)
     network_config, initial = _network_config(args, game)
     run = SelfPlayRun(out, game, args.game, network_config, puct, selfplay,
                       _train_config(args, args.generations * args.train_steps),
@@ -289,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="resign below this root value, e.g. -0.9 (default: never)")
     selfplay.add_argument("--no-resign-fraction", type=float, default=0.2,
                           help="games played out anyway to check resignations")
+    selfplay.add_argument("--discount", type=float, default=1.0,
+                          help="value targets shrink by this a ply before the end: below 1 a "
+                          "faster win is worth more (default 1, AlphaZero's)")
     _network_arguments(selfplay)
     _train_arguments(selfplay)
     selfplay.set_defaults(run=cmd_selfplay)

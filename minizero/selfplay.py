@@ -71,6 +71,10 @@ class SelfPlayConfig:
         never); saves the long tail of decided chess games.
     no_resign_fraction: games played to the end anyway, to measure how often resigning would
         have been wrong (``false_resignations`` in the metrics; AlphaGo Zero kept it < 5%).
+    discount: a position's value target is the outcome times discount ** (plies from it to
+        the game's end); 1 (AlphaZero) makes a win now and a win in fifty moves the same, so
+        nothing in the targets asks for progress. Below 1 a faster win scores higher: what a
+        won chess ending needs before the fifty-move rule (see docs/results/endgames.md).
     """
 
     games_per_generation: int = 64
@@ -82,6 +86,7 @@ class SelfPlayConfig:
     opening_plies: int = 0
     resign_threshold: float | None = None
     no_resign_fraction: float = 0.2
+    discount: float = 1.0
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -93,12 +98,15 @@ class SelfPlayConfig:
         if not 0 <= self.no_resign_fraction <= 1:
             raise ValueError(f"no_resign_fraction must be in [0, 1], got "
                              f"{self.no_resign_fraction}")
+        if not 0 < self.discount <= 1:
+            raise ValueError(f"discount must be in (0, 1], got {self.discount}")
 
 
 def play_game(game: Game, evaluate: LeafEvaluator, config: PUCTConfig,
               rng: np.random.Generator, symmetries: bool = True,
               opening_plies: int = 0, resign_threshold: float | None = None,
-              may_resign: bool = True, stats: dict[str, int] | None = None) -> Samples:
+              may_resign: bool = True, stats: dict[str, int] | None = None,
+              discount: float = 1.0) -> Samples:
     """One self-play game; every position with its visit distribution and final outcome.
 
     The game opens with k random moves (k uniform in 0..opening_plies) that are not recorded;
@@ -156,6 +164,7 @@ def play_game(game: Game, evaluate: LeafEvaluator, config: PUCTConfig,
                                            + int(resigner_value >= 0))
     values = np.array([final if player == last_player else -final for player in players],
                       dtype=np.float32)
+    values *= np.float32(discount) ** np.arange(len(values) - 1, -1, -1, dtype=np.float32)
     samples = Samples(np.stack(planes), np.stack(policies), values)
     if not symmetries:
         return samples
@@ -180,7 +189,8 @@ def play_games(game: Game, evaluate: LeafEvaluator, puct_config: PUCTConfig, see
     stats: dict[str, int] = {}
     samples = Samples.concatenate([
         play_game(game, evaluate, puct_config, rng, selfplay.symmetries, selfplay.opening_plies,
-                  selfplay.resign_threshold, rng.random() >= selfplay.no_resign_fraction, stats)
+                  selfplay.resign_threshold, rng.random() >= selfplay.no_resign_fraction, stats,
+                  selfplay.discount)
         for _ in range(games)])
     return samples, stats
 
@@ -218,9 +228,12 @@ class SelfPlayRun:
         self.selfplay = selfplay
         self.seed = seed
         self.progress = progress
+        recorded = dataclasses.asdict(selfplay)
+        if selfplay.discount == 1:  # runs made before the setting existed still resume
+            del recorded["discount"]
         self.config = {
             "game": game_spec, "seed": seed, "network": dataclasses.asdict(network),
-            "puct": dataclasses.asdict(puct), "selfplay": dataclasses.asdict(selfplay),
+            "puct": dataclasses.asdict(puct), "selfplay": recorded,
             "train": dataclasses.asdict(train),
         }
         torch.manual_seed(seed)

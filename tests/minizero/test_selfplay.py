@@ -36,6 +36,18 @@ def test_samples_hold_outcomes_from_the_side_to_move() -> None:
     assert len(mirrored) == 2 * plies  # with the left-right mirror images
 
 
+def test_a_discount_shrinks_each_target_by_the_plies_left() -> None:
+    game = Hexapawn(3, 3)
+    config = PUCTConfig(simulations=16, add_noise=True, temperature_moves=10)
+    plain = play_game(game, uniform_evaluator(game), config, np.random.default_rng(0),
+                      symmetries=False)
+    discounted = play_game(game, uniform_evaluator(game), config, np.random.default_rng(0),
+                           symmetries=False, discount=0.5)
+    left = np.arange(len(plain) - 1, -1, -1)  # plies from each position to the end
+    assert len(plain) > 2 and np.allclose(discounted.value, plain.value * 0.5 ** left)
+    assert abs(discounted.value[-1]) == 1  # the winner's last move is worth the whole win
+
+
 def test_replay_buffer_window_and_corrupt_shards(tmp_path: Path) -> None:
     buffer = ReplayBuffer(tmp_path, window=2)
     for generation in (1, 2, 3):
@@ -134,6 +146,7 @@ def test_resume_with_a_different_configuration_is_refused(tmp_path: Path) -> Non
     (["selfplay", "--game", "hexapawn:2x9"], "out of range"),
     (["selfplay", "--games", "0"], "must be positive"),
     (["selfplay", "--generations", "-3"], "must be positive"),
+    (["selfplay", "--discount", "1.5"], "discount must be in (0, 1]"),
     (["train", "--data", "missing.npz"], "no such file (expected a replay shard)"),
     (["arena", "--a", "random", "--b", "nothere.pt"], "neither random"),
 ])
