@@ -13,7 +13,9 @@ perfect defender, go to the players the package ships:
 
 A player that searches is graded on a fixed sample of the graded positions (``--sample``, the
 same rows for all), the raw policy on all of them. Each finished (ending, player) is kept
-beside the tables and a rerun with the same settings goes on from there.
+beside the tables and a rerun with the same settings goes on from there; runs of different
+endings may go at once (``--endings``, ``--name``), and a last run of them all, which finds
+every grade done, writes the whole table.
 
     make bench BENCH=endgame_players
     nice -n 10 python -m benchmarks.bench_endgame_players --endings KQvK,KRvK,KQvKR,KBNvK
@@ -127,16 +129,19 @@ def run(endings: list[str], directory: Path, nodes: int, sample: int,
     """Every player on every ending (resumed from the partial record beside the tables);
     ``on_ending(results)`` after each ending, so that a long run reports as it goes."""
     build_tables([parse_signature(name) for name in endings], directory, quiet=QUIET)
-    partial = directory / f"bench-endgame-players-{nodes}-{sample}-{starts}.json"
-    results: dict[str, dict[str, Any]] = (json.loads(partial.read_text())
-                                          if partial.exists() else {})
+    def partial(name: str) -> Path:  # one record an ending: runs of other endings may overlap
+        return directory / f"bench-endgame-players-{name}-{nodes}-{sample}-{starts}.json"
+
+    results: dict[str, dict[str, Any]] = {
+        name: json.loads(partial(name).read_text()) if partial(name).exists() else {}
+        for name in endings}
     net_history = encoding.history_of(load_network(str(NET)).config.input_shape[0])
     assert net_history is not None
     specs = engine_specs(directory)
     players = ["zero-small.pt, raw policy", f"zero-small.pt, PUCT {PUCT_NODES} nodes",
                *(f"{label}, {nodes} nodes" for label in specs)]
     for name in endings:
-        done = results.setdefault(name, {})
+        done = results[name]
         if all(player in done for player in players):
             if on_ending is not None:
                 on_ending(results)
@@ -154,7 +159,7 @@ def run(endings: list[str], directory: Path, nodes: int, sample: int,
                       grade_engine(game, graded, rows, specs[label], nodes, f"{name} {label}"))
             done[player] = {**grades, "load_average_1_min": round(os.getloadavg()[0], 2)}
             print(f"{name}: {player}: {done[player]}", file=sys.stderr, flush=True)
-            write_text(partial, json.dumps(results, indent=1))
+            write_text(partial(name), json.dumps(done, indent=1))
         if on_ending is not None:
             on_ending(results)
     return results
