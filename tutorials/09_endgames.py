@@ -340,15 +340,15 @@ show_table("| | win-keeping | distance-optimal | conversion |\n|---|---|---|---|
 
 # %% [markdown]
 # What it learns, honestly: in the minutes a reader has, self-play learns to keep the rook. Most
-# moves of an untrained net already keep the win (a rook rarely hangs by accident, so about 92%
-# of its favourites do), and self-play raises that share, because a game in which the rook is
-# given away ends at once in a draw and teaches the value head so. It does not learn to mate a
+# moves of an untrained net already keep the win (a rook rarely hangs by accident, so about 92% of
+# its favourites do), and self-play raises that share: a game in which the rook is given away ends
+# at once in a draw, a lesson the network gets in every generation. It does not learn to mate a
 # perfect defender: its favourite is a fastest mate no more often than at the start, and the
-# conversion stays near zero. The measured runs (`docs/results/endgames.md`)
-# say the same at ten minutes an arm: win-keeping 92.1% -> 94.0%, raw conversion 0.0%, 1.0%
-# with PUCT at 64 simulations; a network trained on the tables' own moves for the same time
-# converts 20.5% raw and 52.0% with search. Mating needs a plan over dozens of plies, and games
-# that start anywhere in the table, defended by the learner itself, rarely show one.
+# conversion stays near zero. The measured runs (`docs/results/endgames.md`) say the same at ten
+# minutes an arm: win-keeping 92.1% -> 94.0%, raw conversion 0.0%, 1.0% with PUCT at 64 simulations;
+# a network trained on the tables' own moves for the same time converts 20.5% raw and 52.0% with
+# search. Mating needs a plan over dozens of plies, and games that start anywhere in the table,
+# defended by the learner itself, rarely show one.
 #
 # The same run from the command line (a run directory with its checkpoints and metrics):
 #
