@@ -125,10 +125,13 @@ def grade_engine(game: EndgameGame, graded: GradingSet, rows: np.ndarray, spec: 
 
 def run(endings: list[str], directory: Path, nodes: int, sample: int,
         starts: int = CONVERSION_STARTS,
-        on_ending: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        on_ending: Callable[[dict[str, Any]], None] | None = None,
+        grade: bool = True) -> dict[str, Any]:
     """Every player on every ending (resumed from the partial record beside the tables);
-    ``on_ending(results)`` after each ending, so that a long run reports as it goes."""
+    ``on_ending(results)`` after each ending, so that a long run reports as it goes. With
+    ``grade`` False, only the grades already recorded."""
     build_tables([parse_signature(name) for name in endings], directory, quiet=QUIET)
+
     def partial(name: str) -> Path:  # one record an ending: runs of other endings may overlap
         return directory / f"bench-endgame-players-{name}-{nodes}-{sample}-{starts}.json"
 
@@ -142,7 +145,7 @@ def run(endings: list[str], directory: Path, nodes: int, sample: int,
                *(f"{label}, {nodes} nodes" for label in specs)]
     for name in endings:
         done = results[name]
-        if all(player in done for player in players):
+        if not grade or all(player in done for player in players):
             if on_ending is not None:
                 on_ending(results)
             continue
@@ -197,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="graded positions a searching player is asked")
     parser.add_argument("--starts", type=int, default=CONVERSION_STARTS,
                         help="conversion starts (the learners' 200 by default)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="write the table of the grades recorded so far, grade nothing")
     parser.add_argument("--name", default="endgame_players", help="results file name")
     args = parser.parse_args(argv if argv is not None else [])
     torch.set_num_threads(1)
@@ -208,7 +213,8 @@ def main(argv: list[str] | None = None) -> None:
                                   "results": results},
                       table_text(results, args.nodes, args.sample, args.starts))
 
-    run(args.endings.split(","), directory, args.nodes, args.sample, args.starts, report)
+    run(args.endings.split(","), directory, args.nodes, args.sample, args.starts, report,
+        grade=not args.report_only)
 
 
 if __name__ == "__main__":
