@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from benchmarks.common import markdown_table, write_results
+from benchmarks.common import cpu, markdown_table, write_results
 from minizero.agents import puct_agent
 from minizero.atomic import write_text
 from minizero.chessgame import encoding
@@ -186,7 +186,8 @@ def table_text(results: dict[str, Any], nodes: int, sample: int, starts: int) ->
         f"Conversion: from the same {starts} fixed won starts as the learners, the share mated "
         f"against the tables' longest resistance before the fifty-move rule or a repetition. "
         f"UCI engines at {nodes:,} nodes a move; PUCT at {PUCT_NODES} simulations. 1-minute "
-        f"load average {min(loads):.1f} to {max(loads):.1f} at the end of each row.\n")
+        f"load average {min(loads, default=0):.1f} to {max(loads, default=0):.1f} at the end "
+        f"of each row, on {cpu().get('model') or 'an unknown CPU'} ({os.cpu_count()} cores).\n")
 
 
 def main(argv: list[str] | None = None) -> None:
