@@ -42,10 +42,16 @@ from tqdm import tqdm
 
 from benchmarks.common import RESULTS, markdown_table, write_results
 from minizero.atomic import write_text
+from minizero.chessgame.endgame import EndgameGame
+from minizero.chessgame.endgame_grade import defended_game, mates, table_player, uci_player
 from minizero.chessgame.protocol import MATE
 from minizero.chessgame.tablebase.index import decode, layout_of, slot_arrays
 from minizero.chessgame.tablebase.probe import Tablebase, build_tables
-from minizero.chessgame.tablebase.signature import all_signatures, parse_signature
+from minizero.chessgame.tablebase.signature import (
+    all_signatures,
+    parse_signature,
+    signature_of_board,
+)
 from minizero.chessgame.tablebase.solver import BROKEN
 from minizero.chessgame.tablebase.storage import default_directory, load_table, table_path
 
@@ -342,22 +348,19 @@ def won_positions(directory: Path, name: str, count: int, seed: int) -> list[str
     return fens
 
 
-def play_out(fen: str, engine: chess.engine.SimpleEngine | None, tablebase: Tablebase,
+def play_out(fen: str, engine: chess.engine.SimpleEngine | None, directory: Path,
              movetime: float) -> dict[str, Any]:
-    """The winning side (``engine``; the tables when None) against the perfect defender."""
+    """The winning side (``engine``; the tables when None) against the perfect defender, under
+    the endgame game's rules (``endgame_grade.defended_game``)."""
     board = chess.Board(fen)
-    distance = MATE - (tablebase.probe(board) or 0)
-    while not board.is_game_over(claim_draw=True):
-        if board.turn == chess.WHITE:
-            move = (tablebase.best_moves(board)[0][0] if engine is None else
-                    engine.play(board, chess.engine.Limit(time=movetime)).move)
-        else:
-            best = tablebase.best_moves(board)
-            move = best[0][0] if best else next(iter(board.legal_moves))
-        board.push(move)
-    mated = board.is_checkmate() and board.turn == chess.BLACK
-    return {"fen": fen, "mated": mated, "plies": len(board.move_stack),
-            "table_plies": distance, "exact": mated and len(board.move_stack) == distance}
+    game = EndgameGame(signature=signature_of_board(board)[0].name, tables=str(directory))
+    distance = MATE - (game.tablebase().probe(board) or 0)
+    player = (table_player(game) if engine is None
+              else uci_player(engine, chess.engine.Limit(time=movetime)))
+    final = defended_game(game, player, board)
+    mated = mates(game, final)
+    return {"fen": fen, "mated": mated, "plies": final.ply, "table_plies": distance,
+            "exact": mated and final.ply == distance}
 
 
 def part_play(directory: Path, count: int, movetime: float, seed: int) -> None:
@@ -365,7 +368,6 @@ def part_play(directory: Path, count: int, movetime: float, seed: int) -> None:
 
     build_tables([parse_signature(name) for name in ("KRvK", "KQvKR", "KBNvK")], directory,
                  quiet=QUIET)
-    tablebase = Tablebase(directory)
     players: dict[str, tuple[list[str], dict[str, Any]]] = {
         "minizero-uci with tables": (["minizero-uci"], {"TablebasePath": str(directory)}),
         "nnue-uci with tables": (["nnue-uci"], {"TablebasePath": str(directory)}),
@@ -397,7 +399,7 @@ def part_play(directory: Path, count: int, movetime: float, seed: int) -> None:
             try:
                 if options:
                     engine.configure(options)
-                games = [play_out(fen, engine, tablebase, movetime)
+                games = [play_out(fen, engine, directory, movetime)
                          for fen in tqdm(fens, desc=f"{table} {player}", file=sys.stderr,
                                          disable=QUIET)]
             finally:

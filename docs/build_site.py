@@ -414,7 +414,7 @@ def build(site: Path, work: Path, only: list[str] | None = None,
         tutorials = [t for t in tutorials if any(t.stem.startswith(prefix) for prefix in only)]
     runs = execute_tutorials(tutorials, pages, work, repo_url, jobs)
     tutorial_nav = [{"Overview": TUTORIALS_INDEX}]
-    listing = ["# Tutorials", "", "Eight chapters, each a script in `tutorials/` that also "
+    listing = ["# Tutorials", "", "Nine chapters, each a script in `tutorials/` that also "
                "opens as a notebook (jupytext). The pages show them run in their quick mode; "
                "each offers its notebook and its script for download.", ""]
     for run in runs:

@@ -12,7 +12,9 @@ symmetry each) the learner plays against the perfect defender (the tables' longe
 of equal moves the first in python-chess's move order), under the game's rules (the fifty-move
 rule, repetition, insufficient material end a game as a draw). The share of games the learner
 mates, for the raw policy (all games in lockstep, one batched forward pass a move) and for PUCT
-at ``nodes`` simulations (no noise, a fresh tree each move).
+at ``nodes`` simulations (no noise, a fresh tree each move). Any player that chooses a move in
+a state (`Player`: a UCI engine, a search) is graded the same way: `grade_choices` on its moves
+in the graded positions (`GradingSet.board`), `convert` for its games from the starts.
 
 Run it: ``minizero compare --game chess-endgame:KQvK --budget 15m --out runs/kqk`` grades every
 snapshot; `grade_network` grades one net.
@@ -21,9 +23,11 @@ snapshot; `grade_network` grades one net.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import chess
+import chess.engine
 import numpy as np
 import torch
 
@@ -36,6 +40,7 @@ from minizero.chessgame.tablebase.signature import parse_signature
 SAMPLE_4_MEN = 20_000
 CONVERSION_STARTS = 200
 GRADE_SEED = 12_345  # the graded positions and starts are the same for every net of a game
+Player = Callable[[ChessState], int]  # the learner's action in a state where it is to move
 
 
 @dataclass
@@ -48,9 +53,19 @@ class GradingSet:
     keeps: np.ndarray  # (M,) bool: the move keeps the win
     optimal: np.ndarray  # (M,) bool: the move is a fastest mate
     starts: list[chess.Board]  # the conversion starts
+    indices: np.ndarray  # (N,) int64 table index of each graded position (no symmetry applied)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
+
+    def board(self, game: EndgameGame, row: int) -> chess.Board:
+        """The graded position of ``row`` (the learner to move)."""
+        return game.start_board(int(self.indices[row]), 0)
+
+    def choice(self, row: int, action: int) -> int:
+        """The flat position (into ``actions``) of ``action`` among ``row``'s legal moves."""
+        moves = self.actions[self.offsets[row]:self.offsets[row + 1]]
+        return int(self.offsets[row] + np.flatnonzero(moves == action)[0])
 
 
 def grading_set(game: EndgameGame, starts: int = CONVERSION_STARTS,
@@ -79,7 +94,8 @@ def grading_set(game: EndgameGame, starts: int = CONVERSION_STARTS,
         offsets.append(len(actions))
     boards = [game.random_start(rng, "uniform").board for _ in range(starts)]
     return GradingSet(np.stack(planes), np.array(offsets, np.int64), np.array(actions, np.int64),
-                      np.array(keeps, bool), np.array(optimal, bool), boards)
+                      np.array(keeps, bool), np.array(optimal, bool), boards,
+                      np.asarray(indices, np.int64))
 
 
 def favourites(network: torch.nn.Module, planes: np.ndarray, offsets: np.ndarray,
@@ -128,30 +144,67 @@ def convert_raw(game: EndgameGame, network: torch.nn.Module, starts: list[chess.
     return mated / len(starts)
 
 
+def defended_game(game: EndgameGame, player: Player, board: chess.Board) -> ChessState:
+    """One game from ``board`` (the learner to move): ``player`` against the perfect defender,
+    under the game's rules, to its end; the final state."""
+    state = ChessState(board.copy())
+    while True:
+        state = game.apply(state, player(state))
+        if game.terminal_value(state) is not None:
+            return state
+        state = defend(game, state)
+        if game.terminal_value(state) is not None:
+            return state
+
+
+def mates(game: EndgameGame, final: ChessState) -> bool:
+    """Whether a finished game ended with the defender mated."""
+    return game.terminal_value(final) == -1 and final.board.turn != game.learner
+
+
+def convert(game: EndgameGame, player: Player, starts: list[chess.Board]) -> float:
+    """The share of ``starts`` that ``player`` mates against the perfect defender."""
+    return sum(mates(game, defended_game(game, player, board)) for board in starts) / len(starts)
+
+
 def convert_puct(game: EndgameGame, network: torch.nn.Module, starts: list[chess.Board],
                  nodes: int = 64) -> float:
     """The share of ``starts`` PUCT at ``nodes`` simulations mates against the perfect defender."""
-    agent = puct_agent(game, network, simulations=nodes)
-    mated = 0
-    for board in starts:
-        state = ChessState(board.copy())
-        while True:
-            state = game.apply(state, agent(state))
-            if game.terminal_value(state) is not None:
-                mated += game.terminal_value(state) == -1
-                break
-            state = defend(game, state)
-            if game.terminal_value(state) is not None:
-                break
-    return mated / len(starts)
+    return convert(game, puct_agent(game, network, simulations=nodes), starts)
+
+
+def table_player(game: EndgameGame) -> Player:
+    """The tables as a player: the fastest mate (first of equals)."""
+    def player(state: ChessState) -> int:
+        best = game.tablebase().best_moves(state.board)
+        assert best, state.board.fen()
+        return encoding.move_to_index(best[0][0], state.board.turn)
+    return player
+
+
+def uci_player(engine: chess.engine.SimpleEngine, limit: chess.engine.Limit) -> Player:
+    """A UCI engine as a player: its move in the game so far (sent with the whole move stack,
+    so that it sees repetitions; a new game, with a fresh hash, at each start)."""
+    def player(state: ChessState) -> int:
+        board = state.to_board()
+        move = engine.play(board, limit, game=board.root().fen()).move
+        assert move is not None, board.fen()
+        return encoding.move_to_index(move, state.board.turn)
+    return player
+
+
+def grade_choices(graded: GradingSet, chosen: np.ndarray) -> dict[str, float]:
+    """win_keeping and optimal of the moves ``chosen`` (flat positions into ``actions``, one
+    for each graded row, or for a sample of the rows)."""
+    return {"win_keeping": float(graded.keeps[chosen].mean()),
+            "optimal": float(graded.optimal[chosen].mean())}
 
 
 def grade_network(game: EndgameGame, network: torch.nn.Module, graded: GradingSet,
                   puct_nodes: int = 0) -> dict[str, float]:
     """win_keeping, optimal, conversion_raw (and conversion_puct when ``puct_nodes``)."""
     chosen = favourites(network, graded.planes, graded.offsets, graded.actions)
-    grades = {"positions": len(graded), "win_keeping": float(graded.keeps[chosen].mean()),
-              "optimal": float(graded.optimal[chosen].mean()),
+    grades = {"positions": len(graded), **grade_choices(graded, chosen),
               "conversion_raw": convert_raw(game, network, graded.starts)}
     if puct_nodes:
         grades["conversion_puct"] = convert_puct(game, network, graded.starts, puct_nodes)

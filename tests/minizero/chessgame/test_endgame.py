@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import chess
+import chess.engine
 import numpy as np
 import pytest
 import torch
@@ -18,8 +19,19 @@ from minizero.chessgame.endgame_compare import (
     label_shard,
     load_labels,
 )
-from minizero.chessgame.endgame_grade import favourites, grading_set
+from minizero.chessgame.endgame_grade import (
+    convert,
+    defended_game,
+    favourites,
+    grade_choices,
+    grading_set,
+    mates,
+    table_player,
+    uci_player,
+)
 from minizero.chessgame.game import ChessState
+from minizero.chessgame.protocol import MATE
+from minizero.chessgame.uci_game import EngineSpec
 from minizero.cli import main as minizero_main
 from minizero.games import make_game
 from minizero.nn.network import NetworkConfig, PolicyValueNet
@@ -144,6 +156,50 @@ def test_grading_set_verdicts_match_the_tables(tables: str) -> None:
         board.push(move)
         value = game.tablebase().probe(board)
         assert graded.keeps[chosen[row]] == (value < 0)  # the defender to move is lost
+
+
+def test_the_tables_as_a_player_mate_every_start_in_their_distance(tables: str) -> None:
+    game = from_spec(f"KRvK,tables={tables}")
+    graded = grading_set(game, starts=6, sample=40)
+    player = table_player(game)
+    rows = np.arange(0, 40, 3)
+    chosen = np.array([graded.choice(row, player(ChessState(graded.board(game, row))))
+                       for row in rows])
+    assert grade_choices(graded, chosen) == {"win_keeping": 1.0, "optimal": 1.0}
+    for board in graded.starts:
+        final = defended_game(game, player, board)
+        assert mates(game, final) and final.board.is_checkmate()
+        assert final.ply == MATE - game.tablebase().probe(board)  # the tables' distance
+    assert convert(game, player, graded.starts) == 1.0
+
+
+def test_a_player_that_never_mates_converts_nothing(tables: str) -> None:
+    game = from_spec(f"KQvK,tables={tables}")
+    starts = grading_set(game, starts=3, sample=10).starts
+
+    def wanders(state: ChessState) -> int:  # a king move that is not mate, when there is one
+        for action, move in state.moves.items():
+            if state.board.piece_type_at(move.from_square) == chess.KING:
+                state.board.push(move)
+                mate = state.board.is_checkmate()
+                state.board.pop()
+                if not mate:
+                    return action
+        return next(iter(state.moves))
+
+    finals = [defended_game(game, wanders, board) for board in starts]
+    assert all(game.terminal_value(final) == 0 and not mates(game, final) for final in finals)
+    assert convert(game, wanders, starts) == 0.0
+
+
+@pytest.mark.slow
+def test_a_uci_engine_with_the_tables_converts_every_start(tables: str) -> None:
+    game = from_spec(f"KRvK,tables={tables}")
+    starts = grading_set(game, starts=2, sample=10).starts
+    spec = EngineSpec.parse("minizero-uci", ["Tablebases=true", f"TablebasePath={tables}"])
+    with chess.engine.SimpleEngine.popen_uci(list(spec.command)) as engine:
+        engine.configure(dict(spec.options))
+        assert convert(game, uci_player(engine, chess.engine.Limit(nodes=200)), starts) == 1.0
 
 
 def test_table_samples_round_trip_through_a_shard(tables: str, tmp_path: Path) -> None:
