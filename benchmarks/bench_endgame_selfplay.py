@@ -6,8 +6,8 @@ each from the same random weights for the same number of generations (the compar
 network and self-play settings: 2 x 32, fully connected policy head, 8 games and 40 training
 steps a generation, a 20-generation window), and its last net is graded exactly:
 
-* win-keeping, distance-optimal and raw conversion against the perfect defender
-  (``endgame_grade``, every won position, the 200 fixed starts);
+* win-keeping, distance-optimal, the defending side's longest resistance and raw conversion
+  against the perfect defender (``endgame_grade``, every position, the 200 fixed starts);
 * **mate in one**: the share of the won positions one ply from mate where the raw policy's
   favourite mates; a learner that cannot do this cannot convert anything;
 * **decisive**: the share of the positions of its last window of games whose game ended in
@@ -24,7 +24,6 @@ Run: ``make bench BENCH=endgame_selfplay`` (MINIZERO_BENCH_GENERATIONS, default 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ from minizero.chessgame.endgame_grade import favourites, grade_network, grading_
 from minizero.cli import main as minizero
 from minizero.nn.network import load_network
 from minizero.replay import load_samples
+from minizero.rundir import read_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "runs" / "bench-endgame-selfplay"
@@ -79,7 +79,6 @@ def main() -> None:
 
     for index, (name, (options, flags)) in enumerate(RECIPES.items()):
         run = RUNS / f"recipe-{index}"
-        start = time.perf_counter()
         minizero(["selfplay", "--game", f"chess-endgame:KQvK{options}", "--out", str(run),
                   "--generations", str(generations), *SETTINGS, *flags,
                   *(["--resume"] if (run / "config.json").exists() else [])])
@@ -87,20 +86,21 @@ def main() -> None:
             payload["untrained"] = grade(load_network(str(run / "checkpoints" / "gen-0000.pt")))
             rows.append(["untrained net", *(f"{payload['untrained'][key]:.1%}" for key in
                                             ("win_keeping", "optimal", "mate_in_one",
-                                             "conversion_raw")), "-"])
+                                             "resistance", "conversion_raw")), "-"])
         marks = grade(load_network(str(run / "checkpoints" / f"gen-{generations:04d}.pt")))
         marks["decisive"] = decisive_share(run, generations)
-        marks["seconds"] = round(time.perf_counter() - start, 1)
+        marks["selfplay_seconds"] = read_metrics(run / "metrics.jsonl")[-1]["seconds"]
         marks["load_average"] = round(os.getloadavg()[0], 2)
         payload["recipes"][name] = {"game": f"chess-endgame:KQvK{options}", "flags": flags,
                                     **marks}
         rows.append([name, f"{marks['win_keeping']:.1%}", f"{marks['optimal']:.1%}",
-                     f"{marks['mate_in_one']:.1%}", f"{marks['conversion_raw']:.1%}",
+                     f"{marks['mate_in_one']:.1%}", f"{marks['resistance']:.1%}",
+                     f"{marks['conversion_raw']:.1%}",
                      f"{marks['decisive']:.1%}"])
     text = (f"KQvK, self-play alone for {generations} generations from random weights "
             f"({machine()['cpu'].get('model', '?')})\n\n" + markdown_table(
-                ["recipe", "win-keeping", "distance-optimal", "mate in one", "conversion (raw)",
-                 "decisive positions"], rows))
+                ["recipe", "win-keeping", "distance-optimal", "mate in one",
+                 "defence: longest resistance", "conversion (raw)", "decisive positions"], rows))
     write_results("endgame_selfplay", payload, text)
 
 

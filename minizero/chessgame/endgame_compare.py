@@ -9,8 +9,9 @@ tablebase in Stockfish's two places:
   learner's colours) with `endgame.label` (policy spread over the distance-optimal moves, value
   the exact result), then trains on every position labelled so far; the labelling time counts.
 * **grader** (`TableGrader`): every snapshot of both arms, and the shared initial net, on the
-  exact grades of endgame_grade.py (win-keeping, distance-optimal, raw-policy conversion; PUCT
-  conversion at ``puct_nodes`` for each arm's final net). Grading is outside both budgets.
+  exact grades of endgame_grade.py (win-keeping, distance-optimal, the defending side's longest
+  resistance, raw-policy conversion; PUCT conversion at ``puct_nodes`` for each arm's final
+  net). Grading is outside both budgets.
 
 The self-play arm is the shared one unchanged (the learner plays both sides, each game from a
 start drawn by the game). Both arms start from the same initial weights and get the same wall
@@ -236,18 +237,21 @@ def write_markdown(path: Path, summary: dict[str, Any]) -> str:
             "against the perfect defender"
             + (f"; 1-minute load average at the snapshots {min(loads):.1f} to {max(loads):.1f}."
                if loads else "."), "",
-            f"| arm | seconds | win-keeping | distance-optimal | conversion (raw) | "
-            f"conversion (PUCT {summary['puct_nodes']}) | win-keeping 90% / 99% at | "
-            "conversion 90% / 99% at | steps |", "|---|---|---|---|---|---|---|---|---|",
+            f"| arm | seconds | win-keeping | distance-optimal | defence: longest resistance | "
+            f"conversion (raw) | conversion (PUCT {summary['puct_nodes']}) | "
+            "win-keeping 90% / 99% at | conversion 90% / 99% at | steps |",
+            "|---|---|---|---|---|---|---|---|---|---|",
             f"| initial net | 0 | {_share(summary['initial']['win_keeping'])} | "
             f"{_share(summary['initial']['optimal'])} | "
+            f"{_share(summary['initial'].get('resistance'))} | "
             f"{_share(summary['initial']['conversion_raw'])} | - | - | - | 0 |"]
     for arm, result in summary["arms"].items():
         final, time_to = result["final"], result["time_to"]
         rows.append(
             f"| {LABELS.get(arm, arm).replace('Stockfish', 'table')} | {final['seconds']:.0f} | "
             f"{_share(final['win_keeping'])} | {_share(final['optimal'])} | "
-            f"{_share(final['conversion_raw'])} | {_share(final.get('conversion_puct'))} | "
+            f"{_share(final.get('resistance'))} | {_share(final['conversion_raw'])} | "
+            f"{_share(final.get('conversion_puct'))} | "
             f"{_seconds(time_to['win_keeping_0.9'])} / {_seconds(time_to['win_keeping_0.99'])} | "
             f"{_seconds(time_to['conversion_raw_0.9'])} / "
             f"{_seconds(time_to['conversion_raw_0.99'])} | {final['steps']} |")

@@ -5,7 +5,12 @@ table index, i.e. one of each set of symmetric twins; a fixed seeded sample of 2
 4-man table), the raw policy's favourite legal move is
 
 * **win-keeping** when the position after it is still won for the learner;
-* **distance-optimal** when it is one of the fastest mates (the tables' best value).
+* **distance-optimal** when it is one of the fastest mates (the tables' best value);
+
+and on the lost positions with the defender (the learner's opponent) to move (all of a 3-man
+table, the same size of sample of a 4-man one), the favourite is graded as **resistance** when
+it puts mate off longest (the learner plays both sides in self-play, and table labels teach
+both).
 
 **Conversion**: from ``starts`` fixed won positions (drawn uniformly with a fixed seed, a random
 symmetry each) the learner plays against the perfect defender (the tables' longest resistance;
@@ -44,6 +49,21 @@ Player = Callable[[ChessState], int]  # the learner's action in a state where it
 
 
 @dataclass
+class DefenceSet:
+    """The lost positions with the defender (the learner's opponent) to move, each legal move
+    marked when it resists longest (flat arrays, `offsets` per row, as in GradingSet)."""
+
+    planes: np.ndarray
+    offsets: np.ndarray
+    actions: np.ndarray
+    longest: np.ndarray  # (M,) bool: the move puts mate off longest
+    indices: np.ndarray  # (N,) table index of each row (no symmetry applied)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+@dataclass
 class GradingSet:
     """The graded positions with each legal move's verdict (flat arrays, `offsets` per row)."""
 
@@ -54,6 +74,7 @@ class GradingSet:
     optimal: np.ndarray  # (M,) bool: the move is a fastest mate
     starts: list[chess.Board]  # the conversion starts
     indices: np.ndarray  # (N,) int64 table index of each graded position (no symmetry applied)
+    defence: DefenceSet  # the defending side's positions
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -71,31 +92,50 @@ class GradingSet:
 def grading_set(game: EndgameGame, starts: int = CONVERSION_STARTS,
                 sample: int | None = None) -> GradingSet:
     """Build the graded positions of ``game`` (3 men: about 10 s; see the module docstring):
-    all of a 3-man table, ``sample`` (default 20,000) of a 4-man one."""
+    all of a 3-man table, ``sample`` (default 20,000) of a 4-man one; the same for the lost
+    positions with the defender to move."""
     game = dataclasses.replace(game, starts="uniform", within=0)  # graded on every won position
-    tables = game.tablebase()
-    indices, _ = game.won_starts()
     rng = np.random.default_rng(GRADE_SEED)
     if sample is None and parse_signature(game.signature).men > 3:
         sample = SAMPLE_4_MEN
+    indices, _ = game.won_starts()
     if sample is not None and len(indices) > sample:
         indices = np.sort(rng.choice(indices, sample, replace=False))
-    planes, offsets, actions, keeps, optimal = [], [0], [], [], []
+    planes, offsets, actions, keeps, optimal, kept = _scored_moves(game, indices)
+    assert len(kept) == len(indices)  # a won position always has moves
+    boards = [game.random_start(rng, "uniform").board for _ in range(starts)]
+    values = game.tablebase().table(parse_signature(game.signature))
+    assert values is not None  # built with the won starts
+    half = len(values) // 2  # the second half of a table: the table's weaker side to move
+    lost = half + np.flatnonzero((values[half:] < 0) & (values[half:] != np.int16(-32768)))
+    if sample is not None and len(lost) > sample:
+        lost = np.sort(rng.choice(lost, sample, replace=False))
+    defence = _scored_moves(game, lost)  # mated positions have no moves and are left out
+    return GradingSet(planes, offsets, actions, keeps, optimal, boards, kept,
+                      DefenceSet(*defence[:3], *defence[4:]))
+
+
+def _scored_moves(game: EndgameGame, indices: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Planes, offsets, actions, and per move: its value keeps the side to move's win, it is
+    the best value (the fastest mate, or the longest resistance), and the indices kept -- of
+    the table positions at ``indices`` (no symmetry), those with moves."""
+    tables = game.tablebase()
+    planes, offsets, actions, keeps, best_moves, kept = [], [0], [], [], [], []
     for index in indices:
         board = game.start_board(int(index), 0)
         scored = tables.probe_moves(board)
-        assert scored, board.fen()  # a won position has moves, all in the tables
+        if not scored:  # mate or stalemate
+            continue
         best = max(value for _, value in scored)
         planes.append(game.encode(ChessState(board)))
         for move, value in scored:
             actions.append(encoding.move_to_index(move, board.turn))
             keeps.append(value > 0)
-            optimal.append(value == best)
+            best_moves.append(value == best)
         offsets.append(len(actions))
-    boards = [game.random_start(rng, "uniform").board for _ in range(starts)]
-    return GradingSet(np.stack(planes), np.array(offsets, np.int64), np.array(actions, np.int64),
-                      np.array(keeps, bool), np.array(optimal, bool), boards,
-                      np.asarray(indices, np.int64))
+        kept.append(index)
+    return (np.stack(planes), np.array(offsets, np.int64), np.array(actions, np.int64),
+            np.array(keeps, bool), np.array(best_moves, bool), np.array(kept, np.int64))
 
 
 def favourites(network: torch.nn.Module, planes: np.ndarray, offsets: np.ndarray,
@@ -202,9 +242,13 @@ def grade_choices(graded: GradingSet, chosen: np.ndarray) -> dict[str, float]:
 
 def grade_network(game: EndgameGame, network: torch.nn.Module, graded: GradingSet,
                   puct_nodes: int = 0) -> dict[str, float]:
-    """win_keeping, optimal, conversion_raw (and conversion_puct when ``puct_nodes``)."""
+    """win_keeping, optimal, resistance (the defending side's favourite resists longest),
+    conversion_raw (and conversion_puct when ``puct_nodes``)."""
     chosen = favourites(network, graded.planes, graded.offsets, graded.actions)
+    defence = graded.defence
+    resisting = favourites(network, defence.planes, defence.offsets, defence.actions)
     grades = {"positions": len(graded), **grade_choices(graded, chosen),
+              "resistance": float(defence.longest[resisting].mean()),
               "conversion_raw": convert_raw(game, network, graded.starts)}
     if puct_nodes:
         grades["conversion_puct"] = convert_puct(game, network, graded.starts, puct_nodes)

@@ -158,6 +158,21 @@ def test_grading_set_verdicts_match_the_tables(tables: str) -> None:
         assert graded.keeps[chosen[row]] == (value < 0)  # the defender to move is lost
 
 
+@pytest.mark.parametrize("side", ["white", "black"])
+def test_defence_rows_mark_the_longest_resistance(tables: str, side: str) -> None:
+    game = from_spec(f"KRvK,side={side},tables={tables}")
+    defence = grading_set(game, starts=1, sample=30).defence
+    assert len(defence) == 30
+    for row in range(30):
+        board = game.start_board(int(defence.indices[row]), 0)
+        assert board.turn != game.learner and game.tablebase().probe(board) < 0
+        longest = {encoding.move_to_index(move, board.turn)
+                   for move, _ in game.tablebase().best_moves(board)}
+        marked = defence.actions[defence.offsets[row]:defence.offsets[row + 1]][
+            defence.longest[defence.offsets[row]:defence.offsets[row + 1]]]
+        assert set(marked.tolist()) == longest
+
+
 def test_the_tables_as_a_player_mate_every_start_in_their_distance(tables: str) -> None:
     game = from_spec(f"KRvK,tables={tables}")
     graded = grading_set(game, starts=6, sample=40)
