@@ -234,9 +234,9 @@ REALISTIC = [
     # -- the AlphaZero loop
     Mutant("self-play: one ply too many played by visit counts", "minizero/selfplay.py",
            "if ply < config.temperature_moves:", "if ply <= config.temperature_moves:"),
-    Mutant("replay: the window holds one generation too many", "minizero/replay.py",
-           "if up_to - self.window < generation <= up_to:",
-           "if up_to - self.window <= generation <= up_to:"),
+    Mutant("replay: the window holds one version too many", "minizero/replay.py",
+           "if self.version(generation, part) > up_to - 1 - self.window]",
+           "if self.version(generation, part) >= up_to - 1 - self.window]"),
     Mutant("training: the cosine schedule rises again after its end", "minizero/train.py",
            "progress = min(step / config.total_steps, 1.0)",
            "progress = step / config.total_steps"),
