@@ -54,9 +54,9 @@ from minizero.nn.network import PolicyValueNet, load_network
 
 OPENINGS = Path(__file__).resolve().parent / "openings.fen"
 HELD_OUT = Path(__file__).resolve().parent / "heldout-d8"
-PARTS = ("profile", "nps", "threads", "agreement", "stockfish")
-KEYS = ("profile", "nodes_per_second", "int8_calls_per_second_by_threads", "int8_agreement",
-        "stockfish_agreement")  # each part's figures in the results
+PARTS = {  # part: the key of its figures in the results
+    "profile": "profile", "nps": "nodes_per_second", "threads": "int8_calls_per_second_by_threads",
+    "agreement": "int8_agreement", "stockfish": "stockfish_agreement"}
 POSITIONS = [  # three opening positions: open, semi-open, closed
     "r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3",
     "rnbqkb1r/pp2pppp/3p1n2/8/3NP3/8/PPP2PPP/RNBQKB1R w KQkq - 1 5",
@@ -183,14 +183,15 @@ def main() -> None:
     profiled_nodes = int(os.environ.get("MINIZERO_BENCH_NODES", "512"))
     parts = os.environ.get("MINIZERO_BENCH_PARTS", ",".join(PARTS)).split(",")
     if unknown := set(parts) - set(PARTS):
-        sys.exit(f"MINIZERO_BENCH_PARTS: unknown part(s) {sorted(unknown)}; parts: {PARTS}")
+        sys.exit(f"MINIZERO_BENCH_PARTS: unknown part(s) {sorted(unknown)}; parts: "
+                 f"{', '.join(PARTS)}")
     previous = RESULTS / "zero_nps.json"
     payload: dict[str, object] = json.loads(previous.read_text()) if previous.exists() else {}
     # Each part names the machine it was measured on: parts kept from an earlier run may come
     # from another CPU than the parts measured now.
     earlier = payload.pop("machine", None)
     measured_on = payload.get("measured_on") or {
-        part: earlier for part, key in zip(PARTS, KEYS) if key in payload}
+        part: earlier for part, key in PARTS.items() if key in payload}
     loads = {"start": machine()["load_average_1_5_15_min"]}
     network = load_network(str(SHIPPED_NET))
     torch.set_num_threads(1)
